@@ -1,0 +1,231 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  errorMessageFrom,
+  fetchTicket,
+  mapServerErrors,
+  normalizeApiBase,
+  shouldPollAgain,
+  sortMessages,
+  submitTicket,
+  submitUrl,
+  ticketUrl,
+} from './api';
+import type { SubmitPayload } from './validation';
+
+const payload: SubmitPayload = {
+  name: 'Ada',
+  email: 'ada@example.com',
+  subject: 'Hello there',
+  category: 'general',
+  priority: 'medium',
+  message: 'A long enough message',
+};
+
+const TID = `tkt_${'ab'.repeat(16)}`;
+
+function jsonResponse(status: number, body: unknown): Response {
+  return new Response(body === undefined ? '' : JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json' },
+  });
+}
+
+describe('urls', () => {
+  it('normalizes the base', () => {
+    expect(normalizeApiBase('')).toBe('');
+    expect(normalizeApiBase(undefined)).toBe('');
+    expect(normalizeApiBase('https://api.example.com/')).toBe('https://api.example.com');
+    expect(normalizeApiBase(' https://x.example/prod// ')).toBe('https://x.example/prod');
+  });
+  it('builds endpoint urls', () => {
+    expect(submitUrl('')).toBe('/support/submit');
+    expect(submitUrl('https://api.example.com/')).toBe('https://api.example.com/support/submit');
+    expect(ticketUrl('https://api.example.com', TID)).toBe(`https://api.example.com/support/ticket/${TID}`);
+  });
+});
+
+describe('mapServerErrors', () => {
+  it('maps field errors from a 422 body', () => {
+    expect(
+      mapServerErrors({
+        error: 'validation_failed',
+        errors: [
+          { field: 'email', message: 'email is not a valid address' },
+          { field: 'message', message: 'message must be at least 10 characters' },
+        ],
+      }),
+    ).toEqual({
+      fieldErrors: {
+        email: 'email is not a valid address',
+        message: 'message must be at least 10 characters',
+      },
+      otherErrors: [],
+    });
+  });
+  it('keeps the first error per field and collects unknown fields', () => {
+    const r = mapServerErrors({
+      errors: [
+        { field: 'name', message: 'first' },
+        { field: 'name', message: 'second' },
+        { field: 'body', message: 'body too large' },
+        { message: 'no field' },
+        'junk',
+      ],
+    });
+    expect(r.fieldErrors).toEqual({ name: 'first' });
+    expect(r.otherErrors).toEqual(['body too large', 'no field']);
+  });
+  it('fills a generic message when the body has no errors', () => {
+    expect(mapServerErrors(null).otherErrors).toEqual(['Please check the form and try again.']);
+    expect(mapServerErrors({ message: 'Bad input' }).otherErrors).toEqual(['Bad input']);
+  });
+  it('supplies a message when a field error has none', () => {
+    expect(mapServerErrors({ errors: [{ field: 'subject' }] }).fieldErrors.subject).toBe('This field is invalid.');
+  });
+});
+
+describe('errorMessageFrom', () => {
+  it('prefers message, then error code', () => {
+    expect(errorMessageFrom({ error: 'rate_limited', message: 'Slow down.' }, 429)).toBe('Slow down.');
+    expect(errorMessageFrom({ error: 'payload_too_large' }, 413)).toBe('Payload too large.');
+    expect(errorMessageFrom(null, 429)).toMatch(/Too many requests/);
+    expect(errorMessageFrom(null, 400)).toMatch(/HTTP 400/);
+  });
+});
+
+describe('submitTicket', () => {
+  it('POSTs JSON to /support/submit and returns the ticket on 201', async () => {
+    const fetchImpl = vi.fn(async (_url: string, _init?: RequestInit) =>
+      jsonResponse(201, { ticket_id: TID, message: 'Thanks!', estimated_response_time: 'within 5 minutes' }),
+    );
+    const r = await submitTicket('https://api.example.com', payload, { fetchImpl });
+    expect(r).toEqual({
+      kind: 'success',
+      data: { ticket_id: TID, message: 'Thanks!', estimated_response_time: 'within 5 minutes' },
+    });
+    const [url, init] = fetchImpl.mock.calls[0];
+    expect(url).toBe('https://api.example.com/support/submit');
+    expect(init?.method).toBe('POST');
+    expect((init?.headers as Record<string, string>)['Content-Type']).toBe('application/json');
+    expect(JSON.parse(init?.body as string)).toEqual(payload);
+  });
+
+  it('maps 422 to field errors', async () => {
+    const fetchImpl = async () =>
+      jsonResponse(422, { error: 'validation_failed', errors: [{ field: 'email', message: 'bad email' }] });
+    expect(await submitTicket('', payload, { fetchImpl })).toEqual({
+      kind: 'validation',
+      fieldErrors: { email: 'bad email' },
+      otherErrors: [],
+    });
+  });
+
+  it('shows the message of other 4xx', async () => {
+    const fetchImpl = async () => jsonResponse(429, { error: 'rate_limited', message: 'Too many submissions.' });
+    expect(await submitTicket('', payload, { fetchImpl })).toEqual({
+      kind: 'rejected',
+      status: 429,
+      message: 'Too many submissions.',
+    });
+  });
+
+  it('treats 5xx, a non-JSON 2xx, and network errors as unreachable', async () => {
+    expect(await submitTicket('', payload, { fetchImpl: async () => jsonResponse(503, { error: 'x' }) })).toEqual({
+      kind: 'unreachable',
+      reason: 'server',
+    });
+    expect(
+      await submitTicket('', payload, { fetchImpl: async () => new Response('<html>', { status: 200 }) }),
+    ).toEqual({ kind: 'unreachable', reason: 'server' });
+    expect(
+      await submitTicket('', payload, {
+        fetchImpl: async () => {
+          throw new TypeError('Failed to fetch');
+        },
+      }),
+    ).toEqual({ kind: 'unreachable', reason: 'network' });
+  });
+
+  it('times out via AbortController', async () => {
+    vi.useFakeTimers();
+    try {
+      let seen: AbortSignal | undefined;
+      const fetchImpl = (_url: string, init?: RequestInit) =>
+        new Promise<Response>((_resolve, reject) => {
+          seen = init?.signal ?? undefined;
+          init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+        });
+      const p = submitTicket('', payload, { fetchImpl });
+      await vi.advanceTimersByTimeAsync(14_999);
+      expect(seen?.aborted).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await p).toEqual({ kind: 'unreachable', reason: 'timeout' });
+      expect(seen?.aborted).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('fetchTicket', () => {
+  const ticket = {
+    ticket_id: TID,
+    status: 'answered',
+    subject: 'Hello there',
+    category: 'general',
+    priority: 'medium',
+    created_at: '2024-01-01T00:00:00Z',
+    updated_at: '2024-01-01T00:01:00Z',
+    escalation_reason: null,
+    sentiment: null,
+    messages: [],
+  };
+  it('GETs /support/ticket/<id>', async () => {
+    const fetchImpl = vi.fn(async (_url: string, _init?: RequestInit) => jsonResponse(200, ticket));
+    expect(await fetchTicket('https://api.example.com', TID, { fetchImpl })).toEqual({ kind: 'found', ticket });
+    expect(fetchImpl.mock.calls[0][0]).toBe(`https://api.example.com/support/ticket/${TID}`);
+    expect(fetchImpl.mock.calls[0][1]?.method).toBe('GET');
+  });
+  it('404 is not_found', async () => {
+    expect(await fetchTicket('', TID, { fetchImpl: async () => jsonResponse(404, { error: 'not_found' }) })).toEqual({
+      kind: 'not_found',
+    });
+  });
+  it('defaults missing messages to []', async () => {
+    const { messages: _m, ...rest } = ticket;
+    const r = await fetchTicket('', TID, { fetchImpl: async () => jsonResponse(200, rest) });
+    expect(r.kind === 'found' && r.ticket.messages).toEqual([]);
+  });
+  it('5xx is unreachable', async () => {
+    expect(await fetchTicket('', TID, { fetchImpl: async () => jsonResponse(500, {}) })).toEqual({
+      kind: 'unreachable',
+      reason: 'server',
+    });
+  });
+});
+
+describe('sortMessages', () => {
+  it('orders oldest first, stable on ties', () => {
+    const m = (body: string, created_at: string) => ({ direction: 'inbound', channel: 'web_form', body, created_at });
+    expect(
+      sortMessages([
+        m('c', '2024-01-01T00:02:00Z'),
+        m('a', '2024-01-01T00:00:00Z'),
+        m('b1', '2024-01-01T00:01:00Z'),
+        m('b2', '2024-01-01T00:01:00Z'),
+      ]).map((x) => x.body),
+    ).toEqual(['a', 'b1', 'b2', 'c']);
+  });
+});
+
+describe('shouldPollAgain', () => {
+  it('polls only while open', () => {
+    expect(shouldPollAgain('open', 0)).toBe(true);
+    for (const s of ['answered', 'escalated', 'resolved']) expect(shouldPollAgain(s, 0)).toBe(false);
+  });
+  it('stops after 5 minutes', () => {
+    expect(shouldPollAgain('open', 5 * 60_000 - 3_000)).toBe(true);
+    expect(shouldPollAgain('open', 5 * 60_000 - 2_999)).toBe(false);
+    expect(shouldPollAgain('open', 10 * 60_000)).toBe(false);
+  });
+});

@@ -1,0 +1,228 @@
+import { FIELDS, type FieldErrors, type FieldName, type SubmitPayload } from './validation';
+
+export const SUBMIT_TIMEOUT_MS = 15_000;
+
+export interface SubmitSuccess {
+  ticket_id: string;
+  message: string;
+  estimated_response_time: string;
+}
+
+export type SubmitResult =
+  | { kind: 'success'; data: SubmitSuccess }
+  | { kind: 'validation'; fieldErrors: FieldErrors; otherErrors: string[] }
+  | { kind: 'rejected'; status: number; message: string }
+  | { kind: 'unreachable'; reason: 'timeout' | 'network' | 'server' };
+
+export interface TicketMessage {
+  direction: 'inbound' | 'outbound' | string;
+  channel: string;
+  body: string;
+  created_at: string;
+}
+
+export interface Ticket {
+  ticket_id: string;
+  status: 'open' | 'answered' | 'escalated' | 'resolved' | string;
+  subject: string;
+  category: string;
+  priority: string;
+  created_at: string;
+  updated_at: string;
+  escalation_reason: string | null;
+  sentiment: number | null;
+  messages: TicketMessage[];
+}
+
+export type TicketResult =
+  | { kind: 'found'; ticket: Ticket }
+  | { kind: 'not_found' }
+  | { kind: 'rejected'; status: number; message: string }
+  | { kind: 'unreachable'; reason: 'timeout' | 'network' | 'server' };
+
+export const UNREACHABLE_MESSAGE =
+  "We couldn't reach support. Your message is still here — please try again.";
+
+type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface RequestOptions {
+  fetchImpl?: FetchLike;
+  timeoutMs?: number;
+  /** Aborts the request early (e.g. on unmount). */
+  signal?: AbortSignal;
+}
+
+/** Removes trailing slashes so `${base}/support/...` never has `//`. */
+export function normalizeApiBase(base: string | null | undefined): string {
+  return (base ?? '').trim().replace(/\/+$/, '');
+}
+
+export function submitUrl(apiBase: string): string {
+  return `${normalizeApiBase(apiBase)}/support/submit`;
+}
+
+export function ticketUrl(apiBase: string, ticketId: string): string {
+  return `${normalizeApiBase(apiBase)}/support/ticket/${encodeURIComponent(ticketId)}`;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Maps a 422 body `{"error":"validation_failed","errors":[{"field","message"}]}`
+ * onto per-field errors. Errors for fields the form does not know are
+ * returned in `otherErrors` so they are still shown.
+ */
+export function mapServerErrors(body: unknown): { fieldErrors: FieldErrors; otherErrors: string[] } {
+  const fieldErrors: FieldErrors = {};
+  const otherErrors: string[] = [];
+  const list = isRecord(body) && Array.isArray(body.errors) ? body.errors : [];
+  for (const item of list) {
+    if (!isRecord(item)) continue;
+    const message = typeof item.message === 'string' && item.message.trim() ? item.message.trim() : 'This field is invalid.';
+    const field = typeof item.field === 'string' ? item.field : '';
+    if ((FIELDS as readonly string[]).includes(field)) {
+      const f = field as FieldName;
+      if (!fieldErrors[f]) fieldErrors[f] = message;
+    } else {
+      otherErrors.push(message);
+    }
+  }
+  if (Object.keys(fieldErrors).length === 0 && otherErrors.length === 0) {
+    const msg = isRecord(body) && typeof body.message === 'string' ? body.message : 'Please check the form and try again.';
+    otherErrors.push(msg);
+  }
+  return { fieldErrors, otherErrors };
+}
+
+/** The human message of a non-422 4xx body `{"error","message"}`. */
+export function errorMessageFrom(body: unknown, status: number): string {
+  if (isRecord(body)) {
+    if (typeof body.message === 'string' && body.message.trim()) return body.message.trim();
+    if (typeof body.error === 'string' && body.error.trim()) return humanizeCode(body.error);
+  }
+  if (status === 429) return 'Too many requests. Please wait a moment and try again.';
+  return `The request was not accepted (HTTP ${status}).`;
+}
+
+function humanizeCode(code: string): string {
+  const t = code.replace(/_/g, ' ').trim();
+  return t.charAt(0).toUpperCase() + t.slice(1) + '.';
+}
+
+async function readJson(res: Response): Promise<unknown> {
+  try {
+    const text = await res.text();
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function request(
+  url: string,
+  init: RequestInit,
+  opts: RequestOptions,
+): Promise<{ res: Response; body: unknown } | { failed: 'timeout' | 'network' }> {
+  const fetchImpl: FetchLike = opts.fetchImpl ?? ((i, r) => fetch(i, r));
+  const ctrl = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ctrl.abort();
+  }, opts.timeoutMs ?? SUBMIT_TIMEOUT_MS);
+  const onOuterAbort = () => ctrl.abort();
+  opts.signal?.addEventListener('abort', onOuterAbort);
+  try {
+    const res = await fetchImpl(url, { ...init, signal: ctrl.signal });
+    const body = await readJson(res);
+    return { res, body };
+  } catch {
+    return { failed: timedOut ? 'timeout' : 'network' };
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+function isSubmitSuccess(body: unknown): body is SubmitSuccess {
+  return isRecord(body) && typeof body.ticket_id === 'string' && body.ticket_id.length > 0;
+}
+
+export async function submitTicket(
+  apiBase: string,
+  payload: SubmitPayload,
+  opts: RequestOptions = {},
+): Promise<SubmitResult> {
+  const r = await request(
+    submitUrl(apiBase),
+    {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(payload),
+    },
+    opts,
+  );
+  if ('failed' in r) return { kind: 'unreachable', reason: r.failed };
+  const { res, body } = r;
+  if (res.status >= 200 && res.status < 300) {
+    if (!isSubmitSuccess(body)) return { kind: 'unreachable', reason: 'server' };
+    return {
+      kind: 'success',
+      data: {
+        ticket_id: body.ticket_id,
+        message: typeof body.message === 'string' ? body.message : '',
+        estimated_response_time:
+          typeof body.estimated_response_time === 'string' ? body.estimated_response_time : '',
+      },
+    };
+  }
+  if (res.status === 422) return { kind: 'validation', ...mapServerErrors(body) };
+  if (res.status >= 400 && res.status < 500) {
+    return { kind: 'rejected', status: res.status, message: errorMessageFrom(body, res.status) };
+  }
+  return { kind: 'unreachable', reason: 'server' };
+}
+
+function isTicket(body: unknown): body is Ticket {
+  return isRecord(body) && typeof body.ticket_id === 'string' && typeof body.status === 'string';
+}
+
+export async function fetchTicket(
+  apiBase: string,
+  ticketId: string,
+  opts: RequestOptions = {},
+): Promise<TicketResult> {
+  const r = await request(
+    ticketUrl(apiBase, ticketId),
+    { method: 'GET', headers: { Accept: 'application/json' } },
+    opts,
+  );
+  if ('failed' in r) return { kind: 'unreachable', reason: r.failed };
+  const { res, body } = r;
+  if (res.status === 200 && isTicket(body)) {
+    return { kind: 'found', ticket: { ...body, messages: Array.isArray(body.messages) ? body.messages : [] } };
+  }
+  if (res.status === 404) return { kind: 'not_found' };
+  if (res.status >= 400 && res.status < 500) {
+    return { kind: 'rejected', status: res.status, message: errorMessageFrom(body, res.status) };
+  }
+  return { kind: 'unreachable', reason: 'server' };
+}
+
+/** Sorts messages oldest first (stable for equal timestamps). */
+export function sortMessages(messages: TicketMessage[]): TicketMessage[] {
+  return messages
+    .map((m, i) => ({ m, i, t: Date.parse(m.created_at) }))
+    .sort((a, b) => (Number.isNaN(a.t) || Number.isNaN(b.t) ? a.i - b.i : a.t - b.t || a.i - b.i))
+    .map((x) => x.m);
+}
+
+export const POLL_INTERVAL_MS = 3_000;
+export const POLL_MAX_MS = 5 * 60_000;
+
+/** Poll again in 3 s only while the ticket is `open` and for at most 5 minutes. */
+export function shouldPollAgain(status: string, elapsedMs: number): boolean {
+  return status === 'open' && elapsedMs + POLL_INTERVAL_MS <= POLL_MAX_MS;
+}
