@@ -127,8 +127,8 @@ impl WebformApi {
                 let id = id.to_owned();
                 self.ticket_status(&id).await
             }
-            (_, Route::Submit | Route::Ticket(_)) => error(405, "method_not_allowed", "This route does not accept that method"),
-            (_, Route::NotFound) => error(404, "not_found", "No such route"),
+            // API Gateway routes only the declared method of each path here.
+            _ => error(404, "not_found", "No such route"),
         }
     }
 

@@ -1,0 +1,74 @@
+//! Pushes N web form submissions through the local stack (moto, gateway,
+//! pollers, real handlers) and prints throughput and latency from submit to a
+//! stored, emailed reply; then the agent's own time per message, read from the
+//! runs it records, which separates our handler's time from the emulator's
+//! queueing. `BENCH_SUBMISSIONS` sets N (default 40).
+
+use std::time::{Duration, Instant};
+
+use integration_tests::{valid_form, TestApp};
+
+const QUESTIONS: &[&str] = &[
+    "How do I invite a teammate to my workspace?",
+    "I forgot my password and need to reset it.",
+    "How can I import my boards from Trello?",
+    "Where can I download my invoices?",
+    "How do I set up two-factor authentication?",
+];
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank]
+}
+
+fn summary(label: &str, mut values: Vec<f64>) {
+    values.sort_by(f64::total_cmp);
+    println!(
+        "{label:<42} n={:<4} p50={:>8.1} ms  p95={:>8.1} ms  max={:>8.1} ms",
+        values.len(),
+        percentile(&values, 50.0),
+        percentile(&values, 95.0),
+        values.last().copied().unwrap_or(f64::NAN)
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n: usize = std::env::var("BENCH_SUBMISSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+    let app = TestApp::spawn().await;
+    let started = Instant::now();
+    let mut submitted = Vec::with_capacity(n);
+    let mut submit_ms = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut form = valid_form();
+        form["email"] = format!("customer{i}@bench.example").into();
+        form["message"] = QUESTIONS[i % QUESTIONS.len()].into();
+        let at = Instant::now();
+        let id = app.submit_ok(&form).await;
+        submit_ms.push(at.elapsed().as_secs_f64() * 1e3);
+        submitted.push((id, at));
+    }
+    let mut end_to_end_ms = Vec::with_capacity(n);
+    for (id, at) in &submitted {
+        app.wait_for_sent_reply(id, Duration::from_secs(120)).await.expect("every submission is answered");
+        end_to_end_ms.push(at.elapsed().as_secs_f64() * 1e3);
+    }
+    let total = started.elapsed();
+    let runs = app.dynamodb.scan().table_name(app.table_name("TicketsTable")).send().await.unwrap();
+    let agent_ms: Vec<f64> = runs
+        .items()
+        .iter()
+        .filter(|i| i.get("entity").and_then(|e| e.as_s().ok()).is_some_and(|e| e == "agent_run"))
+        .filter_map(|i| i.get("duration_ms")?.as_n().ok()?.parse().ok())
+        .collect();
+
+    println!("\nspine benchmark: {n} web form submissions through the local stack (moto {})", app.stack.endpoint_url());
+    println!("throughput: {:.2} submissions/s answered ({n} in {:.1} s)", n as f64 / total.as_secs_f64(), total.as_secs_f64());
+    summary("POST /support/submit (handler + moto)", submit_ms);
+    summary("submit -> stored, emailed reply", end_to_end_ms);
+    summary("agent per message (handler incl. moto I/O)", agent_ms);
+    app.shutdown().await;
+}

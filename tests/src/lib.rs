@@ -1,0 +1,200 @@
+//! `TestApp`: the whole system on moto, driven from outside like a user would:
+//! HTTP to the gateway, messages onto the queues, and what moto's SES recorded.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use aws_sdk_sqs::types::QueueAttributeName;
+use local_stack::{LocalStack, LocalStackOptions};
+use serde_json::{json, Value};
+
+/// Each app gets its own moto region, so tests in parallel never see each other's data.
+fn unique_region() -> String {
+    const REGIONS: &[&str] = &[
+        "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1",
+        "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1",
+        "ap-southeast-2", "ca-central-1", "sa-east-1",
+    ];
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + std::process::id() as usize;
+    REGIONS[n % REGIONS.len()].to_owned()
+}
+
+pub struct TestApp {
+    pub stack: LocalStack,
+    pub base_url: String,
+    pub http: reqwest::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+/// A valid web form submission; tests change one field at a time.
+pub fn valid_form() -> Value {
+    json!({
+        "name": "Maya Lin",
+        "email": "maya@northwind.example",
+        "subject": "Invite a teammate",
+        "category": "technical",
+        "priority": "medium",
+        "message": "How do I invite a teammate to my workspace?",
+    })
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(LocalStackOptions::default()).await
+    }
+
+    /// Redeliveries within seconds: for tests that wait for the dead-letter queue.
+    pub async fn spawn_with_fast_redelivery() -> Self {
+        Self::spawn_with(LocalStackOptions::default().max_visibility_timeout(1)).await
+    }
+
+    pub async fn spawn_with(options: LocalStackOptions) -> Self {
+        let stack = LocalStack::start(options.region(unique_region()).port(0))
+            .await
+            .expect("the local stack starts");
+        let base_url = stack.gateway_url().expect("the gateway runs");
+        let sdk = stack.sdk_config().clone();
+        Self {
+            base_url,
+            http: reqwest::Client::new(),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            stack,
+        }
+    }
+
+    pub fn queue_url(&self, logical_id: &str) -> String {
+        self.stack.queue(logical_id).unwrap_or_else(|| panic!("{logical_id} is provisioned")).url.clone()
+    }
+
+    pub fn table_name(&self, logical_id: &str) -> String {
+        self.stack.table(logical_id).unwrap_or_else(|| panic!("{logical_id} is provisioned")).name.clone()
+    }
+
+    pub async fn submit(&self, form: &Value) -> reqwest::Response {
+        self.post("/support/submit", "application/json", form.to_string().into_bytes()).await
+    }
+
+    pub async fn post(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base_url))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("the gateway answers")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base_url)).send().await.expect("the gateway answers")
+    }
+
+    /// Submits a valid form and returns the new ticket id.
+    pub async fn submit_ok(&self, form: &Value) -> String {
+        let response = self.submit(form).await;
+        assert_eq!(response.status(), 201, "submission accepted");
+        let body: Value = response.json().await.unwrap();
+        body["ticket_id"].as_str().expect("a ticket id").to_owned()
+    }
+
+    pub async fn ticket(&self, id: &str) -> Value {
+        let response = self.get(&format!("/support/ticket/{id}")).await;
+        assert_eq!(response.status(), 200, "ticket {id} exists");
+        response.json().await.unwrap()
+    }
+
+    /// Waits until the ticket has a reply that SES accepted, and returns the ticket.
+    pub async fn wait_for_sent_reply(&self, id: &str, timeout: Duration) -> Result<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let ticket = self.ticket(id).await;
+            let replied = ticket["messages"].as_array().is_some_and(|m| m.iter().any(|m| m["direction"] == "outbound"));
+            if replied && self.reply_provider_ids(id).await?.iter().any(Option::is_some) {
+                return Ok(ticket);
+            }
+            if Instant::now() > deadline {
+                bail!("no sent reply on {id} within {timeout:?}: {ticket}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The SES message id recorded on each outbound message of the ticket.
+    pub async fn reply_provider_ids(&self, ticket_id: &str) -> Result<Vec<Option<String>>> {
+        let out = self
+            .dynamodb
+            .query()
+            .table_name(self.table_name("TicketsTable"))
+            .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
+            .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("TICKET#{ticket_id}")))
+            .expression_attribute_values(":msg", aws_sdk_dynamodb::types::AttributeValue::S("MSG#".into()))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(out
+            .items()
+            .iter()
+            .filter(|i| i.get("direction").and_then(|d| d.as_s().ok()).is_some_and(|d| d == "outbound"))
+            .map(|i| i.get("provider_message_id").and_then(|v| v.as_s().ok()).cloned())
+            .collect())
+    }
+
+    /// Raw MIME of every email moto's SES accepted. Each app starts its own moto,
+    /// so everything there is this app's.
+    pub async fn sent_emails(&self) -> Result<Vec<String>> {
+        let data: Value = self
+            .http
+            .get(format!("{}/moto-api/data.json", self.stack.endpoint_url()))
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(data["ses"]["RawMessage"]
+            .as_array()
+            .map(|mails| mails.iter().filter_map(|m| m["raw_data"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default())
+    }
+
+    pub async fn item_count(&self, table_logical_id: &str) -> usize {
+        let out = self.dynamodb.scan().table_name(self.table_name(table_logical_id)).send().await.unwrap();
+        out.items().len()
+    }
+
+    /// Messages in a queue, visible or in flight.
+    pub async fn queue_depth(&self, logical_id: &str) -> usize {
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(self.queue_url(logical_id))
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap();
+        let attrs = out.attributes().cloned().unwrap_or_default();
+        [QueueAttributeName::ApproximateNumberOfMessages, QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
+            .iter()
+            .map(|a| attrs.get(a).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0))
+            .sum()
+    }
+
+    /// Puts a raw body on a FIFO queue, as a webhook (or an attacker) could.
+    pub async fn send_fifo(&self, logical_id: &str, body: &str, group: &str, dedup: &str) -> Result<()> {
+        self.sqs
+            .send_message()
+            .queue_url(self.queue_url(logical_id))
+            .message_body(body)
+            .message_group_id(group)
+            .message_deduplication_id(dedup)
+            .send()
+            .await
+            .context("send to queue")?;
+        Ok(())
+    }
+
+    pub async fn shutdown(self) {
+        self.stack.shutdown().await;
+    }
+}
