@@ -19,7 +19,9 @@ impl<F: Fn(&str) -> Option<String>> Lookup<F> {
     }
 
     fn optional(&self, name: &'static str) -> Option<String> {
-        (self.0)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -78,7 +80,9 @@ impl AgentConfig {
         let env = Lookup(lookup);
         let model = match env.optional("MODEL_PROVIDER").as_deref() {
             None | Some("offline") => ModelProvider::Offline,
-            Some("bedrock") => ModelProvider::Bedrock { model_id: env.required("BEDROCK_MODEL_ID")? },
+            Some("bedrock") => ModelProvider::Bedrock {
+                model_id: env.required("BEDROCK_MODEL_ID")?,
+            },
             Some(other) => {
                 return Err(ConfigError::Invalid {
                     name: "MODEL_PROVIDER",
@@ -112,9 +116,11 @@ impl EmailSenderConfig {
         let sender = env.required("SENDER_ADDRESS")?;
         Ok(Self {
             tickets_table: env.required("TICKETS_TABLE")?,
-            sender_address: sender.parse().map_err(|e: email_address::Error| ConfigError::Invalid {
-                name: "SENDER_ADDRESS",
-                reason: e.to_string(),
+            sender_address: sender.parse().map_err(|e: email_address::Error| {
+                ConfigError::Invalid {
+                    name: "SENDER_ADDRESS",
+                    reason: e.to_string(),
+                }
             })?,
             configuration_set: env.optional("SES_CONFIGURATION_SET"),
         })
@@ -132,15 +138,24 @@ mod tests {
     use super::*;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
     #[test]
     fn agent_defaults_to_the_offline_engine_and_names_what_is_missing() {
-        let base = [("CUSTOMERS_TABLE", "c"), ("TICKETS_TABLE", "t"), ("EMAIL_OUTBOUND_QUEUE_URL", "q")];
-        assert_eq!(AgentConfig::from_lookup(lookup(&base)).unwrap().model, ModelProvider::Offline);
+        let base = [
+            ("CUSTOMERS_TABLE", "c"),
+            ("TICKETS_TABLE", "t"),
+            ("EMAIL_OUTBOUND_QUEUE_URL", "q"),
+        ];
+        assert_eq!(
+            AgentConfig::from_lookup(lookup(&base)).unwrap().model,
+            ModelProvider::Offline
+        );
         let mut bedrock = base.to_vec();
         bedrock.push(("MODEL_PROVIDER", "bedrock"));
         assert_eq!(
@@ -149,14 +164,29 @@ mod tests {
         );
         let mut wrong = base.to_vec();
         wrong.push(("MODEL_PROVIDER", "gpt"));
-        assert!(matches!(AgentConfig::from_lookup(lookup(&wrong)), Err(ConfigError::Invalid { .. })));
+        assert!(matches!(
+            AgentConfig::from_lookup(lookup(&wrong)),
+            Err(ConfigError::Invalid { .. })
+        ));
     }
 
     #[test]
     fn sender_address_must_be_an_email_and_empty_configuration_set_means_none() {
-        let ok = [("TICKETS_TABLE", "t"), ("SENDER_ADDRESS", "support@tandem.example"), ("SES_CONFIGURATION_SET", "")];
-        assert_eq!(EmailSenderConfig::from_lookup(lookup(&ok)).unwrap().configuration_set, None);
+        let ok = [
+            ("TICKETS_TABLE", "t"),
+            ("SENDER_ADDRESS", "support@tandem.example"),
+            ("SES_CONFIGURATION_SET", ""),
+        ];
+        assert_eq!(
+            EmailSenderConfig::from_lookup(lookup(&ok))
+                .unwrap()
+                .configuration_set,
+            None
+        );
         let bad = [("TICKETS_TABLE", "t"), ("SENDER_ADDRESS", "support")];
-        assert!(matches!(EmailSenderConfig::from_lookup(lookup(&bad)), Err(ConfigError::Invalid { .. })));
+        assert!(matches!(
+            EmailSenderConfig::from_lookup(lookup(&bad)),
+            Err(ConfigError::Invalid { .. })
+        ));
     }
 }

@@ -16,8 +16,16 @@ pub enum Role {
 #[serde(rename_all = "snake_case")]
 pub enum ContentBlock {
     Text(String),
-    ToolUse { id: String, name: String, input: Value },
-    ToolResult { tool_use_id: String, content: Value, is_error: bool },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    ToolResult {
+        tool_use_id: String,
+        content: Value,
+        is_error: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,7 +36,10 @@ pub struct Message {
 
 impl Message {
     pub fn user_text(text: impl Into<String>) -> Self {
-        Self { role: Role::User, content: vec![ContentBlock::Text(text.into())] }
+        Self {
+            role: Role::User,
+            content: vec![ContentBlock::Text(text.into())],
+        }
     }
 }
 

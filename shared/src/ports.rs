@@ -24,7 +24,10 @@ impl InfraError {
         operation: &'static str,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
-        Self { operation, source: source.into() }
+        Self {
+            operation,
+            source: source.into(),
+        }
     }
 }
 
@@ -34,7 +37,11 @@ pub trait CustomerDirectory: Send + Sync {
     /// Finds the customer owning any identity of `sender` (email, phone), links
     /// identities not yet known to them, or creates the customer. Safe under
     /// concurrent calls for the same identity: exactly one customer results.
-    async fn find_or_create(&self, sender: &Sender, now: DateTime<Utc>) -> Result<Customer, InfraError>;
+    async fn find_or_create(
+        &self,
+        sender: &Sender,
+        now: DateTime<Utc>,
+    ) -> Result<Customer, InfraError>;
 
     async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<Customer>, InfraError>;
 }

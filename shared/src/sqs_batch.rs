@@ -34,7 +34,10 @@ pub struct BatchError {
 /// On a FIFO queue, once a record of a message group fails, every later record
 /// of that group is reported failed without being processed, so a customer's
 /// messages are never handled out of order. A panic fails only its record.
-pub async fn process_batch<F, Fut>(event: SqsEvent, handle: F) -> Result<SqsBatchResponse, BatchError>
+pub async fn process_batch<F, Fut>(
+    event: SqsEvent,
+    handle: F,
+) -> Result<SqsBatchResponse, BatchError>
 where
     F: Fn(SqsMessage) -> Fut,
     Fut: Future<Output = Result<(), RecordError>>,
@@ -65,7 +68,10 @@ where
         response.add_failure(id);
     }
     if total > 0 && response.batch_item_failures.len() == total {
-        return Err(BatchError { count: total, first: first_error.unwrap_or_default() });
+        return Err(BatchError {
+            count: total,
+            first: first_error.unwrap_or_default(),
+        });
     }
     Ok(response)
 }
@@ -81,7 +87,8 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 /// Parses a record's JSON body; a body that cannot parse never will.
 pub fn parse_body<T: serde::de::DeserializeOwned>(record: &SqsMessage) -> Result<T, RecordError> {
     let body = record.body.as_deref().unwrap_or_default();
-    serde_json::from_str(body).map_err(|e| RecordError::Permanent(format!("malformed message body: {e}")))
+    serde_json::from_str(body)
+        .map_err(|e| RecordError::Permanent(format!("malformed message body: {e}")))
 }
 
 /// The correlation id carried as a message attribute, if the sender set one.
@@ -113,7 +120,10 @@ mod tests {
     }
 
     fn failures(r: &SqsBatchResponse) -> Vec<&str> {
-        r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect()
+        r.batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect()
     }
 
     #[tokio::test]
@@ -127,7 +137,10 @@ mod tests {
         ]);
         let response = process_batch(batch, |r| {
             let body = r.body.clone().unwrap_or_default();
-            processed.lock().unwrap().push(r.message_id.clone().unwrap());
+            processed
+                .lock()
+                .unwrap()
+                .push(r.message_id.clone().unwrap());
             async move {
                 if body == "fail" {
                     Err(RecordError::Transient("boom".into()))
@@ -159,9 +172,11 @@ mod tests {
     #[tokio::test]
     async fn a_batch_where_everything_failed_fails_the_invocation() {
         let batch = event(vec![record("1", None, "x"), record("2", None, "y")]);
-        let err = process_batch(batch, |_| async { Err(RecordError::Permanent("nope".into())) })
-            .await
-            .unwrap_err();
+        let err = process_batch(batch, |_| async {
+            Err(RecordError::Permanent("nope".into()))
+        })
+        .await
+        .unwrap_err();
         assert_eq!(err.count, 2);
         assert!(err.first.contains("nope"));
     }
@@ -169,6 +184,9 @@ mod tests {
     #[test]
     fn malformed_bodies_are_permanent_errors() {
         let r = record("1", None, "{not json");
-        assert!(matches!(parse_body::<serde_json::Value>(&r), Err(RecordError::Permanent(_))));
+        assert!(matches!(
+            parse_body::<serde_json::Value>(&r),
+            Err(RecordError::Permanent(_))
+        ));
     }
 }

@@ -37,7 +37,10 @@ fn summary(label: &str, mut values: Vec<f64>) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let n: usize = std::env::var("BENCH_SUBMISSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+    let n: usize = std::env::var("BENCH_SUBMISSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
     let app = TestApp::spawn().await;
     let started = Instant::now();
     let mut submitted = Vec::with_capacity(n);
@@ -53,20 +56,39 @@ async fn main() {
     }
     let mut end_to_end_ms = Vec::with_capacity(n);
     for (id, at) in &submitted {
-        app.wait_for_sent_reply(id, Duration::from_secs(120)).await.expect("every submission is answered");
+        app.wait_for_sent_reply(id, Duration::from_secs(120))
+            .await
+            .expect("every submission is answered");
         end_to_end_ms.push(at.elapsed().as_secs_f64() * 1e3);
     }
     let total = started.elapsed();
-    let runs = app.dynamodb.scan().table_name(app.table_name("TicketsTable")).send().await.unwrap();
+    let runs = app
+        .dynamodb
+        .scan()
+        .table_name(app.table_name("TicketsTable"))
+        .send()
+        .await
+        .unwrap();
     let agent_ms: Vec<f64> = runs
         .items()
         .iter()
-        .filter(|i| i.get("entity").and_then(|e| e.as_s().ok()).is_some_and(|e| e == "agent_run"))
+        .filter(|i| {
+            i.get("entity")
+                .and_then(|e| e.as_s().ok())
+                .is_some_and(|e| e == "agent_run")
+        })
         .filter_map(|i| i.get("duration_ms")?.as_n().ok()?.parse().ok())
         .collect();
 
-    println!("\nspine benchmark: {n} web form submissions through the local stack (moto {})", app.stack.endpoint_url());
-    println!("throughput: {:.2} submissions/s answered ({n} in {:.1} s)", n as f64 / total.as_secs_f64(), total.as_secs_f64());
+    println!(
+        "\nspine benchmark: {n} web form submissions through the local stack (moto {})",
+        app.stack.endpoint_url()
+    );
+    println!(
+        "throughput: {:.2} submissions/s answered ({n} in {:.1} s)",
+        n as f64 / total.as_secs_f64(),
+        total.as_secs_f64()
+    );
     summary("POST /support/submit (handler + moto)", submit_ms);
     summary("submit -> stored, emailed reply", end_to_end_ms);
     summary("agent per message (handler incl. moto I/O)", agent_ms);

@@ -11,9 +11,21 @@ use serde_json::{json, Value};
 /// Each app gets its own moto region, so tests in parallel never see each other's data.
 fn unique_region() -> String {
     const REGIONS: &[&str] = &[
-        "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1",
-        "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1",
-        "ap-southeast-2", "ca-central-1", "sa-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-north-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "sa-east-1",
     ];
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + std::process::id() as usize;
@@ -66,15 +78,28 @@ impl TestApp {
     }
 
     pub fn queue_url(&self, logical_id: &str) -> String {
-        self.stack.queue(logical_id).unwrap_or_else(|| panic!("{logical_id} is provisioned")).url.clone()
+        self.stack
+            .queue(logical_id)
+            .unwrap_or_else(|| panic!("{logical_id} is provisioned"))
+            .url
+            .clone()
     }
 
     pub fn table_name(&self, logical_id: &str) -> String {
-        self.stack.table(logical_id).unwrap_or_else(|| panic!("{logical_id} is provisioned")).name.clone()
+        self.stack
+            .table(logical_id)
+            .unwrap_or_else(|| panic!("{logical_id} is provisioned"))
+            .name
+            .clone()
     }
 
     pub async fn submit(&self, form: &Value) -> reqwest::Response {
-        self.post("/support/submit", "application/json", form.to_string().into_bytes()).await
+        self.post(
+            "/support/submit",
+            "application/json",
+            form.to_string().into_bytes(),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
@@ -88,7 +113,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base_url)).send().await.expect("the gateway answers")
+        self.http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .expect("the gateway answers")
     }
 
     /// Submits a valid form and returns the new ticket id.
@@ -110,8 +139,16 @@ impl TestApp {
         let deadline = Instant::now() + timeout;
         loop {
             let ticket = self.ticket(id).await;
-            let replied = ticket["messages"].as_array().is_some_and(|m| m.iter().any(|m| m["direction"] == "outbound"));
-            if replied && self.reply_provider_ids(id).await?.iter().any(Option::is_some) {
+            let replied = ticket["messages"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m["direction"] == "outbound"));
+            if replied
+                && self
+                    .reply_provider_ids(id)
+                    .await?
+                    .iter()
+                    .any(Option::is_some)
+            {
                 return Ok(ticket);
             }
             if Instant::now() > deadline {
@@ -128,16 +165,30 @@ impl TestApp {
             .query()
             .table_name(self.table_name("TicketsTable"))
             .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
-            .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("TICKET#{ticket_id}")))
-            .expression_attribute_values(":msg", aws_sdk_dynamodb::types::AttributeValue::S("MSG#".into()))
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("TICKET#{ticket_id}")),
+            )
+            .expression_attribute_values(
+                ":msg",
+                aws_sdk_dynamodb::types::AttributeValue::S("MSG#".into()),
+            )
             .consistent_read(true)
             .send()
             .await?;
         Ok(out
             .items()
             .iter()
-            .filter(|i| i.get("direction").and_then(|d| d.as_s().ok()).is_some_and(|d| d == "outbound"))
-            .map(|i| i.get("provider_message_id").and_then(|v| v.as_s().ok()).cloned())
+            .filter(|i| {
+                i.get("direction")
+                    .and_then(|d| d.as_s().ok())
+                    .is_some_and(|d| d == "outbound")
+            })
+            .map(|i| {
+                i.get("provider_message_id")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+            })
             .collect())
     }
 
@@ -153,12 +204,23 @@ impl TestApp {
             .await?;
         Ok(data["ses"]["RawMessage"]
             .as_array()
-            .map(|mails| mails.iter().filter_map(|m| m["raw_data"].as_str().map(str::to_owned)).collect())
+            .map(|mails| {
+                mails
+                    .iter()
+                    .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
     pub async fn item_count(&self, table_logical_id: &str) -> usize {
-        let out = self.dynamodb.scan().table_name(self.table_name(table_logical_id)).send().await.unwrap();
+        let out = self
+            .dynamodb
+            .scan()
+            .table_name(self.table_name(table_logical_id))
+            .send()
+            .await
+            .unwrap();
         out.items().len()
     }
 
@@ -174,14 +236,28 @@ impl TestApp {
             .await
             .unwrap();
         let attrs = out.attributes().cloned().unwrap_or_default();
-        [QueueAttributeName::ApproximateNumberOfMessages, QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
-            .iter()
-            .map(|a| attrs.get(a).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0))
-            .sum()
+        [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        ]
+        .iter()
+        .map(|a| {
+            attrs
+                .get(a)
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
     }
 
     /// Puts a raw body on a FIFO queue, as a webhook (or an attacker) could.
-    pub async fn send_fifo(&self, logical_id: &str, body: &str, group: &str, dedup: &str) -> Result<()> {
+    pub async fn send_fifo(
+        &self,
+        logical_id: &str,
+        body: &str,
+        group: &str,
+        dedup: &str,
+    ) -> Result<()> {
         self.sqs
             .send_message()
             .queue_url(self.queue_url(logical_id))

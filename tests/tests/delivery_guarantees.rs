@@ -36,24 +36,48 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_message_delivered_twice_gets_one_stored_message_and_one_reply() {
     let app = TestApp::spawn().await;
-    let body = inbound("sub-dup-1", "ada@analytical.example", "I forgot my password, how do I reset it?");
+    let body = inbound(
+        "sub-dup-1",
+        "ada@analytical.example",
+        "I forgot my password, how do I reset it?",
+    );
     // Two deliveries of one channel message, past FIFO deduplication (different dedup ids),
     // as after a webhook retry more than five minutes later.
-    app.send_fifo("InboundQueue", &body, "ada", "first").await.unwrap();
-    app.send_fifo("InboundQueue", &body, "ada", "second").await.unwrap();
-    wait_until("both deliveries handled", Duration::from_secs(20), || async {
-        app.queue_depth("InboundQueue").await == 0 && app.queue_depth("EmailOutboundQueue").await == 0 && !app.sent_emails().await.unwrap().is_empty()
-    })
+    app.send_fifo("InboundQueue", &body, "ada", "first")
+        .await
+        .unwrap();
+    app.send_fifo("InboundQueue", &body, "ada", "second")
+        .await
+        .unwrap();
+    wait_until(
+        "both deliveries handled",
+        Duration::from_secs(20),
+        || async {
+            app.queue_depth("InboundQueue").await == 0
+                && app.queue_depth("EmailOutboundQueue").await == 0
+                && !app.sent_emails().await.unwrap().is_empty()
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mails = app.sent_emails().await.unwrap();
     assert_eq!(mails.len(), 1, "one email for one message");
     // One ticket with one inbound and one outbound message.
-    let tickets = app.dynamodb.scan().table_name(app.table_name("TicketsTable")).send().await.unwrap();
+    let tickets = app
+        .dynamodb
+        .scan()
+        .table_name(app.table_name("TicketsTable"))
+        .send()
+        .await
+        .unwrap();
     let messages: Vec<_> = tickets
         .items()
         .iter()
-        .filter(|i| i.get("entity").and_then(|e| e.as_s().ok()).is_some_and(|e| e == "message"))
+        .filter(|i| {
+            i.get("entity")
+                .and_then(|e| e.as_s().ok())
+                .is_some_and(|e| e == "message")
+        })
         .map(|i| i["direction"].as_s().unwrap().clone())
         .collect();
     assert_eq!(messages, ["inbound", "outbound"]);
@@ -64,17 +88,35 @@ async fn the_same_message_delivered_twice_gets_one_stored_message_and_one_reply(
 async fn a_poison_message_lands_in_the_dlq_without_holding_up_the_others() {
     let app = TestApp::spawn_with_fast_redelivery().await;
     let started = Utc::now();
-    app.send_fifo("InboundQueue", "{this is not json", "mallory", "poison").await.unwrap();
-    let good = inbound("sub-good-1", "grace@hopper.example", "How do I reset my password? I forgot it.");
-    app.send_fifo("InboundQueue", &good, "grace", "good").await.unwrap();
+    app.send_fifo("InboundQueue", "{this is not json", "mallory", "poison")
+        .await
+        .unwrap();
+    let good = inbound(
+        "sub-good-1",
+        "grace@hopper.example",
+        "How do I reset my password? I forgot it.",
+    );
+    app.send_fifo("InboundQueue", &good, "grace", "good")
+        .await
+        .unwrap();
 
-    wait_until("the good message is answered", Duration::from_secs(20), || async {
-        app.sent_emails().await.unwrap().iter().any(|m| m.contains("grace@hopper.example"))
-    })
+    wait_until(
+        "the good message is answered",
+        Duration::from_secs(20),
+        || async {
+            app.sent_emails()
+                .await
+                .unwrap()
+                .iter()
+                .any(|m| m.contains("grace@hopper.example"))
+        },
+    )
     .await;
-    wait_until("the poison message is dead-lettered", Duration::from_secs(30), || async {
-        app.queue_depth("InboundDeadLetterQueue").await == 1
-    })
+    wait_until(
+        "the poison message is dead-lettered",
+        Duration::from_secs(30),
+        || async { app.queue_depth("InboundDeadLetterQueue").await == 1 },
+    )
     .await;
     assert_eq!(app.queue_depth("InboundQueue").await, 0);
     let dead = app
@@ -84,7 +126,11 @@ async fn a_poison_message_lands_in_the_dlq_without_holding_up_the_others() {
         .send()
         .await
         .unwrap();
-    assert_eq!(dead.messages()[0].body(), Some("{this is not json"), "the message is kept as it was");
+    assert_eq!(
+        dead.messages()[0].body(),
+        Some("{this is not json"),
+        "the message is kept as it was"
+    );
     assert!(Utc::now() - started < chrono::Duration::seconds(60));
     app.shutdown().await;
 }

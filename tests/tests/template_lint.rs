@@ -6,7 +6,11 @@ use std::process::Command;
 
 fn venv_tool(name: &str) -> PathBuf {
     let path = local_stack::workspace_root().join(".venv/bin").join(name);
-    assert!(path.exists(), "{} is missing: run scripts/ensure-tools.sh", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/ensure-tools.sh",
+        path.display()
+    );
     path
 }
 
@@ -33,5 +37,8 @@ fn cfn_lint_passes() {
 
 #[test]
 fn sam_validate_lint_passes() {
-    run("sam", &["validate", "--lint", "--template-file", "template.yaml"]);
+    run(
+        "sam",
+        &["validate", "--lint", "--template-file", "template.yaml"],
+    );
 }

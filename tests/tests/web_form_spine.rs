@@ -17,16 +17,25 @@ async fn a_submitted_form_gets_a_stored_and_emailed_reply() {
     // Right away the status page shows the customer's message on an open ticket.
     let ticket = app.ticket(ticket_id).await;
     assert_eq!(ticket["messages"][0]["direction"], "inbound");
-    assert_eq!(ticket["messages"][0]["body"], "How do I invite a teammate to my workspace?");
+    assert_eq!(
+        ticket["messages"][0]["body"],
+        "How do I invite a teammate to my workspace?"
+    );
 
-    let ticket = app.wait_for_sent_reply(ticket_id, Duration::from_secs(20)).await.unwrap();
+    let ticket = app
+        .wait_for_sent_reply(ticket_id, Duration::from_secs(20))
+        .await
+        .unwrap();
     assert_eq!(ticket["status"], "answered");
     assert_eq!(ticket["escalation_reason"], serde_json::Value::Null);
     let messages = ticket["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 2);
     let reply = messages[1]["body"].as_str().unwrap();
     assert!(reply.starts_with("Hello Maya,"), "{reply}");
-    assert!(reply.to_lowercase().contains("invite"), "the answer comes from the knowledge base: {reply}");
+    assert!(
+        reply.to_lowercase().contains("invite"),
+        "the answer comes from the knowledge base: {reply}"
+    );
     assert!(reply.contains(ticket_id), "{reply}");
 
     let ses_ids = app.reply_provider_ids(ticket_id).await.unwrap();
@@ -35,7 +44,10 @@ async fn a_submitted_form_gets_a_stored_and_emailed_reply() {
     assert_eq!(mails.len(), 1, "exactly one email");
     let mail = &mails[0];
     assert!(mail.contains("maya@northwind.example"), "{mail}");
-    assert!(mail.contains(&format!("Re: Invite a teammate [{ticket_id}]")), "{mail}");
+    assert!(
+        mail.contains(&format!("Re: Invite a teammate [{ticket_id}]")),
+        "{mail}"
+    );
     assert!(mail.contains("Hello Maya,"), "{mail}");
     app.shutdown().await;
 }
@@ -45,13 +57,20 @@ async fn a_legal_threat_is_escalated_with_an_honest_handoff() {
     let app = TestApp::spawn().await;
     let mut form = valid_form();
     form["subject"] = "Data loss".into();
-    form["message"] = "You lost my boards. My lawyer will be in touch unless this is fixed today.".into();
+    form["message"] =
+        "You lost my boards. My lawyer will be in touch unless this is fixed today.".into();
     let ticket_id = app.submit_ok(&form).await;
-    let ticket = app.wait_for_sent_reply(&ticket_id, Duration::from_secs(20)).await.unwrap();
+    let ticket = app
+        .wait_for_sent_reply(&ticket_id, Duration::from_secs(20))
+        .await
+        .unwrap();
     assert_eq!(ticket["status"], "escalated");
     assert_eq!(ticket["escalation_reason"], "legal");
     let reply = ticket["messages"][1]["body"].as_str().unwrap();
-    assert!(reply.contains("passed your ticket to a member of our support team"), "{reply}");
+    assert!(
+        reply.contains("passed your ticket to a member of our support team"),
+        "{reply}"
+    );
     app.shutdown().await;
 }
 
@@ -63,7 +82,9 @@ async fn one_customer_writing_twice_is_one_customer_with_two_tickets() {
     again["email"] = "MAYA@Northwind.example".into();
     let second = app.submit_ok(&again).await;
     assert_ne!(first, second);
-    app.wait_for_sent_reply(&second, Duration::from_secs(20)).await.unwrap();
+    app.wait_for_sent_reply(&second, Duration::from_secs(20))
+        .await
+        .unwrap();
     // One profile and one email identity: the address matched case-insensitively.
     assert_eq!(app.item_count("CustomersTable").await, 2);
     app.shutdown().await;
@@ -72,7 +93,12 @@ async fn one_customer_writing_twice_is_one_customer_with_two_tickets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_and_malformed_ticket_ids_are_not_found() {
     let app = TestApp::spawn().await;
-    for id in ["tkt_00000000000000000000000000000000", "nope", "tkt_%2e%2e", "TKT_00000000000000000000000000000000"] {
+    for id in [
+        "tkt_00000000000000000000000000000000",
+        "nope",
+        "tkt_%2e%2e",
+        "TKT_00000000000000000000000000000000",
+    ] {
         let response = app.get(&format!("/support/ticket/{id}")).await;
         assert_eq!(response.status(), 404, "{id}");
         let body: serde_json::Value = response.json().await.unwrap();

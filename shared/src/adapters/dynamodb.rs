@@ -23,7 +23,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -47,7 +49,12 @@ fn infra<E>(operation: &'static str) -> impl FnOnce(E) -> InfraError
 where
     E: std::error::Error + Send + Sync + 'static,
 {
-    move |e| InfraError::new(operation, aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+    move |e| {
+        InfraError::new(
+            operation,
+            aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+        )
+    }
 }
 
 /// Reads typed attributes out of an item, naming the attribute that is wrong.
@@ -55,7 +62,10 @@ struct Fields<'a>(&'a Item);
 
 impl Fields<'_> {
     fn opt(&self, name: &str) -> Option<&str> {
-        self.0.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+        self.0
+            .get(name)
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
     }
 
     fn req(&self, name: &'static str) -> Result<&str, InfraError> {
@@ -73,7 +83,9 @@ impl Fields<'_> {
     }
 
     fn time(&self, name: &'static str) -> Result<DateTime<Utc>, InfraError> {
-        self.parsed(name, |v| DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)))
+        self.parsed(name, |v| {
+            DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc))
+        })
     }
 }
 
@@ -90,11 +102,17 @@ pub struct DynamoCustomerDirectory {
 
 impl DynamoCustomerDirectory {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     fn identity_keys(sender: &Sender) -> Vec<String> {
-        let email = sender.email.as_ref().map(|e| format!("EMAIL#{}", e.as_str().to_lowercase()));
+        let email = sender
+            .email
+            .as_ref()
+            .map(|e| format!("EMAIL#{}", e.as_str().to_lowercase()));
         let phone = sender.phone.as_ref().map(|p| format!("PHONE#{p}"));
         email.into_iter().chain(phone).collect()
     }
@@ -115,7 +133,9 @@ impl DynamoCustomerDirectory {
     async fn owner_of(&self, identity_keys: &[String]) -> Result<Option<CustomerId>, InfraError> {
         for key in identity_keys {
             if let Some(item) = self.get(key).await? {
-                return Ok(Some(Fields(&item).parsed("customer_id", CustomerId::parse)?));
+                return Ok(Some(
+                    Fields(&item).parsed("customer_id", CustomerId::parse)?,
+                ));
             }
         }
         Ok(None)
@@ -131,7 +151,12 @@ impl DynamoCustomerDirectory {
 
     /// Links identities the customer used for the first time (e.g. a phone
     /// number after an email) and fills in profile fields we did not have.
-    async fn link(&self, customer: Customer, sender: &Sender, keys: &[String]) -> Result<Customer, InfraError> {
+    async fn link(
+        &self,
+        customer: Customer,
+        sender: &Sender,
+        keys: &[String],
+    ) -> Result<Customer, InfraError> {
         for key in keys {
             let linked = self
                 .client
@@ -164,7 +189,12 @@ impl DynamoCustomerDirectory {
         Ok(updated)
     }
 
-    async fn create(&self, sender: &Sender, keys: &[String], now: DateTime<Utc>) -> Result<Option<Customer>, InfraError> {
+    async fn create(
+        &self,
+        sender: &Sender,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Customer>, InfraError> {
         let customer = Customer {
             id: CustomerId::generate(),
             name: sender.name.clone(),
@@ -177,7 +207,9 @@ impl DynamoCustomerDirectory {
             if condition {
                 put = put.condition_expression("attribute_not_exists(pk)");
             }
-            TransactWriteItem::builder().put(put.build().expect("table and item are set")).build()
+            TransactWriteItem::builder()
+                .put(put.build().expect("table and item are set"))
+                .build()
         };
         let mut items = vec![put(customer_item(&customer), true)];
         for key in keys {
@@ -187,17 +219,31 @@ impl DynamoCustomerDirectory {
             ]);
             items.push(put(identity, true));
         }
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(Some(customer)),
             // Another message from the same person created them first.
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_transaction_canceled_exception()) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(infra("create customer")(e)),
         }
     }
 }
 
-fn is_conditional_failure<R>(e: &SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>) -> bool {
-    e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception())
+fn is_conditional_failure<R>(
+    e: &SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+) -> bool {
+    e.as_service_error()
+        .is_some_and(|e| e.is_conditional_check_failed_exception())
 }
 
 fn customer_item(c: &Customer) -> Item {
@@ -231,10 +277,17 @@ fn customer_from_item(item: &Item) -> Result<Customer, InfraError> {
 
 #[async_trait]
 impl CustomerDirectory for DynamoCustomerDirectory {
-    async fn find_or_create(&self, sender: &Sender, now: DateTime<Utc>) -> Result<Customer, InfraError> {
+    async fn find_or_create(
+        &self,
+        sender: &Sender,
+        now: DateTime<Utc>,
+    ) -> Result<Customer, InfraError> {
         let keys = Self::identity_keys(sender);
         if keys.is_empty() {
-            return Err(InfraError::new("identify customer", "the sender has no email or phone"));
+            return Err(InfraError::new(
+                "identify customer",
+                "the sender has no email or phone",
+            ));
         }
         // Two rounds: if our create loses a race, the winner's identity is there now.
         for _ in 0..2 {
@@ -246,7 +299,10 @@ impl CustomerDirectory for DynamoCustomerDirectory {
                 return Ok(created);
             }
         }
-        Err(InfraError::new("identify customer", "identity kept changing under concurrent writes"))
+        Err(InfraError::new(
+            "identify customer",
+            "identity kept changing under concurrent writes",
+        ))
     }
 
     async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<Customer>, InfraError> {
@@ -267,7 +323,10 @@ pub struct DynamoTicketStore {
 
 impl DynamoTicketStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     fn ticket_pk(id: &TicketId) -> AttributeValue {
@@ -293,8 +352,14 @@ fn ticket_item(t: &Ticket) -> Item {
         ("priority".to_owned(), s(t.priority.as_str())),
         ("ticket_status".to_owned(), s(t.status.as_str())),
         ("updated_at".to_owned(), s(timestamp(t.updated_at))),
-        ("created_day".to_owned(), s(t.created_at.format("%Y-%m-%d").to_string())),
-        ("gsi1pk".to_owned(), s(format!("CUSTOMER#{}", t.customer_id))),
+        (
+            "created_day".to_owned(),
+            s(t.created_at.format("%Y-%m-%d").to_string()),
+        ),
+        (
+            "gsi1pk".to_owned(),
+            s(format!("CUSTOMER#{}", t.customer_id)),
+        ),
         ("gsi1sk".to_owned(), s(format!("{created}#TICKET#{}", t.id))),
         ("created_at".to_owned(), s(created)),
     ]);
@@ -336,7 +401,10 @@ fn message_item(m: &ConversationMessage) -> Item {
         ("direction".to_owned(), s(m.direction.as_str())),
         ("channel".to_owned(), s(m.channel.as_str())),
         ("body".to_owned(), s(&m.body)),
-        ("gsi1pk".to_owned(), s(format!("CUSTOMER#{}", m.customer_id))),
+        (
+            "gsi1pk".to_owned(),
+            s(format!("CUSTOMER#{}", m.customer_id)),
+        ),
         ("gsi1sk".to_owned(), s(format!("{created}#MSG#{}", m.id))),
         ("created_at".to_owned(), s(created)),
     ]);
@@ -400,7 +468,10 @@ impl TicketStore for DynamoTicketStore {
         out.item.as_ref().map(ticket_from_item).transpose()
     }
 
-    async fn ticket_thread(&self, id: &TicketId) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError> {
+    async fn ticket_thread(
+        &self,
+        id: &TicketId,
+    ) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError> {
         let items = self
             .client
             .query()
@@ -426,7 +497,10 @@ impl TicketStore for DynamoTicketStore {
         Ok(ticket.map(|t| (t, messages)))
     }
 
-    async fn record_message(&self, message: &ConversationMessage) -> Result<Recorded<ConversationMessage>, InfraError> {
+    async fn record_message(
+        &self,
+        message: &ConversationMessage,
+    ) -> Result<Recorded<ConversationMessage>, InfraError> {
         let result = self
             .client
             .put_item()
@@ -452,7 +526,10 @@ impl TicketStore for DynamoTicketStore {
                     Some(Some(item)) => Ok(Recorded::AlreadyExisted(message_from_item(&item)?)),
                     Some(None) => match self.get_message(&message.ticket_id, &message.id).await? {
                         Some(stored) => Ok(Recorded::AlreadyExisted(stored)),
-                        None => Err(InfraError::new("record message", "condition failed but no item")),
+                        None => Err(InfraError::new(
+                            "record message",
+                            "condition failed but no item",
+                        )),
                     },
                     None => Err(infra("record message")(e)),
                 }
@@ -460,7 +537,11 @@ impl TicketStore for DynamoTicketStore {
         }
     }
 
-    async fn get_message(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<ConversationMessage>, InfraError> {
+    async fn get_message(
+        &self,
+        ticket: &TicketId,
+        id: &MessageId,
+    ) -> Result<Option<ConversationMessage>, InfraError> {
         let out = self
             .client
             .get_item()
@@ -492,7 +573,9 @@ impl TicketStore for DynamoTicketStore {
             .expression_attribute_values(":now", s(timestamp(now)));
         update = match escalation_reason {
             Some(reason) => update
-                .update_expression("SET ticket_status = :status, updated_at = :now, escalation_reason = :reason")
+                .update_expression(
+                    "SET ticket_status = :status, updated_at = :now, escalation_reason = :reason",
+                )
                 .expression_attribute_values(":reason", s(reason.as_str())),
             None => update.update_expression("SET ticket_status = :status, updated_at = :now"),
         };
@@ -500,7 +583,11 @@ impl TicketStore for DynamoTicketStore {
         Ok(())
     }
 
-    async fn customer_history(&self, customer: &CustomerId, limit: usize) -> Result<Vec<ConversationMessage>, InfraError> {
+    async fn customer_history(
+        &self,
+        customer: &CustomerId,
+        limit: usize,
+    ) -> Result<Vec<ConversationMessage>, InfraError> {
         let out = self
             .client
             .query()
@@ -515,7 +602,11 @@ impl TicketStore for DynamoTicketStore {
             .send()
             .await
             .map_err(infra("query customer history"))?;
-        let mut messages = out.items().iter().map(message_from_item).collect::<Result<Vec<_>, _>>()?;
+        let mut messages = out
+            .items()
+            .iter()
+            .map(message_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         messages.truncate(limit);
         messages.reverse();
         Ok(messages)
@@ -552,20 +643,23 @@ impl TicketStore for DynamoTicketStore {
             Err(e) => e,
         };
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-        let Some(UpdateItemError::ConditionalCheckFailedException(failed)) = err.as_service_error() else {
+        let Some(UpdateItemError::ConditionalCheckFailedException(failed)) = err.as_service_error()
+        else {
             return Err(infra("claim send")(err));
         };
         let Some(old) = failed.item() else {
             return Ok(SendClaim::Missing);
         };
         let f = Fields(old);
-        Ok(match f.opt("delivery_status").and_then(DeliveryStatus::parse) {
-            Some(DeliveryStatus::Sending) => SendClaim::Busy,
-            None => SendClaim::Missing,
-            Some(_) => SendClaim::AlreadySent {
-                provider_message_id: f.opt("provider_message_id").map(str::to_owned),
+        Ok(
+            match f.opt("delivery_status").and_then(DeliveryStatus::parse) {
+                Some(DeliveryStatus::Sending) => SendClaim::Busy,
+                None => SendClaim::Missing,
+                Some(_) => SendClaim::AlreadySent {
+                    provider_message_id: f.opt("provider_message_id").map(str::to_owned),
+                },
             },
-        })
+        )
     }
 
     async fn record_agent_run(&self, run: &AgentRun) -> Result<(), InfraError> {
@@ -578,7 +672,10 @@ impl TicketStore for DynamoTicketStore {
             .item("model", s(&run.model))
             .item("decision", s(run.decision.to_string()))
             .item("steps", s(run.steps.to_string()))
-            .item("duration_ms", AttributeValue::N(run.duration_ms.to_string()))
+            .item(
+                "duration_ms",
+                AttributeValue::N(run.duration_ms.to_string()),
+            )
             .item("created_at", s(timestamp(run.created_at)))
             .send()
             .await

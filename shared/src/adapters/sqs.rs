@@ -14,7 +14,10 @@ pub struct SqsQueue {
 
 impl SqsQueue {
     pub fn new(client: Client, url: impl Into<String>) -> Self {
-        Self { client, url: url.into() }
+        Self {
+            client,
+            url: url.into(),
+        }
     }
 }
 
@@ -35,7 +38,12 @@ impl MessageQueue for SqsQueue {
             .message_attributes(CORRELATION_ATTRIBUTE, correlation)
             .send()
             .await
-            .map_err(|e| InfraError::new("send to queue", aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| {
+                InfraError::new(
+                    "send to queue",
+                    aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+                )
+            })?;
         Ok(())
     }
 }

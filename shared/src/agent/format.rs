@@ -24,15 +24,22 @@ fn first_name(name: Option<&str>) -> Option<&str> {
 }
 
 /// The full reply as the customer will read it.
-pub fn format_reply(channel: Channel, customer_name: Option<&str>, ticket: &TicketId, answer: &str) -> String {
+pub fn format_reply(
+    channel: Channel,
+    customer_name: Option<&str>,
+    ticket: &TicketId,
+    answer: &str,
+) -> String {
     let answer = answer.trim();
     match channel {
         Channel::Email => {
-            let greeting = first_name(customer_name).map_or_else(|| "Hi there,".to_owned(), |n| format!("Hi {n},"));
+            let greeting = first_name(customer_name)
+                .map_or_else(|| "Hi there,".to_owned(), |n| format!("Hi {n},"));
             format!("{greeting}\n\n{answer}\n\nBest regards,\n— {SIGNATURE}\n\nTicket reference: {ticket}")
         }
         Channel::WebForm => {
-            let greeting = first_name(customer_name).map_or_else(|| "Hello,".to_owned(), |n| format!("Hello {n},"));
+            let greeting = first_name(customer_name)
+                .map_or_else(|| "Hello,".to_owned(), |n| format!("Hello {n},"));
             format!("{greeting}\n\n{answer}\n\nKind regards,\n— {SIGNATURE} (ticket {ticket})")
         }
         Channel::Whatsapp => answer.to_owned(),
@@ -42,7 +49,11 @@ pub fn format_reply(channel: Channel, customer_name: Option<&str>, ticket: &Tick
 /// The subject of an emailed reply: threaded under the customer's subject.
 pub fn reply_subject(subject: &str, ticket: &TicketId) -> String {
     let subject = subject.trim();
-    let base = if subject.to_lowercase().starts_with("re:") { subject.to_owned() } else { format!("Re: {subject}") };
+    let base = if subject.to_lowercase().starts_with("re:") {
+        subject.to_owned()
+    } else {
+        format!("Re: {subject}")
+    };
     format!("{base} [{ticket}]")
 }
 
@@ -56,6 +67,9 @@ mod tests {
         let text = format_reply(Channel::Email, Some("Maya Lin"), &ticket, "Go to Settings.");
         assert!(text.starts_with("Hi Maya,\n\nGo to Settings."));
         assert!(text.ends_with("Ticket reference: tkt_0123456789abcdef0123456789abcdef"));
-        assert_eq!(reply_subject("Re: Invite", &ticket), "Re: Invite [tkt_0123456789abcdef0123456789abcdef]");
+        assert_eq!(
+            reply_subject("Re: Invite", &ticket),
+            "Re: Invite [tkt_0123456789abcdef0123456789abcdef]"
+        );
     }
 }

@@ -31,7 +31,9 @@ use crate::domain::{
 use crate::inbound::conversation_message;
 use crate::knowledge::KnowledgeBase;
 use crate::model::ChatModel;
-use crate::ports::{AgentRun, CustomerDirectory, InfraError, MessageQueue, QueueMessage, TicketStore};
+use crate::ports::{
+    AgentRun, CustomerDirectory, InfraError, MessageQueue, QueueMessage, TicketStore,
+};
 use crate::sqs_batch::{parse_body, process_batch, BatchError, RecordError};
 
 const HISTORY_MESSAGES: usize = 20;
@@ -58,15 +60,23 @@ impl Agent {
             ModelProvider::Bedrock { .. } => {
                 return Err(ConfigError::Invalid {
                     name: "MODEL_PROVIDER",
-                    reason: "the Bedrock provider is not available in this build yet; use `offline`".into(),
+                    reason:
+                        "the Bedrock provider is not available in this build yet; use `offline`"
+                            .into(),
                 })
             }
         };
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         Ok(Self {
-            customers: Arc::new(DynamoCustomerDirectory::new(dynamodb.clone(), config.customers_table)),
+            customers: Arc::new(DynamoCustomerDirectory::new(
+                dynamodb.clone(),
+                config.customers_table,
+            )),
             tickets: Arc::new(DynamoTicketStore::new(dynamodb, config.tickets_table)),
-            email_outbound: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.email_outbound_queue_url)),
+            email_outbound: Arc::new(SqsQueue::new(
+                aws_sdk_sqs::Client::new(sdk),
+                config.email_outbound_queue_url,
+            )),
             model,
             model_name: config.model.to_string(),
             knowledge: KnowledgeBase::bundled(),
@@ -97,13 +107,17 @@ impl Agent {
         if let Some(existing) = self.tickets.get_message(&ticket.id, &reply_id).await? {
             // A redelivery: the reply exists. Hand it on again only if it never left.
             if existing.delivery_status == Some(DeliveryStatus::Queued) {
-                self.enqueue_reply(inbound, &customer, &ticket, &existing).await?;
+                self.enqueue_reply(inbound, &customer, &ticket, &existing)
+                    .await?;
             }
             tracing::info!(ticket_id = %ticket.id, "duplicate delivery: already answered");
             return Ok(());
         }
         // 3. History across channels (this message included).
-        let history = self.tickets.customer_history(&customer.id, HISTORY_MESSAGES).await?;
+        let history = self
+            .tickets
+            .customer_history(&customer.id, HISTORY_MESSAGES)
+            .await?;
         // 4–6. Rules first, then the model with its tools.
         let customer_text = match &inbound.subject {
             Some(subject) => format!("{subject}\n\n{}", inbound.body),
@@ -111,16 +125,27 @@ impl Agent {
         };
         let (decision, steps) = match escalation_before_answer(&customer_text) {
             Some(reason) => (
-                Decision::Escalate { reason, summary: format!("Escalated by rule ({reason}) before answering.") },
+                Decision::Escalate {
+                    reason,
+                    summary: format!("Escalated by rule ({reason}) before answering."),
+                },
                 Vec::new(),
             ),
             None => {
-                let turn = tool_loop::Turn { ticket: &ticket, customer_text: &customer_text, history: &history, knowledge: self.knowledge };
+                let turn = tool_loop::Turn {
+                    ticket: &ticket,
+                    customer_text: &customer_text,
+                    history: &history,
+                    knowledge: self.knowledge,
+                };
                 match tool_loop::run(self.model.as_ref(), &turn).await {
                     Ok(outcome) => outcome,
                     // The customer gets an apology and a person gets the ticket: never lost.
                     Err(e) => (
-                        Decision::Escalate { reason: crate::domain::EscalationReason::Other, summary: format!("The model failed: {e}") },
+                        Decision::Escalate {
+                            reason: crate::domain::EscalationReason::Other,
+                            summary: format!("The model failed: {e}"),
+                        },
                         Vec::new(),
                     ),
                 }
@@ -129,7 +154,11 @@ impl Agent {
         // 7. Format, record, hand over to the sender.
         let (answer, status, reason) = match &decision {
             Decision::Respond { text, .. } => (text.clone(), TicketStatus::Answered, None),
-            Decision::Escalate { reason, .. } => (handoff_text(*reason), TicketStatus::Escalated, Some(*reason)),
+            Decision::Escalate { reason, .. } => (
+                handoff_text(*reason),
+                TicketStatus::Escalated,
+                Some(*reason),
+            ),
         };
         let reply = ConversationMessage {
             id: reply_id,
@@ -137,13 +166,20 @@ impl Agent {
             customer_id: customer.id.clone(),
             direction: Direction::Outbound,
             channel: inbound.channel,
-            body: format_reply(inbound.channel, customer.name.as_deref(), &ticket.id, &answer),
+            body: format_reply(
+                inbound.channel,
+                customer.name.as_deref(),
+                &ticket.id,
+                &answer,
+            ),
             created_at: Utc::now(),
             delivery_status: Some(DeliveryStatus::Queued),
             provider_message_id: None,
         };
         self.tickets.record_message(&reply).await?;
-        self.tickets.set_ticket_status(&ticket.id, status, reason, Utc::now()).await?;
+        self.tickets
+            .set_ticket_status(&ticket.id, status, reason, Utc::now())
+            .await?;
         self.tickets
             .record_agent_run(&AgentRun {
                 ticket_id: ticket.id.clone(),
@@ -155,18 +191,28 @@ impl Agent {
                 created_at: Utc::now(),
             })
             .await?;
-        self.enqueue_reply(inbound, &customer, &ticket, &reply).await?;
+        self.enqueue_reply(inbound, &customer, &ticket, &reply)
+            .await?;
         tracing::info!(ticket_id = %ticket.id, status = status.as_str(), elapsed_ms = started.elapsed().as_millis() as u64, "message handled");
         Ok(())
     }
 
     /// The web form opens the ticket before queueing; other channels get one here,
     /// with an id derived from the message so a redelivery finds the same ticket.
-    async fn ticket_for(&self, inbound: &InboundMessage, customer: &Customer) -> Result<Ticket, RecordError> {
-        let id = inbound.ticket_id.clone().unwrap_or_else(|| TicketId::derived_from(&inbound.idempotency_key()));
+    async fn ticket_for(
+        &self,
+        inbound: &InboundMessage,
+        customer: &Customer,
+    ) -> Result<Ticket, RecordError> {
+        let id = inbound
+            .ticket_id
+            .clone()
+            .unwrap_or_else(|| TicketId::derived_from(&inbound.idempotency_key()));
         if let Some(ticket) = self.tickets.get_ticket(&id).await? {
             if ticket.customer_id != customer.id {
-                return Err(RecordError::Permanent(format!("ticket {id} belongs to another customer")));
+                return Err(RecordError::Permanent(format!(
+                    "ticket {id} belongs to another customer"
+                )));
             }
             return Ok(ticket);
         }
@@ -174,7 +220,10 @@ impl Agent {
             id,
             customer.id.clone(),
             inbound.channel,
-            inbound.subject.clone().unwrap_or_else(|| "Conversation".into()),
+            inbound
+                .subject
+                .clone()
+                .unwrap_or_else(|| "Conversation".into()),
             inbound.category.unwrap_or(crate::domain::Category::General),
             inbound.priority.unwrap_or(crate::domain::Priority::Medium),
             inbound.received_at,
@@ -183,17 +232,29 @@ impl Agent {
         Ok(ticket)
     }
 
-    async fn enqueue_reply(&self, inbound: &InboundMessage, customer: &Customer, ticket: &Ticket, reply: &ConversationMessage) -> Result<(), RecordError> {
+    async fn enqueue_reply(
+        &self,
+        inbound: &InboundMessage,
+        customer: &Customer,
+        ticket: &Ticket,
+        reply: &ConversationMessage,
+    ) -> Result<(), RecordError> {
         let queue = match inbound.channel {
             Channel::Email | Channel::WebForm => &self.email_outbound,
-            Channel::Whatsapp => return Err(RecordError::Permanent("no WhatsApp sender is configured yet".into())),
+            Channel::Whatsapp => {
+                return Err(RecordError::Permanent(
+                    "no WhatsApp sender is configured yet".into(),
+                ))
+            }
         };
         let recipient = inbound
             .sender
             .email
             .clone()
             .or_else(|| customer.email.clone())
-            .ok_or_else(|| RecordError::Permanent("the customer has no email address to reply to".into()))?;
+            .ok_or_else(|| {
+                RecordError::Permanent("the customer has no email address to reply to".into())
+            })?;
         let outbound = OutboundReply {
             ticket_id: ticket.id.clone(),
             message_id: reply.id.clone(),

@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 
 use super::prompt::customer_message;
 use super::tools::{ESCALATE_TO_HUMAN, SEARCH_KNOWLEDGE_BASE, SEND_RESPONSE};
-use crate::model::{ChatModel, ContentBlock, ConverseRequest, ConverseResponse, Message, ModelError, Role, StopReason};
+use crate::model::{
+    ChatModel, ContentBlock, ConverseRequest, ConverseResponse, Message, ModelError, Role,
+    StopReason,
+};
 
 /// Searches before the engine gives the question to a person.
 const MAX_SEARCHES: usize = 2;
@@ -23,16 +26,31 @@ impl ChatModel for OfflineEngine {
         let question = request
             .messages
             .first()
-            .and_then(|m| m.content.iter().find_map(|b| match b {
-                ContentBlock::Text(t) => customer_message(t),
-                _ => None,
-            }))
+            .and_then(|m| {
+                m.content.iter().find_map(|b| match b {
+                    ContentBlock::Text(t) => customer_message(t),
+                    _ => None,
+                })
+            })
             .ok_or_else(|| ModelError::Failed("no customer message in the conversation".into()))?;
-        let searches: Vec<&Value> = tool_results(request).filter(|c| c.get("hits").is_some()).collect();
-        let tool_count = request.messages.iter().flat_map(|m| &m.content).filter(|b| matches!(b, ContentBlock::ToolUse { .. })).count();
+        let searches: Vec<&Value> = tool_results(request)
+            .filter(|c| c.get("hits").is_some())
+            .collect();
+        let tool_count = request
+            .messages
+            .iter()
+            .flat_map(|m| &m.content)
+            .filter(|b| matches!(b, ContentBlock::ToolUse { .. }))
+            .count();
         let (name, input) = match searches.last() {
-            Some(result) if result["good_match"] == json!(true) => (SEND_RESPONSE, json!({ "message": compose_answer(&result["hits"]) })),
-            _ if searches.len() < MAX_SEARCHES => (SEARCH_KNOWLEDGE_BASE, json!({ "query": query_for(&question, searches.len()) })),
+            Some(result) if result["good_match"] == json!(true) => (
+                SEND_RESPONSE,
+                json!({ "message": compose_answer(&result["hits"]) }),
+            ),
+            _ if searches.len() < MAX_SEARCHES => (
+                SEARCH_KNOWLEDGE_BASE,
+                json!({ "query": query_for(&question, searches.len()) }),
+            ),
             _ => (
                 ESCALATE_TO_HUMAN,
                 json!({
@@ -44,7 +62,11 @@ impl ChatModel for OfflineEngine {
         Ok(ConverseResponse {
             message: Message {
                 role: Role::Assistant,
-                content: vec![ContentBlock::ToolUse { id: format!("offline-{}", tool_count + 1), name: name.into(), input }],
+                content: vec![ContentBlock::ToolUse {
+                    id: format!("offline-{}", tool_count + 1),
+                    name: name.into(),
+                    input,
+                }],
             },
             stop_reason: StopReason::ToolUse,
         })
@@ -52,10 +74,14 @@ impl ChatModel for OfflineEngine {
 }
 
 fn tool_results(request: &ConverseRequest) -> impl Iterator<Item = &Value> {
-    request.messages.iter().flat_map(|m| &m.content).filter_map(|b| match b {
-        ContentBlock::ToolResult { content, .. } => Some(content),
-        _ => None,
-    })
+    request
+        .messages
+        .iter()
+        .flat_map(|m| &m.content)
+        .filter_map(|b| match b {
+            ContentBlock::ToolResult { content, .. } => Some(content),
+            _ => None,
+        })
 }
 
 /// The first search uses the whole message; the second only its longer words,
@@ -68,14 +94,20 @@ fn query_for(question: &str, attempt: usize) -> String {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.chars().count() >= 5)
         .collect();
-    if keywords.is_empty() { question.to_owned() } else { keywords.join(" ") }
+    if keywords.is_empty() {
+        question.to_owned()
+    } else {
+        keywords.join(" ")
+    }
 }
 
 /// An answer made of the best passage (and the next one when it comes from the
 /// same article), with the article named so the customer can read on.
 fn compose_answer(hits: &Value) -> String {
     let hits = hits.as_array().map(Vec::as_slice).unwrap_or_default();
-    let Some(best) = hits.first() else { return String::new() };
+    let Some(best) = hits.first() else {
+        return String::new();
+    };
     let title = best["title"].as_str().unwrap_or_default();
     let mut body = best["text"].as_str().unwrap_or_default().to_owned();
     if let Some(next) = hits.get(1).filter(|h| h["article"] == best["article"]) {
@@ -106,10 +138,28 @@ mod tests {
     fn request(results: Vec<Value>) -> ConverseRequest {
         let mut messages = vec![first_user_message("How do I reset my password?", "")];
         for (i, content) in results.into_iter().enumerate() {
-            messages.push(Message { role: Role::Assistant, content: vec![ContentBlock::ToolUse { id: format!("t{i}"), name: SEARCH_KNOWLEDGE_BASE.into(), input: json!({}) }] });
-            messages.push(Message { role: Role::User, content: vec![ContentBlock::ToolResult { tool_use_id: format!("t{i}"), content, is_error: false }] });
+            messages.push(Message {
+                role: Role::Assistant,
+                content: vec![ContentBlock::ToolUse {
+                    id: format!("t{i}"),
+                    name: SEARCH_KNOWLEDGE_BASE.into(),
+                    input: json!({}),
+                }],
+            });
+            messages.push(Message {
+                role: Role::User,
+                content: vec![ContentBlock::ToolResult {
+                    tool_use_id: format!("t{i}"),
+                    content,
+                    is_error: false,
+                }],
+            });
         }
-        ConverseRequest { system: String::new(), messages, tools: vec![] }
+        ConverseRequest {
+            system: String::new(),
+            messages,
+            tools: vec![],
+        }
     }
 
     async fn next_tool(results: Vec<Value>) -> (String, Value) {
@@ -123,11 +173,17 @@ mod tests {
     #[tokio::test]
     async fn searches_first_then_answers_from_a_good_match() {
         let (name, input) = next_tool(vec![]).await;
-        assert_eq!((name.as_str(), input["query"].as_str()), (SEARCH_KNOWLEDGE_BASE, Some("How do I reset my password?")));
+        assert_eq!(
+            (name.as_str(), input["query"].as_str()),
+            (SEARCH_KNOWLEDGE_BASE, Some("How do I reset my password?"))
+        );
         let good = json!({"good_match": true, "hits": [{"article": "reset-password", "title": "Reset your password", "text": "Choose Forgot password on the login page."}]});
         let (name, input) = next_tool(vec![good]).await;
         assert_eq!(name, SEND_RESPONSE);
-        assert!(input["message"].as_str().unwrap().contains("Choose Forgot password"));
+        assert!(input["message"]
+            .as_str()
+            .unwrap()
+            .contains("Choose Forgot password"));
     }
 
     #[tokio::test]

@@ -18,8 +18,14 @@ const SEARCH_RESULTS: usize = 3;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Decision {
-    Respond { text: String, sources: Vec<String> },
-    Escalate { reason: EscalationReason, summary: String },
+    Respond {
+        text: String,
+        sources: Vec<String>,
+    },
+    Escalate {
+        reason: EscalationReason,
+        summary: String,
+    },
 }
 
 /// One tool call and what it returned, kept on the ticket for review.
@@ -38,10 +44,16 @@ pub struct Turn<'a> {
     pub knowledge: &'a KnowledgeBase,
 }
 
-pub async fn run(model: &dyn ChatModel, turn: &Turn<'_>) -> Result<(Decision, Vec<Step>), ModelError> {
+pub async fn run(
+    model: &dyn ChatModel,
+    turn: &Turn<'_>,
+) -> Result<(Decision, Vec<Step>), ModelError> {
     let mut request = ConverseRequest {
         system: SYSTEM_PROMPT.to_owned(),
-        messages: vec![first_user_message(turn.customer_text, &history_text(turn.history))],
+        messages: vec![first_user_message(
+            turn.customer_text,
+            &history_text(turn.history),
+        )],
         tools: specs(),
     };
     let mut steps = Vec::new();
@@ -53,7 +65,9 @@ pub async fn run(model: &dyn ChatModel, turn: &Turn<'_>) -> Result<(Decision, Ve
             .content
             .iter()
             .filter_map(|b| match b {
-                ContentBlock::ToolUse { id, name, input } => Some((id.clone(), name.clone(), input.clone())),
+                ContentBlock::ToolUse { id, name, input } => {
+                    Some((id.clone(), name.clone(), input.clone()))
+                }
                 _ => None,
             })
             .collect();
@@ -71,18 +85,42 @@ pub async fn run(model: &dyn ChatModel, turn: &Turn<'_>) -> Result<(Decision, Ve
             let call = ToolCall::parse(&name, &input);
             let output = match call {
                 Ok(ToolCall::Respond(r)) => {
-                    steps.push(Step { tool: name, input, output: json!("sent") });
-                    return Ok((Decision::Respond { text: r.message, sources }, steps));
+                    steps.push(Step {
+                        tool: name,
+                        input,
+                        output: json!("sent"),
+                    });
+                    return Ok((
+                        Decision::Respond {
+                            text: r.message,
+                            sources,
+                        },
+                        steps,
+                    ));
                 }
                 Ok(ToolCall::Escalate(e)) => {
-                    steps.push(Step { tool: name, input, output: json!("escalated") });
-                    return Ok((Decision::Escalate { reason: e.reason, summary: e.summary }, steps));
+                    steps.push(Step {
+                        tool: name,
+                        input,
+                        output: json!("escalated"),
+                    });
+                    return Ok((
+                        Decision::Escalate {
+                            reason: e.reason,
+                            summary: e.summary,
+                        },
+                        steps,
+                    ));
                 }
                 Ok(ToolCall::Search(search)) => {
                     let hits = turn.knowledge.search(&search.query, SEARCH_RESULTS);
                     let good_match = hits.first().is_some_and(|h| h.score >= MATCH_THRESHOLD);
                     if good_match {
-                        sources.extend(hits.iter().filter(|h| h.score >= MATCH_THRESHOLD).map(|h| h.passage.article.clone()));
+                        sources.extend(
+                            hits.iter()
+                                .filter(|h| h.score >= MATCH_THRESHOLD)
+                                .map(|h| h.passage.article.clone()),
+                        );
                         sources.dedup();
                     }
                     json!({ "good_match": good_match, "hits": hits.iter().map(|h| json!({
@@ -98,13 +136,27 @@ pub async fn run(model: &dyn ChatModel, turn: &Turn<'_>) -> Result<(Decision, Ve
                 Err(problem) => json!({ "error": problem }),
             };
             let is_error = output.get("error").is_some();
-            steps.push(Step { tool: name, input, output: summarize(&output) });
-            results.push(ContentBlock::ToolResult { tool_use_id: id, content: output, is_error });
+            steps.push(Step {
+                tool: name,
+                input,
+                output: summarize(&output),
+            });
+            results.push(ContentBlock::ToolResult {
+                tool_use_id: id,
+                content: output,
+                is_error,
+            });
         }
-        request.messages.push(Message { role: Role::User, content: results });
+        request.messages.push(Message {
+            role: Role::User,
+            content: results,
+        });
     }
     Ok((
-        Decision::Escalate { reason: EscalationReason::Other, summary: format!("The model did not finish within {MAX_ROUNDS} rounds.") },
+        Decision::Escalate {
+            reason: EscalationReason::Other,
+            summary: format!("The model did not finish within {MAX_ROUNDS} rounds."),
+        },
         steps,
     ))
 }

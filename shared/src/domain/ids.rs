@@ -78,7 +78,10 @@ pub struct MessageId(String);
 
 impl MessageId {
     pub fn inbound(received_at_ms: i64, channel_message_key: &str) -> Self {
-        Self(format!("{received_at_ms:013}-in-{}", short_hash(channel_message_key)))
+        Self(format!(
+            "{received_at_ms:013}-in-{}",
+            short_hash(channel_message_key)
+        ))
     }
 
     /// The id of the reply to `inbound`: same timestamp prefix so it sorts after it.
@@ -121,9 +124,15 @@ mod tests {
 
     #[test]
     fn malformed_ticket_ids_are_rejected() {
-        for bad in ["", "tkt_", "tkt_123", "cus_0123456789abcdef0123456789abcdef",
-            "tkt_0123456789ABCDEF0123456789ABCDEF", "tkt_0123456789abcdef0123456789abcdeg",
-            "../etc/passwd"] {
+        for bad in [
+            "",
+            "tkt_",
+            "tkt_123",
+            "cus_0123456789abcdef0123456789abcdef",
+            "tkt_0123456789ABCDEF0123456789ABCDEF",
+            "tkt_0123456789abcdef0123456789abcdeg",
+            "../etc/passwd",
+        ] {
             assert!(TicketId::parse(bad).is_err(), "{bad} accepted");
         }
     }

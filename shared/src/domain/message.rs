@@ -3,7 +3,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Category, CustomerId, EmailAddress, MessageId, Priority, TicketId};
 
-
 /// Where a message came from, and so how its reply must be written and sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -69,9 +68,15 @@ impl DeliveryStatus {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Queued, Self::Sending, Self::Sent, Self::Delivered, Self::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == value)
+        [
+            Self::Queued,
+            Self::Sending,
+            Self::Sent,
+            Self::Delivered,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
     }
 }
 

@@ -7,8 +7,7 @@ mod ticket;
 
 pub use ids::{CustomerId, IdParseError, MessageId, TicketId};
 pub use message::{
-    Channel, ConversationMessage, DeliveryStatus, Direction, InboundMessage, OutboundReply,
-    Sender,
+    Channel, ConversationMessage, DeliveryStatus, Direction, InboundMessage, OutboundReply, Sender,
 };
 pub use ticket::{
     Category, Customer, EscalationReason, Priority, Ticket, TicketStatus, UnknownVariant,

@@ -35,12 +35,19 @@ pub struct KnowledgeBase {
 impl KnowledgeBase {
     /// Builds the index from `(slug, markdown)` pairs.
     pub fn from_articles<'a>(articles: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let passages: Vec<Passage> = articles.into_iter().flat_map(|(slug, md)| split_article(slug, md)).collect();
+        let passages: Vec<Passage> = articles
+            .into_iter()
+            .flat_map(|(slug, md)| split_article(slug, md))
+            .collect();
         let documents = passages.iter().enumerate().map(|(i, p)| {
             // The title counts twice: it names the topic better than any sentence.
-            Document::new(i, format!("{} {} {} {}", p.title, p.title, p.heading, p.text))
+            Document::new(
+                i,
+                format!("{} {} {} {}", p.title, p.title, p.heading, p.text),
+            )
         });
-        let engine = SearchEngineBuilder::<usize>::with_documents(Language::English, documents).build();
+        let engine =
+            SearchEngineBuilder::<usize>::with_documents(Language::English, documents).build();
         Self { engine, passages }
     }
 
@@ -68,7 +75,10 @@ impl KnowledgeBase {
         self.engine
             .search(query, k)
             .into_iter()
-            .map(|r| Hit { passage: self.passages[r.document.id].clone(), score: r.score })
+            .map(|r| Hit {
+                passage: self.passages[r.document.id].clone(),
+                score: r.score,
+            })
             .collect()
     }
 }
@@ -125,7 +135,10 @@ mod tests {
     #[test]
     fn unrelated_questions_find_nothing_above_the_threshold() {
         let kb = KnowledgeBase::from_articles(ARTICLES);
-        assert!(kb.search("quantum chromodynamics lecture", 3).iter().all(|h| h.score < MATCH_THRESHOLD));
+        assert!(kb
+            .search("quantum chromodynamics lecture", 3)
+            .iter()
+            .all(|h| h.score < MATCH_THRESHOLD));
     }
 
     #[test]

@@ -54,10 +54,17 @@ impl TicketView {
             priority: ticket.priority.to_string(),
             created_at: ticket.created_at,
             updated_at: ticket.updated_at,
-            escalation_reason: ticket.escalation_reason.filter(|_| ticket.status == TicketStatus::Escalated),
+            escalation_reason: ticket
+                .escalation_reason
+                .filter(|_| ticket.status == TicketStatus::Escalated),
             messages: messages
                 .into_iter()
-                .map(|m| MessageView { direction: m.direction, channel: m.channel, body: m.body, created_at: m.created_at })
+                .map(|m| MessageView {
+                    direction: m.direction,
+                    channel: m.channel,
+                    body: m.body,
+                    created_at: m.created_at,
+                })
                 .collect(),
         }
     }
@@ -89,7 +96,9 @@ enum Route<'a> {
 
 /// Matches on the part from `/support/` on, so a stage prefix in the path does not matter.
 fn route(path: &str) -> Route<'_> {
-    let Some(at) = path.find("/support/") else { return Route::NotFound };
+    let Some(at) = path.find("/support/") else {
+        return Route::NotFound;
+    };
     match &path[at..] {
         "/support/submit" => Route::Submit,
         rest => match rest.strip_prefix("/support/ticket/") {
@@ -103,9 +112,15 @@ impl WebformApi {
     pub fn new(config: WebformConfig, sdk: &aws_config::SdkConfig) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         Self::with_ports(
-            Arc::new(DynamoCustomerDirectory::new(dynamodb.clone(), config.customers_table)),
+            Arc::new(DynamoCustomerDirectory::new(
+                dynamodb.clone(),
+                config.customers_table,
+            )),
             Arc::new(DynamoTicketStore::new(dynamodb, config.tickets_table)),
-            Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.inbound_queue_url)),
+            Arc::new(SqsQueue::new(
+                aws_sdk_sqs::Client::new(sdk),
+                config.inbound_queue_url,
+            )),
         )
     }
 
@@ -114,7 +129,11 @@ impl WebformApi {
         tickets: Arc<dyn TicketStore>,
         inbound: Arc<dyn MessageQueue>,
     ) -> Self {
-        Self { customers, tickets, inbound }
+        Self {
+            customers,
+            tickets,
+            inbound,
+        }
     }
 
     /// Answers one HTTP request. Bad input gets a 4xx and changes nothing;
@@ -135,7 +154,7 @@ impl WebformApi {
     async fn submit(&self, request: Request) -> Response<Body> {
         let form = match decode_form(&request) {
             Ok(form) => form,
-            Err(rejection) => return rejection,
+            Err(rejection) => return error(rejection.status, rejection.code, &rejection.message),
         };
         let submission = match validate(&form) {
             Ok(submission) => submission,
@@ -147,7 +166,10 @@ impl WebformApi {
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty() && v.len() <= 128)
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-        match self.open_ticket(submission, correlation_id, Utc::now()).await {
+        match self
+            .open_ticket(submission, correlation_id, Utc::now())
+            .await
+        {
             Ok(ticket_id) => json_response(
                 201,
                 json!({
@@ -162,10 +184,27 @@ impl WebformApi {
 
     /// Customer, ticket, the customer's message, then the queue: the message is
     /// on its ticket before the agent ever sees it.
-    async fn open_ticket(&self, form: ValidSubmission, correlation_id: String, now: DateTime<Utc>) -> Result<TicketId, InfraError> {
-        let sender = Sender { name: Some(form.name), email: Some(form.email), phone: None };
+    async fn open_ticket(
+        &self,
+        form: ValidSubmission,
+        correlation_id: String,
+        now: DateTime<Utc>,
+    ) -> Result<TicketId, InfraError> {
+        let sender = Sender {
+            name: Some(form.name),
+            email: Some(form.email),
+            phone: None,
+        };
         let customer = self.customers.find_or_create(&sender, now).await?;
-        let ticket = Ticket::open(TicketId::generate(), customer.id.clone(), Channel::WebForm, form.subject.clone(), form.category, form.priority, now);
+        let ticket = Ticket::open(
+            TicketId::generate(),
+            customer.id.clone(),
+            Channel::WebForm,
+            form.subject.clone(),
+            form.category,
+            form.priority,
+            now,
+        );
         self.tickets.create_ticket(&ticket).await?;
         let inbound = InboundMessage {
             channel: Channel::WebForm,
@@ -180,17 +219,29 @@ impl WebformApi {
             category: Some(form.category),
             priority: Some(form.priority),
         };
-        self.tickets.record_message(&crate::inbound::conversation_message(&inbound, &customer.id, &ticket.id)).await?;
-        self.inbound.send(inbound_queue_message(&inbound, &customer.id)).await?;
+        self.tickets
+            .record_message(&crate::inbound::conversation_message(
+                &inbound,
+                &customer.id,
+                &ticket.id,
+            ))
+            .await?;
+        self.inbound
+            .send(inbound_queue_message(&inbound, &customer.id))
+            .await?;
         tracing::info!(ticket_id = %ticket.id, customer_id = %customer.id, correlation_id = %inbound.correlation_id, "web form ticket opened");
         Ok(ticket.id)
     }
 
     async fn ticket_status(&self, id: &str) -> Response<Body> {
         let not_found = || error(404, "not_found", "No ticket with that id");
-        let Ok(id) = TicketId::parse(id) else { return not_found() };
+        let Ok(id) = TicketId::parse(id) else {
+            return not_found();
+        };
         match self.tickets.ticket_thread(&id).await {
-            Ok(Some((ticket, messages))) => json_response(200, json!(TicketView::new(ticket, messages))),
+            Ok(Some((ticket, messages))) => {
+                json_response(200, json!(TicketView::new(ticket, messages)))
+            }
             Ok(None) => not_found(),
             Err(e) => unavailable(&e),
         }
@@ -198,11 +249,29 @@ impl WebformApi {
 }
 
 fn validation_failed(errors: &[FieldError]) -> Response<Body> {
-    json_response(422, json!({ "error": "validation_failed", "errors": errors }))
+    json_response(
+        422,
+        json!({ "error": "validation_failed", "errors": errors }),
+    )
 }
 
-/// The request body as a JSON object, or the 4xx that explains why not.
-fn decode_form(request: &Request) -> Result<Map<String, Value>, Response<Body>> {
+/// Why a request body was refused: a 4xx status, a stable code and a message for people.
+struct Rejection {
+    status: u16,
+    code: &'static str,
+    message: String,
+}
+
+fn reject(status: u16, code: &'static str, message: impl Into<String>) -> Rejection {
+    Rejection {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+/// The request body as a JSON object, or why not.
+fn decode_form(request: &Request) -> Result<Map<String, Value>, Rejection> {
     let content_type = request
         .headers()
         .get("content-type")
@@ -213,7 +282,11 @@ fn decode_form(request: &Request) -> Result<Map<String, Value>, Response<Body>> 
         .next()
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return Err(error(415, "unsupported_media_type", "Send the form as application/json"));
+        return Err(reject(
+            415,
+            "unsupported_media_type",
+            "Send the form as application/json",
+        ));
     }
     let bytes: &[u8] = match request.body() {
         Body::Empty => &[],
@@ -222,12 +295,27 @@ fn decode_form(request: &Request) -> Result<Map<String, Value>, Response<Body>> 
         _ => &[],
     };
     if bytes.len() > RULES.max_body_bytes {
-        return Err(error(413, "payload_too_large", &format!("The request body must be at most {} bytes", RULES.max_body_bytes)));
+        return Err(reject(
+            413,
+            "payload_too_large",
+            format!(
+                "The request body must be at most {} bytes",
+                RULES.max_body_bytes
+            ),
+        ));
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(form)) => Ok(form),
-        Ok(_) => Err(error(400, "malformed_json", "The request body must be a JSON object")),
-        Err(e) => Err(error(400, "malformed_json", &format!("The request body is not valid JSON: {e}"))),
+        Ok(_) => Err(reject(
+            400,
+            "malformed_json",
+            "The request body must be a JSON object",
+        )),
+        Err(e) => Err(reject(
+            400,
+            "malformed_json",
+            format!("The request body is not valid JSON: {e}"),
+        )),
     }
 }
 
@@ -239,7 +327,10 @@ mod tests {
     fn routes_ignore_a_stage_prefix_and_reject_nested_paths() {
         assert!(matches!(route("/support/submit"), Route::Submit));
         assert!(matches!(route("/prod/support/submit"), Route::Submit));
-        assert!(matches!(route("/support/ticket/tkt_1"), Route::Ticket("tkt_1")));
+        assert!(matches!(
+            route("/support/ticket/tkt_1"),
+            Route::Ticket("tkt_1")
+        ));
         assert!(matches!(route("/support/ticket/a/b"), Route::NotFound));
         assert!(matches!(route("/support"), Route::NotFound));
     }

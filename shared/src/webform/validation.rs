@@ -25,7 +25,8 @@ pub struct FormRules {
 }
 
 pub static RULES: LazyLock<FormRules> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../webform-rules.json")).expect("webform-rules.json is valid")
+    serde_json::from_str(include_str!("../../webform-rules.json"))
+        .expect("webform-rules.json is valid")
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,11 +53,20 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn fail(&mut self, field: &'static str, message: impl Into<String>) {
-        self.errors.push(FieldError { field, message: message.into() });
+        self.errors.push(FieldError {
+            field,
+            message: message.into(),
+        });
     }
 
     /// The trimmed string value of `field`, or `None` after recording why not.
-    fn text(&mut self, field: &'static str, label: &str, rule: &LengthRule, single_line: bool) -> Option<String> {
+    fn text(
+        &mut self,
+        field: &'static str,
+        label: &str,
+        rule: &LengthRule,
+        single_line: bool,
+    ) -> Option<String> {
         let value = match self.form.get(field) {
             None | Some(Value::Null) => {
                 self.fail(field, format!("{label} is required"));
@@ -72,9 +82,15 @@ impl Checker<'_> {
         if length == 0 {
             self.fail(field, format!("{label} is required"));
         } else if length < rule.min {
-            self.fail(field, format!("{label} must be at least {} characters", rule.min));
+            self.fail(
+                field,
+                format!("{label} must be at least {} characters", rule.min),
+            );
         } else if length > rule.max {
-            self.fail(field, format!("{label} must be at most {} characters", rule.max));
+            self.fail(
+                field,
+                format!("{label} must be at most {} characters", rule.max),
+            );
         } else if single_line && value.chars().any(char::is_control) {
             self.fail(field, format!("{label} must be a single line of text"));
         } else {
@@ -83,7 +99,13 @@ impl Checker<'_> {
         None
     }
 
-    fn choice<T>(&mut self, field: &'static str, label: &str, parse: impl Fn(&str) -> Result<T, crate::domain::UnknownVariant>, default: Option<T>) -> Option<T> {
+    fn choice<T>(
+        &mut self,
+        field: &'static str,
+        label: &str,
+        parse: impl Fn(&str) -> Result<T, crate::domain::UnknownVariant>,
+        default: Option<T>,
+    ) -> Option<T> {
         match self.form.get(field) {
             None | Some(Value::Null) => {
                 if default.is_none() {
@@ -94,7 +116,10 @@ impl Checker<'_> {
             Some(Value::String(s)) => match parse(s.trim()) {
                 Ok(v) => Some(v),
                 Err(e) => {
-                    self.fail(field, format!("{label} must be one of: {}", e.allowed.replace(' ', ", ")));
+                    self.fail(
+                        field,
+                        format!("{label} must be one of: {}", e.allowed.replace(' ', ", ")),
+                    );
                     None
                 }
             },
@@ -109,26 +134,41 @@ impl Checker<'_> {
 /// Checks a decoded JSON form against every rule and reports all failures at once.
 pub fn validate(form: &Map<String, Value>) -> Result<ValidSubmission, Vec<FieldError>> {
     let rules = &*RULES;
-    let mut check = Checker { form, errors: Vec::new() };
+    let mut check = Checker {
+        form,
+        errors: Vec::new(),
+    };
     let name = check.text("name", "Name", &rules.name, true);
-    let email = check.text("email", "Email", &rules.email, true).and_then(|raw| {
-        match raw.parse::<EmailAddress>() {
+    let email = check
+        .text("email", "Email", &rules.email, true)
+        .and_then(|raw| match raw.parse::<EmailAddress>() {
             Ok(email) if raw.contains('.') => Some(email),
             _ => {
                 check.fail("email", "Email must be a valid email address");
                 None
             }
-        }
-    });
+        });
     let subject = check.text("subject", "Subject", &rules.subject, true);
     let category = check.choice("category", "Category", Category::parse, None);
     let message = check.text("message", "Message", &rules.message, false);
-    let priority = check.choice("priority", "Priority", Priority::parse, Some(Priority::Medium));
+    let priority = check.choice(
+        "priority",
+        "Priority",
+        Priority::parse,
+        Some(Priority::Medium),
+    );
     match (name, email, subject, category, message, priority) {
         (Some(name), Some(email), Some(subject), Some(category), Some(message), Some(priority))
             if check.errors.is_empty() =>
         {
-            Ok(ValidSubmission { name, email, subject, category, priority, message })
+            Ok(ValidSubmission {
+                name,
+                email,
+                subject,
+                category,
+                priority,
+                message,
+            })
         }
         _ => Err(check.errors),
     }
@@ -171,17 +211,27 @@ mod tests {
     #[test]
     fn every_missing_field_is_reported_at_once() {
         let errors = validate(&Map::new()).unwrap_err();
-        assert_eq!(fields(&errors), ["name", "email", "subject", "category", "message"]);
+        assert_eq!(
+            fields(&errors),
+            ["name", "email", "subject", "category", "message"]
+        );
     }
 
     #[test]
     fn lengths_are_enforced_at_their_boundaries() {
         let cases = [
-            ("name", "A".repeat(1), false), ("name", "Al".into(), true), ("name", "a".repeat(100), true),
-            ("name", "a".repeat(101), false), ("subject", "Help".into(), false), ("subject", "Help!".into(), true),
-            ("subject", "s".repeat(200), true), ("subject", "s".repeat(201), false),
-            ("message", "123456789".into(), false), ("message", "1234567890".into(), true),
-            ("message", "m".repeat(5000), true), ("message", "m".repeat(5001), false),
+            ("name", "A".into(), false),
+            ("name", "Al".into(), true),
+            ("name", "a".repeat(100), true),
+            ("name", "a".repeat(101), false),
+            ("subject", "Help".into(), false),
+            ("subject", "Help!".into(), true),
+            ("subject", "s".repeat(200), true),
+            ("subject", "s".repeat(201), false),
+            ("message", "123456789".into(), false),
+            ("message", "1234567890".into(), true),
+            ("message", "m".repeat(5000), true),
+            ("message", "m".repeat(5001), false),
             // Characters, not bytes: 10 emoji are a valid message.
             ("message", "🙂".repeat(10), true),
         ];
@@ -201,9 +251,15 @@ mod tests {
         v["name"] = json!(42);
         v["subject"] = json!("Hello\r\nBcc: victim@example.com");
         let errors = validate(&form(v)).unwrap_err();
-        assert_eq!(fields(&errors), ["name", "email", "subject", "category", "priority"]);
+        assert_eq!(
+            fields(&errors),
+            ["name", "email", "subject", "category", "priority"]
+        );
         assert_eq!(errors[0].message, "Name must be text");
-        assert_eq!(errors[3].message, "Category must be one of: general, technical, billing, bug_report, feedback");
+        assert_eq!(
+            errors[3].message,
+            "Category must be one of: general, technical, billing, bug_report, feedback"
+        );
         assert_eq!(errors[2].message, "Subject must be a single line of text");
     }
 }
