@@ -72,6 +72,8 @@ pub struct AgentConfig {
     pub customers_table: String,
     pub tickets_table: String,
     pub email_outbound_queue_url: String,
+    /// Optional until the WhatsApp sender is deployed: without it WhatsApp replies fail loudly.
+    pub whatsapp_outbound_queue_url: Option<String>,
     pub model: ModelProvider,
 }
 
@@ -94,6 +96,7 @@ impl AgentConfig {
             customers_table: env.required("CUSTOMERS_TABLE")?,
             tickets_table: env.required("TICKETS_TABLE")?,
             email_outbound_queue_url: env.required("EMAIL_OUTBOUND_QUEUE_URL")?,
+            whatsapp_outbound_queue_url: env.optional("WHATSAPP_OUTBOUND_QUEUE_URL"),
             model,
         })
     }

@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod agent;
+pub mod bedrock;
 pub mod config;
 pub mod domain;
 pub mod email_sender;

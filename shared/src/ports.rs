@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ConversationMessage, Customer, CustomerId, EmailAddress, EscalationReason, MessageId, Sender,
+    Category, ConversationMessage, Customer, CustomerId, EmailAddress, EscalationReason, MessageId, Sender,
     Ticket, TicketId, TicketStatus,
 };
 
@@ -91,11 +91,11 @@ pub trait TicketStore: Send + Sync {
         id: &MessageId,
     ) -> Result<Option<ConversationMessage>, InfraError>;
 
-    async fn set_ticket_status(
+    /// Records what the agent concluded about the ticket.
+    async fn record_outcome(
         &self,
         id: &TicketId,
-        status: TicketStatus,
-        escalation_reason: Option<EscalationReason>,
+        outcome: &TicketOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), InfraError>;
 
@@ -128,6 +128,16 @@ pub trait TicketStore: Send + Sync {
     ) -> Result<(), InfraError>;
 }
 
+/// The ticket's state after the agent handled a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketOutcome {
+    pub status: TicketStatus,
+    pub escalation_reason: Option<EscalationReason>,
+    pub category: Category,
+    /// VADER compound score of the latest customer message, -1..1.
+    pub sentiment: f64,
+}
+
 /// What the agent did for one inbound message: kept on the ticket so a person
 /// can see every step, with the model that decided.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +147,8 @@ pub struct AgentRun {
     pub model: String,
     pub decision: serde_json::Value,
     pub steps: serde_json::Value,
+    /// What a person taking over needs: customer, message, sentiment, category, history.
+    pub context: serde_json::Value,
     pub duration_ms: u64,
     pub created_at: DateTime<Utc>,
 }

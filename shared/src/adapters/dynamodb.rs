@@ -33,7 +33,7 @@ use crate::domain::{
     Category, Channel, ConversationMessage, Customer, CustomerId, DeliveryStatus, Direction,
     EmailAddress, EscalationReason, MessageId, Priority, Sender, Ticket, TicketId, TicketStatus,
 };
-use crate::ports::{AgentRun, CustomerDirectory, InfraError, Recorded, SendClaim, TicketStore};
+use crate::ports::{AgentRun, CustomerDirectory, TicketOutcome, InfraError, Recorded, SendClaim, TicketStore};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -366,6 +366,9 @@ fn ticket_item(t: &Ticket) -> Item {
     if let Some(reason) = t.escalation_reason {
         item.insert("escalation_reason".into(), s(reason.as_str()));
     }
+    if let Some(sentiment) = t.sentiment {
+        item.insert("sentiment".into(), AttributeValue::N(format!("{sentiment:.4}")));
+    }
     item
 }
 
@@ -384,6 +387,7 @@ fn ticket_from_item(item: &Item) -> Result<Ticket, InfraError> {
             .map(EscalationReason::parse)
             .transpose()
             .map_err(|e| InfraError::new("read item", e.to_string()))?,
+        sentiment: item.get("sentiment").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()),
         created_at: f.time("created_at")?,
         updated_at: f.time("updated_at")?,
     })
@@ -555,11 +559,10 @@ impl TicketStore for DynamoTicketStore {
         out.item.as_ref().map(message_from_item).transpose()
     }
 
-    async fn set_ticket_status(
+    async fn record_outcome(
         &self,
         id: &TicketId,
-        status: TicketStatus,
-        escalation_reason: Option<EscalationReason>,
+        outcome: &TicketOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), InfraError> {
         let mut update = self
@@ -569,17 +572,18 @@ impl TicketStore for DynamoTicketStore {
             .key("pk", Self::ticket_pk(id))
             .key("sk", s("META"))
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":status", s(outcome.status.as_str()))
+            .expression_attribute_values(":category", s(outcome.category.as_str()))
+            .expression_attribute_values(":sentiment", AttributeValue::N(format!("{:.4}", outcome.sentiment)))
             .expression_attribute_values(":now", s(timestamp(now)));
-        update = match escalation_reason {
+        let set = "SET ticket_status = :status, category = :category, sentiment = :sentiment, updated_at = :now";
+        update = match outcome.escalation_reason {
             Some(reason) => update
-                .update_expression(
-                    "SET ticket_status = :status, updated_at = :now, escalation_reason = :reason",
-                )
+                .update_expression(format!("{set}, escalation_reason = :reason"))
                 .expression_attribute_values(":reason", s(reason.as_str())),
-            None => update.update_expression("SET ticket_status = :status, updated_at = :now"),
+            None => update.update_expression(format!("{set} REMOVE escalation_reason")),
         };
-        update.send().await.map_err(infra("set ticket status"))?;
+        update.send().await.map_err(infra("record ticket outcome"))?;
         Ok(())
     }
 
@@ -672,6 +676,7 @@ impl TicketStore for DynamoTicketStore {
             .item("model", s(&run.model))
             .item("decision", s(run.decision.to_string()))
             .item("steps", s(run.steps.to_string()))
+            .item("context", s(run.context.to_string()))
             .item(
                 "duration_ms",
                 AttributeValue::N(run.duration_ms.to_string()),

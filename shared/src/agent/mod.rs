@@ -1,23 +1,29 @@
 //! The agent: every inbound message, from any channel, goes through the same
 //! steps (SPEC "The agent"): identify the customer, log the message on its
-//! ticket, load history, check the rules, search, answer or escalate, format
-//! for the channel, record, and hand the reply to the channel's sender.
+//! ticket, load history, score sentiment and check the rules, search, answer
+//! or escalate, check the answer, format for the channel, record, and hand the
+//! reply to the channel's sender.
 
+mod classify;
 pub(crate) mod format;
 mod guardrails;
 mod offline;
 mod prompt;
+pub mod sentiment;
 mod tool_loop;
 mod tools;
+mod words;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
+use serde_json::json;
 
-pub use format::{format_reply, handoff_text, reply_subject};
-pub use guardrails::escalation_before_answer;
+pub use classify::classify;
+pub use format::{format_reply, handoff_text, reply_subject, whatsapp_messages};
+pub use guardrails::{after_model, before_model, BeforeModel};
 pub use offline::OfflineEngine;
 pub use tool_loop::{Decision, Step};
 pub use tools::specs as tool_specs;
@@ -25,15 +31,13 @@ pub use tools::specs as tool_specs;
 use crate::adapters::{DynamoCustomerDirectory, DynamoTicketStore, SqsQueue};
 use crate::config::{AgentConfig, ConfigError, ModelProvider};
 use crate::domain::{
-    Channel, ConversationMessage, Customer, DeliveryStatus, Direction, InboundMessage, MessageId,
-    OutboundReply, Ticket, TicketId, TicketStatus,
+    Category, Channel, ConversationMessage, Customer, DeliveryStatus, Direction, EscalationReason, InboundMessage,
+    MessageId, OutboundReply, Priority, Ticket, TicketId, TicketStatus,
 };
 use crate::inbound::conversation_message;
 use crate::knowledge::KnowledgeBase;
 use crate::model::ChatModel;
-use crate::ports::{
-    AgentRun, CustomerDirectory, InfraError, MessageQueue, QueueMessage, TicketStore,
-};
+use crate::ports::{AgentRun, CustomerDirectory, InfraError, MessageQueue, QueueMessage, TicketOutcome, TicketStore};
 use crate::sqs_batch::{parse_body, process_batch, BatchError, RecordError};
 
 const HISTORY_MESSAGES: usize = 20;
@@ -44,13 +48,29 @@ impl From<InfraError> for RecordError {
     }
 }
 
+/// The adapters the agent works through.
+pub struct AgentPorts {
+    pub customers: Arc<dyn CustomerDirectory>,
+    pub tickets: Arc<dyn TicketStore>,
+    pub email_outbound: Arc<dyn MessageQueue>,
+    /// Replies to WhatsApp wait here for the WhatsApp sender.
+    pub whatsapp_outbound: Option<Arc<dyn MessageQueue>>,
+    pub model: Arc<dyn ChatModel>,
+    /// Recorded with every decision.
+    pub model_name: String,
+    pub knowledge: &'static KnowledgeBase,
+}
+
 pub struct Agent {
-    customers: Arc<dyn CustomerDirectory>,
-    tickets: Arc<dyn TicketStore>,
-    email_outbound: Arc<dyn MessageQueue>,
-    model: Arc<dyn ChatModel>,
-    model_name: String,
-    knowledge: &'static KnowledgeBase,
+    ports: AgentPorts,
+}
+
+/// What the agent concluded for one message, before it is recorded.
+struct Handled {
+    decision: Decision,
+    steps: Vec<Step>,
+    sentiment: f64,
+    category: Category,
 }
 
 impl Agent {
@@ -60,27 +80,27 @@ impl Agent {
             ModelProvider::Bedrock { .. } => {
                 return Err(ConfigError::Invalid {
                     name: "MODEL_PROVIDER",
-                    reason:
-                        "the Bedrock provider is not available in this build yet; use `offline`"
-                            .into(),
+                    reason: "the Bedrock provider is not available in this build yet; use `offline`".into(),
                 })
             }
         };
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-        Ok(Self {
-            customers: Arc::new(DynamoCustomerDirectory::new(
-                dynamodb.clone(),
-                config.customers_table,
-            )),
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        Ok(Self::with_ports(AgentPorts {
+            customers: Arc::new(DynamoCustomerDirectory::new(dynamodb.clone(), config.customers_table)),
             tickets: Arc::new(DynamoTicketStore::new(dynamodb, config.tickets_table)),
-            email_outbound: Arc::new(SqsQueue::new(
-                aws_sdk_sqs::Client::new(sdk),
-                config.email_outbound_queue_url,
-            )),
+            email_outbound: Arc::new(SqsQueue::new(sqs.clone(), config.email_outbound_queue_url)),
+            whatsapp_outbound: config
+                .whatsapp_outbound_queue_url
+                .map(|url| Arc::new(SqsQueue::new(sqs, url)) as Arc<dyn MessageQueue>),
             model,
             model_name: config.model.to_string(),
             knowledge: KnowledgeBase::bundled(),
-        })
+        }))
+    }
+
+    pub fn with_ports(ports: AgentPorts) -> Self {
+        Self { ports }
     }
 
     pub async fn handle_batch(&self, event: SqsEvent) -> Result<SqsBatchResponse, BatchError> {
@@ -96,69 +116,36 @@ impl Agent {
 
     pub async fn handle_message(&self, inbound: &InboundMessage) -> Result<(), RecordError> {
         let started = Instant::now();
-        let now = Utc::now();
+        let ports = &self.ports;
         // 1. One customer across channels.
-        let customer = self.customers.find_or_create(&inbound.sender, now).await?;
+        let customer = ports.customers.find_or_create(&inbound.sender, Utc::now()).await?;
         // 2. The ticket, and the message logged on it before anything is answered.
         let ticket = self.ticket_for(inbound, &customer).await?;
         let logged = conversation_message(inbound, &customer.id, &ticket.id);
-        self.tickets.record_message(&logged).await?;
+        ports.tickets.record_message(&logged).await?;
         let reply_id = MessageId::reply_to(&logged.id);
-        if let Some(existing) = self.tickets.get_message(&ticket.id, &reply_id).await? {
+        if let Some(existing) = ports.tickets.get_message(&ticket.id, &reply_id).await? {
             // A redelivery: the reply exists. Hand it on again only if it never left.
             if existing.delivery_status == Some(DeliveryStatus::Queued) {
-                self.enqueue_reply(inbound, &customer, &ticket, &existing)
-                    .await?;
+                self.enqueue_reply(inbound, &customer, &ticket, &existing).await?;
             }
             tracing::info!(ticket_id = %ticket.id, "duplicate delivery: already answered");
             return Ok(());
         }
-        // 3. History across channels (this message included).
-        let history = self
-            .tickets
-            .customer_history(&customer.id, HISTORY_MESSAGES)
-            .await?;
-        // 4–6. Rules first, then the model with its tools.
+        // 3. History across channels (this message included, last).
+        let history = ports.tickets.customer_history(&customer.id, HISTORY_MESSAGES).await?;
+        // 4–6. Sentiment and rules, then the model with its tools, then the checks.
         let customer_text = match &inbound.subject {
             Some(subject) => format!("{subject}\n\n{}", inbound.body),
             None => inbound.body.clone(),
         };
-        let (decision, steps) = match escalation_before_answer(&customer_text) {
-            Some(reason) => (
-                Decision::Escalate {
-                    reason,
-                    summary: format!("Escalated by rule ({reason}) before answering."),
-                },
-                Vec::new(),
-            ),
-            None => {
-                let turn = tool_loop::Turn {
-                    ticket: &ticket,
-                    customer_text: &customer_text,
-                    history: &history,
-                    knowledge: self.knowledge,
-                };
-                match tool_loop::run(self.model.as_ref(), &turn).await {
-                    Ok(outcome) => outcome,
-                    // The customer gets an apology and a person gets the ticket: never lost.
-                    Err(e) => (
-                        Decision::Escalate {
-                            reason: crate::domain::EscalationReason::Other,
-                            summary: format!("The model failed: {e}"),
-                        },
-                        Vec::new(),
-                    ),
-                }
-            }
-        };
+        let handled = self.decide(inbound, &ticket, &customer_text, &history).await;
         // 7. Format, record, hand over to the sender.
-        let (answer, status, reason) = match &decision {
+        let (answer, status, reason) = match &handled.decision {
             Decision::Respond { text, .. } => (text.clone(), TicketStatus::Answered, None),
-            Decision::Escalate { reason, .. } => (
-                handoff_text(*reason),
-                TicketStatus::Escalated,
-                Some(*reason),
-            ),
+            Decision::Escalate { reason, .. } => {
+                (handoff_text(*reason, inbound.channel), TicketStatus::Escalated, Some(*reason))
+            }
         };
         let reply = ConversationMessage {
             id: reply_id,
@@ -166,53 +153,101 @@ impl Agent {
             customer_id: customer.id.clone(),
             direction: Direction::Outbound,
             channel: inbound.channel,
-            body: format_reply(
-                inbound.channel,
-                customer.name.as_deref(),
-                &ticket.id,
-                &answer,
-            ),
+            body: format_reply(inbound.channel, customer.name.as_deref(), &ticket.id, &answer),
             created_at: Utc::now(),
             delivery_status: Some(DeliveryStatus::Queued),
             provider_message_id: None,
         };
-        self.tickets.record_message(&reply).await?;
-        self.tickets
-            .set_ticket_status(&ticket.id, status, reason, Utc::now())
-            .await?;
-        self.tickets
+        ports.tickets.record_message(&reply).await?;
+        let outcome = TicketOutcome {
+            status,
+            escalation_reason: reason,
+            category: handled.category,
+            sentiment: handled.sentiment,
+        };
+        ports.tickets.record_outcome(&ticket.id, &outcome, Utc::now()).await?;
+        let earlier: Vec<f64> = history
+            .iter()
+            .filter(|m| m.direction == Direction::Inbound && m.id != logged.id)
+            .map(|m| sentiment::score(&m.body))
+            .collect();
+        ports
+            .tickets
             .record_agent_run(&AgentRun {
                 ticket_id: ticket.id.clone(),
                 message_id: logged.id.clone(),
-                model: self.model_name.clone(),
-                decision: serde_json::to_value(&decision).unwrap_or_default(),
-                steps: serde_json::to_value(&steps).unwrap_or_default(),
+                model: ports.model_name.clone(),
+                decision: serde_json::to_value(&handled.decision).unwrap_or_default(),
+                steps: serde_json::to_value(&handled.steps).unwrap_or_default(),
+                context: json!({
+                    "customer": { "id": customer.id, "name": customer.name, "email": customer.email, "phone": customer.phone },
+                    "channel": inbound.channel.as_str(),
+                    "message": customer_text,
+                    "category": handled.category,
+                    "priority": ticket.priority,
+                    "sentiment": handled.sentiment,
+                    "sentiment_trend": sentiment::trend(&earlier, handled.sentiment),
+                    "history": prompt::history_text(&history),
+                    "told_customer": reply.body,
+                }),
                 duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 created_at: Utc::now(),
             })
             .await?;
-        self.enqueue_reply(inbound, &customer, &ticket, &reply)
-            .await?;
-        tracing::info!(ticket_id = %ticket.id, status = status.as_str(), elapsed_ms = started.elapsed().as_millis() as u64, "message handled");
+        self.enqueue_reply(inbound, &customer, &ticket, &reply).await?;
+        tracing::info!(ticket_id = %ticket.id, status = status.as_str(), category = handled.category.as_str(),
+            sentiment = handled.sentiment, elapsed_ms = started.elapsed().as_millis() as u64, "message handled");
         Ok(())
+    }
+
+    /// The rules before the model, the model's tool loop, and the checks after it.
+    async fn decide(&self, inbound: &InboundMessage, ticket: &Ticket, text: &str, history: &[ConversationMessage]) -> Handled {
+        let sentiment = sentiment::score(&inbound.body);
+        let canned = |text: &str| (Decision::Respond { text: text.to_owned(), sources: Vec::new() }, Vec::new());
+        let (decision, steps) = match before_model(text, inbound.channel, sentiment) {
+            BeforeModel::Escalate { reason, why } => (Decision::Escalate { reason, summary: format!("Escalated by rule: {why}.") }, Vec::new()),
+            BeforeModel::AskWhatTheyNeed => canned(format::ask_what_they_need()),
+            BeforeModel::Decline => canned(format::decline_request()),
+            BeforeModel::DescribeTandemOnly => canned(format::describe_tandem()),
+            BeforeModel::Answer => {
+                let turn = tool_loop::Turn { ticket, channel: inbound.channel, customer_text: text, history, knowledge: self.ports.knowledge };
+                match tool_loop::run(self.ports.model.as_ref(), &turn).await {
+                    Ok((Decision::Respond { text, sources }, steps)) => match after_model(&text) {
+                        Some(checked) => (Decision::Respond { text: checked, sources }, steps),
+                        None => (
+                            Decision::Escalate { reason: EscalationReason::Other, summary: "The drafted answer failed the checks (competitors, prices, promises).".into() },
+                            steps,
+                        ),
+                    },
+                    Ok(escalated) => escalated,
+                    // The customer gets an apology and a person gets the ticket: never lost.
+                    Err(e) => {
+                        tracing::error!(error = %e, "model failed: escalating");
+                        (Decision::Escalate { reason: EscalationReason::Other, summary: format!("The model failed: {e}") }, Vec::new())
+                    }
+                }
+            }
+        };
+        let category = if inbound.channel == Channel::WebForm {
+            // The customer chose it on the form.
+            ticket.category
+        } else {
+            let answered_by = match &decision {
+                Decision::Respond { sources, .. } => sources.first().and_then(|a| self.ports.knowledge.article_category(a)),
+                Decision::Escalate { .. } => None,
+            };
+            classify(text, sentiment, answered_by)
+        };
+        Handled { decision, steps, sentiment, category }
     }
 
     /// The web form opens the ticket before queueing; other channels get one here,
     /// with an id derived from the message so a redelivery finds the same ticket.
-    async fn ticket_for(
-        &self,
-        inbound: &InboundMessage,
-        customer: &Customer,
-    ) -> Result<Ticket, RecordError> {
-        let id = inbound
-            .ticket_id
-            .clone()
-            .unwrap_or_else(|| TicketId::derived_from(&inbound.idempotency_key()));
-        if let Some(ticket) = self.tickets.get_ticket(&id).await? {
+    async fn ticket_for(&self, inbound: &InboundMessage, customer: &Customer) -> Result<Ticket, RecordError> {
+        let id = inbound.ticket_id.clone().unwrap_or_else(|| TicketId::derived_from(&inbound.idempotency_key()));
+        if let Some(ticket) = self.ports.tickets.get_ticket(&id).await? {
             if ticket.customer_id != customer.id {
-                return Err(RecordError::Permanent(format!(
-                    "ticket {id} belongs to another customer"
-                )));
+                return Err(RecordError::Permanent(format!("ticket {id} belongs to another customer")));
             }
             return Ok(ticket);
         }
@@ -220,46 +255,35 @@ impl Agent {
             id,
             customer.id.clone(),
             inbound.channel,
-            inbound
-                .subject
-                .clone()
-                .unwrap_or_else(|| "Conversation".into()),
-            inbound.category.unwrap_or(crate::domain::Category::General),
-            inbound.priority.unwrap_or(crate::domain::Priority::Medium),
+            inbound.subject.clone().unwrap_or_else(|| "Conversation".into()),
+            inbound.category.unwrap_or(Category::General),
+            inbound.priority.unwrap_or(Priority::Medium),
             inbound.received_at,
         );
-        self.tickets.create_ticket(&ticket).await?;
+        self.ports.tickets.create_ticket(&ticket).await?;
         Ok(ticket)
     }
 
-    async fn enqueue_reply(
-        &self,
-        inbound: &InboundMessage,
-        customer: &Customer,
-        ticket: &Ticket,
-        reply: &ConversationMessage,
-    ) -> Result<(), RecordError> {
-        let queue = match inbound.channel {
-            Channel::Email | Channel::WebForm => &self.email_outbound,
+    async fn enqueue_reply(&self, inbound: &InboundMessage, customer: &Customer, ticket: &Ticket, reply: &ConversationMessage) -> Result<(), RecordError> {
+        let (queue, recipient) = match inbound.channel {
+            Channel::Email | Channel::WebForm => {
+                let email = inbound.sender.email.clone().or_else(|| customer.email.clone());
+                let email = email.ok_or_else(|| RecordError::Permanent("the customer has no email address to reply to".into()))?;
+                (&self.ports.email_outbound, email.to_string())
+            }
             Channel::Whatsapp => {
-                return Err(RecordError::Permanent(
-                    "no WhatsApp sender is configured yet".into(),
-                ))
+                let queue = self.ports.whatsapp_outbound.as_ref();
+                let queue = queue.ok_or_else(|| RecordError::Permanent("no WhatsApp outbound queue is configured".into()))?;
+                let phone = inbound.sender.phone.clone().or_else(|| customer.phone.clone());
+                let phone = phone.ok_or_else(|| RecordError::Permanent("the customer has no phone number to reply to".into()))?;
+                (queue, phone)
             }
         };
-        let recipient = inbound
-            .sender
-            .email
-            .clone()
-            .or_else(|| customer.email.clone())
-            .ok_or_else(|| {
-                RecordError::Permanent("the customer has no email address to reply to".into())
-            })?;
         let outbound = OutboundReply {
             ticket_id: ticket.id.clone(),
             message_id: reply.id.clone(),
             channel: inbound.channel,
-            recipient: recipient.to_string(),
+            recipient,
             recipient_name: customer.name.clone(),
             subject: reply_subject(&ticket.subject, &ticket.id),
             body: reply.body.clone(),

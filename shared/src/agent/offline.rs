@@ -2,40 +2,75 @@
 //! speaks the same tool-calling protocol as Bedrock, so the agent's pipeline is
 //! identical with either. It needs no network and no model weights, and says
 //! plainly in its answers that they come from the help center.
+//!
+//! Per turn it: searches with the customer's words (plus the earlier message a
+//! follow-up refers to, and English for common Spanish, Portuguese and German
+//! support terms); answers from the best passages when a search matched well;
+//! searches a second time with the key words only; and otherwise hands the
+//! question to a person.
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::prompt::customer_message;
+use super::guardrails::split_sentences;
+use super::prompt::{customer_message, history_lines};
 use super::tools::{ESCALATE_TO_HUMAN, SEARCH_KNOWLEDGE_BASE, SEND_RESPONSE};
-use crate::model::{
-    ChatModel, ContentBlock, ConverseRequest, ConverseResponse, Message, ModelError, Role,
-    StopReason,
-};
+use super::words::{contains_any, Words};
+use crate::domain::Channel;
+use crate::model::{ChatModel, ContentBlock, ConverseRequest, ConverseResponse, Message, ModelError, Role, StopReason};
 
 /// Searches before the engine gives the question to a person.
 const MAX_SEARCHES: usize = 2;
 const MAX_ANSWER_CHARS: usize = 1200;
+/// A second article joins the answer when it scores at least this share of the best.
+const SECOND_ARTICLE_SHARE: f64 = 0.6;
+
+const FOLLOW_UP: &[&str] = &[
+    "following up", "follow up", "follow-up", "as i said", "my email", "my previous", "my last message", "again",
+    "still", "any news", "nochmal", "sigo con", "sobre o", "wegen meiner",
+];
+
+/// English for support words of the languages customers most often write in,
+/// so BM25 over the English knowledge base can find the article.
+const GLOSSARY: &[(&str, &str)] = &[
+    ("automatización", "automation"), ("automatizacion", "automation"), ("automação", "automation"),
+    ("tarjetas", "cards"), ("tarjeta", "card"), ("karten", "cards"), ("cartões", "cards"),
+    ("exportar", "export"), ("exportação", "export"), ("exportieren", "export"), ("export", "export"),
+    ("quadros", "boards"), ("tableros", "boards"), ("anexos", "attachments"), ("anhänge", "attachments"),
+    ("contraseña", "password"), ("restablecer", "reset password"), ("passwort", "password"), ("senha", "password"),
+    ("enlace", "link"), ("ha caducado", "expired"), ("expirou", "expired"), ("abgelaufen", "expired"),
+    ("zwei faktor", "two-factor authentication 2FA"), ("authentifizierung", "authentication"),
+    ("importiert", "imported import"), ("importar", "import"), ("mitglied", "member"), ("mitglieder", "members"),
+    ("canal", "channel"), ("privado", "private"), ("atualizações", "updates"), ("historial", "history"),
+    ("ejecuciones", "runs"), ("no se ejecuta", "automation not running"), ("ya no se ejecuta", "automation not running"),
+    ("verpflichtend", "enforce require"), ("backup", "backup export"), ("zip", "zip export download"),
+];
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OfflineEngine;
 
+struct Conversation<'a> {
+    channel: Channel,
+    question: String,
+    history: Vec<&'a str>,
+}
+
+fn conversation(request: &ConverseRequest) -> Option<Conversation<'_>> {
+    request.messages.first()?.content.iter().find_map(|b| match b {
+        ContentBlock::Text(text) => customer_message(text).map(|(channel, question)| Conversation {
+            channel,
+            question,
+            history: history_lines(text),
+        }),
+        _ => None,
+    })
+}
+
 #[async_trait]
 impl ChatModel for OfflineEngine {
     async fn converse(&self, request: &ConverseRequest) -> Result<ConverseResponse, ModelError> {
-        let question = request
-            .messages
-            .first()
-            .and_then(|m| {
-                m.content.iter().find_map(|b| match b {
-                    ContentBlock::Text(t) => customer_message(t),
-                    _ => None,
-                })
-            })
-            .ok_or_else(|| ModelError::Failed("no customer message in the conversation".into()))?;
-        let searches: Vec<&Value> = tool_results(request)
-            .filter(|c| c.get("hits").is_some())
-            .collect();
+        let talk = conversation(request).ok_or_else(|| ModelError::Failed("no customer message in the conversation".into()))?;
+        let searches: Vec<&Value> = tool_results(request).filter(|c| c.get("hits").is_some()).collect();
         let tool_count = request
             .messages
             .iter()
@@ -43,30 +78,24 @@ impl ChatModel for OfflineEngine {
             .filter(|b| matches!(b, ContentBlock::ToolUse { .. }))
             .count();
         let (name, input) = match searches.last() {
-            Some(result) if result["good_match"] == json!(true) => (
-                SEND_RESPONSE,
-                json!({ "message": compose_answer(&result["hits"]) }),
-            ),
-            _ if searches.len() < MAX_SEARCHES => (
-                SEARCH_KNOWLEDGE_BASE,
-                json!({ "query": query_for(&question, searches.len()) }),
-            ),
+            Some(result) if result["good_match"] == json!(true) => {
+                (SEND_RESPONSE, json!({ "message": compose_answer(&result["hits"], talk.channel) }))
+            }
+            _ if searches.len() < MAX_SEARCHES => {
+                (SEARCH_KNOWLEDGE_BASE, json!({ "query": query_for(&talk, searches.len()) }))
+            }
             _ => (
                 ESCALATE_TO_HUMAN,
                 json!({
                     "reason": "no_answer",
-                    "summary": format!("The knowledge base has no good answer after {MAX_SEARCHES} searches. Question: {}", question.trim()),
+                    "summary": format!("No knowledge-base article answers this after {MAX_SEARCHES} searches. Question: {}", talk.question.trim()),
                 }),
             ),
         };
         Ok(ConverseResponse {
             message: Message {
                 role: Role::Assistant,
-                content: vec![ContentBlock::ToolUse {
-                    id: format!("offline-{}", tool_count + 1),
-                    name: name.into(),
-                    input,
-                }],
+                content: vec![ContentBlock::ToolUse { id: format!("offline-{}", tool_count + 1), name: name.into(), input }],
             },
             stop_reason: StopReason::ToolUse,
         })
@@ -74,55 +103,99 @@ impl ChatModel for OfflineEngine {
 }
 
 fn tool_results(request: &ConverseRequest) -> impl Iterator<Item = &Value> {
-    request
-        .messages
-        .iter()
-        .flat_map(|m| &m.content)
-        .filter_map(|b| match b {
-            ContentBlock::ToolResult { content, .. } => Some(content),
-            _ => None,
-        })
+    request.messages.iter().flat_map(|m| &m.content).filter_map(|b| match b {
+        ContentBlock::ToolResult { content, .. } => Some(content),
+        _ => None,
+    })
 }
 
-/// The first search uses the whole message; the second only its longer words,
-/// which drops the chatter that can drown a short question.
-fn query_for(question: &str, attempt: usize) -> String {
-    if attempt == 0 {
-        return question.to_owned();
+/// The earlier customer message a follow-up refers to: the latest inbound one
+/// in the history that is not this message.
+fn referenced_message<'a>(talk: &'a Conversation<'_>) -> Option<&'a str> {
+    if !contains_any(&Words::new(&talk.question), FOLLOW_UP) {
+        return None;
     }
-    let keywords: Vec<&str> = question
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 5)
-        .collect();
+    let this = talk.question.replace('\n', " ");
+    talk.history
+        .iter()
+        .rev()
+        .filter_map(|line| line.split_once(" inbound] ").map(|(_, text)| text))
+        .find(|text| text.trim() != this.trim() && !this.ends_with(text.trim()))
+}
+
+fn translated_terms(text: &str) -> String {
+    let lower = Words::new(text);
+    GLOSSARY.iter().filter(|(term, _)| lower.contains(term)).map(|(_, english)| *english).collect::<Vec<_>>().join(" ")
+}
+
+/// The first search uses the whole message (with what it refers to, and
+/// English for foreign support terms); the second only its longer words,
+/// which drops the chatter that can drown a short question.
+fn query_for(talk: &Conversation<'_>, attempt: usize) -> String {
+    let mut query = talk.question.clone();
+    if let Some(earlier) = referenced_message(talk) {
+        query = format!("{query} {earlier}");
+    }
+    let english = translated_terms(&query);
+    let query = format!("{query} {english}");
+    if attempt == 0 {
+        return query;
+    }
+    let keywords: Vec<&str> = query.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 5).collect();
     if keywords.is_empty() {
-        question.to_owned()
+        query
     } else {
         keywords.join(" ")
     }
 }
 
-/// An answer made of the best passage (and the next one when it comes from the
-/// same article), with the article named so the customer can read on.
-fn compose_answer(hits: &Value) -> String {
+/// An answer from the best passage, the next one of the same article, and the
+/// best passage of a second article when it also matched well (two questions
+/// in one message). WhatsApp gets the first sentences only.
+fn compose_answer(hits: &Value, channel: Channel) -> String {
     let hits = hits.as_array().map(Vec::as_slice).unwrap_or_default();
-    let Some(best) = hits.first() else {
-        return String::new();
-    };
-    let title = best["title"].as_str().unwrap_or_default();
-    let mut body = best["text"].as_str().unwrap_or_default().to_owned();
-    if let Some(next) = hits.get(1).filter(|h| h["article"] == best["article"]) {
-        let more = next["text"].as_str().unwrap_or_default();
-        if body.len() + more.len() < MAX_ANSWER_CHARS {
-            body = format!("{body}\n\n{more}");
+    let Some(best) = hits.first() else { return String::new() };
+    let text = |h: &Value| h["text"].as_str().unwrap_or_default().trim().to_owned();
+    let title = |h: &Value| h["title"].as_str().unwrap_or_default().to_owned();
+    let best_score = best["score"].as_f64().unwrap_or(0.0);
+    if channel == Channel::Whatsapp {
+        let short = first_sentences(&text(best), super::format::WHATSAPP_PREFERRED_CHARS);
+        return format!("{short} (from our help article \"{}\") Reply if you need more detail.", title(best));
+    }
+    let mut parts = vec![text(best)];
+    let mut titles = vec![title(best)];
+    for hit in &hits[1..] {
+        let same_article = hit["article"] == best["article"];
+        let strong = hit["score"].as_f64().unwrap_or(0.0) >= best_score * SECOND_ARTICLE_SHARE;
+        if (same_article || strong) && parts.iter().map(String::len).sum::<usize>() + text(hit).len() < MAX_ANSWER_CHARS {
+            parts.push(text(hit));
+            if !titles.contains(&title(hit)) {
+                titles.push(title(hit));
+            }
         }
     }
-    if body.chars().count() > MAX_ANSWER_CHARS {
-        body = truncate_at_sentence(&body, MAX_ANSWER_CHARS);
+    let body = truncate_at_sentence(&parts.join("\n\n"), MAX_ANSWER_CHARS);
+    let sources = titles.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" and ");
+    format!(
+        "Here is what our help center says ({sources}):\n\n{body}\n\nThis answer was put together automatically from our help center. If it doesn't solve your problem, just reply and a person from our team will take over."
+    )
+}
+
+fn first_sentences(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    for sentence in split_sentences(text) {
+        if !out.is_empty() && out.chars().count() + sentence.chars().count() > max_chars {
+            break;
+        }
+        out.push_str(sentence);
     }
-    format!("Here is what our help center says about \"{title}\":\n\n{body}\n\nThis answer was put together automatically from our help center. If it doesn't solve your problem, just reply and a person from our team will take over.")
+    truncate_at_sentence(out.trim(), max_chars)
 }
 
 fn truncate_at_sentence(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
     let cut: String = text.chars().take(max_chars).collect();
     match cut.rfind(['.', '!', '?', '\n']) {
         Some(end) if end > max_chars / 2 => cut[..=end].trim_end().to_owned(),
@@ -135,62 +208,72 @@ mod tests {
     use super::*;
     use crate::agent::prompt::first_user_message;
 
-    fn request(results: Vec<Value>) -> ConverseRequest {
-        let mut messages = vec![first_user_message("How do I reset my password?", "")];
+    fn request(question: &str, channel: Channel, history: &str, results: Vec<Value>) -> ConverseRequest {
+        let mut messages = vec![first_user_message(question, channel, history)];
         for (i, content) in results.into_iter().enumerate() {
             messages.push(Message {
                 role: Role::Assistant,
-                content: vec![ContentBlock::ToolUse {
-                    id: format!("t{i}"),
-                    name: SEARCH_KNOWLEDGE_BASE.into(),
-                    input: json!({}),
-                }],
+                content: vec![ContentBlock::ToolUse { id: format!("t{i}"), name: SEARCH_KNOWLEDGE_BASE.into(), input: json!({}) }],
             });
             messages.push(Message {
                 role: Role::User,
-                content: vec![ContentBlock::ToolResult {
-                    tool_use_id: format!("t{i}"),
-                    content,
-                    is_error: false,
-                }],
+                content: vec![ContentBlock::ToolResult { tool_use_id: format!("t{i}"), content, is_error: false }],
             });
         }
-        ConverseRequest {
-            system: String::new(),
-            messages,
-            tools: vec![],
-        }
+        ConverseRequest { system: String::new(), messages, tools: vec![] }
     }
 
-    async fn next_tool(results: Vec<Value>) -> (String, Value) {
-        let response = OfflineEngine.converse(&request(results)).await.unwrap();
+    async fn next_tool(request: ConverseRequest) -> (String, Value) {
+        let response = OfflineEngine.converse(&request).await.unwrap();
         match &response.message.content[0] {
             ContentBlock::ToolUse { name, input, .. } => (name.clone(), input.clone()),
             other => panic!("expected a tool use, got {other:?}"),
         }
     }
 
+    fn good() -> Value {
+        json!({"good_match": true, "hits": [{"article": "reset-password", "title": "Reset your password", "score": 20.0,
+            "text": "Choose Forgot password on the login page. The link is valid for one hour. Check spam if it does not arrive."}]})
+    }
+
     #[tokio::test]
     async fn searches_first_then_answers_from_a_good_match() {
-        let (name, input) = next_tool(vec![]).await;
-        assert_eq!(
-            (name.as_str(), input["query"].as_str()),
-            (SEARCH_KNOWLEDGE_BASE, Some("How do I reset my password?"))
-        );
-        let good = json!({"good_match": true, "hits": [{"article": "reset-password", "title": "Reset your password", "text": "Choose Forgot password on the login page."}]});
-        let (name, input) = next_tool(vec![good]).await;
+        let (name, input) = next_tool(request("How do I reset my password?", Channel::Email, "", vec![])).await;
+        assert_eq!(name, SEARCH_KNOWLEDGE_BASE);
+        assert!(input["query"].as_str().unwrap().starts_with("How do I reset my password?"));
+        let (name, input) = next_tool(request("How do I reset my password?", Channel::Email, "", vec![good()])).await;
         assert_eq!(name, SEND_RESPONSE);
-        assert!(input["message"]
-            .as_str()
-            .unwrap()
-            .contains("Choose Forgot password"));
+        let answer = input["message"].as_str().unwrap();
+        assert!(answer.contains("Choose Forgot password") && answer.contains("put together automatically"));
+    }
+
+    #[tokio::test]
+    async fn whatsapp_answers_are_short() {
+        let (_, input) = next_tool(request("reset pw?", Channel::Whatsapp, "", vec![good()])).await;
+        let answer = input["message"].as_str().unwrap();
+        assert!(answer.chars().count() < 400, "{answer}");
+    }
+
+    #[tokio::test]
+    async fn follow_ups_search_with_the_message_they_refer_to() {
+        let history = "[2026-11-20 09:00 email inbound] How do I import boards from Trello?\n\
+                       [2026-11-21 09:00 whatsapp inbound] following up on my email, still stuck\n";
+        let (_, input) = next_tool(request("following up on my email, still stuck", Channel::Whatsapp, history, vec![])).await;
+        assert!(input["query"].as_str().unwrap().contains("import boards from Trello"), "{input}");
+    }
+
+    #[tokio::test]
+    async fn foreign_support_terms_are_searched_in_english_too() {
+        let (_, input) = next_tool(request("he pedido el enlace para restablecer la contraseña", Channel::Email, "", vec![])).await;
+        assert!(input["query"].as_str().unwrap().contains("reset password"), "{input}");
     }
 
     #[tokio::test]
     async fn two_failed_searches_hand_the_question_to_a_person() {
         let miss = json!({"good_match": false, "hits": []});
-        assert_eq!(next_tool(vec![miss.clone()]).await.0, SEARCH_KNOWLEDGE_BASE);
-        let (name, input) = next_tool(vec![miss.clone(), miss]).await;
+        let (name, _) = next_tool(request("Do you have time tracking?", Channel::Email, "", vec![miss.clone()])).await;
+        assert_eq!(name, SEARCH_KNOWLEDGE_BASE);
+        let (name, input) = next_tool(request("Do you have time tracking?", Channel::Email, "", vec![miss.clone(), miss])).await;
         assert_eq!(name, ESCALATE_TO_HUMAN);
         assert_eq!(input["reason"], "no_answer");
     }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::prompt::{first_user_message, history_text, SYSTEM_PROMPT};
 use super::tools::{specs, ToolCall};
-use crate::domain::{ConversationMessage, EscalationReason, Ticket};
+use crate::domain::{Channel, ConversationMessage, EscalationReason, Ticket};
 use crate::knowledge::{KnowledgeBase, MATCH_THRESHOLD};
 use crate::model::{ChatModel, ContentBlock, ConverseRequest, Message, ModelError, Role};
 
@@ -39,6 +39,7 @@ pub struct Step {
 /// The trusted context of the message being handled: tools read only this.
 pub struct Turn<'a> {
     pub ticket: &'a Ticket,
+    pub channel: Channel,
     pub customer_text: &'a str,
     pub history: &'a [ConversationMessage],
     pub knowledge: &'a KnowledgeBase,
@@ -52,12 +53,14 @@ pub async fn run(
         system: SYSTEM_PROMPT.to_owned(),
         messages: vec![first_user_message(
             turn.customer_text,
+            turn.channel,
             &history_text(turn.history),
         )],
         tools: specs(),
     };
     let mut steps = Vec::new();
     let mut sources = Vec::new();
+    let mut failed_searches = 0;
     for _ in 0..MAX_ROUNDS {
         let response = model.converse(&request).await?;
         let uses: Vec<(String, String, Value)> = response
@@ -84,6 +87,22 @@ pub async fn run(
         for (id, name, input) in uses {
             let call = ToolCall::parse(&name, &input);
             let output = match call {
+                // Two searches without a good match: a person answers, whatever the model wrote.
+                Ok(ToolCall::Respond(_)) if sources.is_empty() && failed_searches >= 2 => {
+                    steps.push(Step {
+                        tool: name,
+                        input,
+                        output: json!("refused: no knowledge-base match"),
+                    });
+                    let summary = "No knowledge-base article answers this after two searches.".into();
+                    return Ok((
+                        Decision::Escalate {
+                            reason: EscalationReason::NoAnswer,
+                            summary,
+                        },
+                        steps,
+                    ));
+                }
                 Ok(ToolCall::Respond(r)) => {
                     steps.push(Step {
                         tool: name,
@@ -115,6 +134,9 @@ pub async fn run(
                 Ok(ToolCall::Search(search)) => {
                     let hits = turn.knowledge.search(&search.query, SEARCH_RESULTS);
                     let good_match = hits.first().is_some_and(|h| h.score >= MATCH_THRESHOLD);
+                    if !good_match {
+                        failed_searches += 1;
+                    }
                     if good_match {
                         sources.extend(
                             hits.iter()

@@ -99,6 +99,8 @@ pub struct Ticket {
     pub priority: Priority,
     pub status: TicketStatus,
     pub escalation_reason: Option<EscalationReason>,
+    /// VADER compound score (-1..1) of the customer's latest message, once the agent saw it.
+    pub sentiment: Option<f64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -122,6 +124,7 @@ impl Ticket {
             priority,
             status: TicketStatus::Open,
             escalation_reason: None,
+            sentiment: None,
             created_at: now,
             updated_at: now,
         }

@@ -7,6 +7,8 @@ use bm25::{Document, Language, SearchEngine, SearchEngineBuilder};
 use include_dir::{include_dir, Dir};
 use serde::Serialize;
 
+use crate::domain::Category;
+
 static BUNDLED_ARTICLES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../context/knowledge-base");
 
 /// Below this BM25 score the best passage is not an answer ("no good match").
@@ -17,6 +19,9 @@ pub struct Passage {
     /// The article's slug (its file name without `.md`).
     pub article: String,
     pub title: String,
+    /// The ticket category of questions this article answers
+    /// (`<!-- category: technical -->` under the title).
+    pub category: Option<Category>,
     pub heading: String,
     pub text: String,
 }
@@ -70,6 +75,11 @@ impl KnowledgeBase {
         self.passages.is_empty()
     }
 
+    /// The category of an article's questions, by slug.
+    pub fn article_category(&self, article: &str) -> Option<Category> {
+        self.passages.iter().find(|p| p.article == article).and_then(|p| p.category)
+    }
+
     /// The best `k` passages for `query`, best first.
     pub fn search(&self, query: &str, k: usize) -> Vec<Hit> {
         self.engine
@@ -85,6 +95,10 @@ impl KnowledgeBase {
 
 fn split_article(slug: &str, markdown: &str) -> Vec<Passage> {
     let mut title = slug.replace('-', " ");
+    let category = markdown.lines().find_map(|l| {
+        let value = l.trim().strip_prefix("<!-- category:")?.strip_suffix("-->")?;
+        Category::parse(value.trim()).ok()
+    });
     let mut passages = Vec::new();
     let mut heading = String::new();
     let mut text = String::new();
@@ -93,6 +107,7 @@ fn split_article(slug: &str, markdown: &str) -> Vec<Passage> {
             passages.push(Passage {
                 article: slug.to_owned(),
                 title: title.to_owned(),
+                category,
                 heading: heading.to_owned(),
                 text: text.trim().to_owned(),
             });
@@ -105,7 +120,7 @@ fn split_article(slug: &str, markdown: &str) -> Vec<Passage> {
             heading = h.trim().to_owned();
         } else if let Some(t) = line.strip_prefix("# ") {
             title = t.trim().to_owned();
-        } else {
+        } else if !line.trim_start().starts_with("<!--") {
             text.push_str(line);
             text.push('\n');
         }
@@ -120,7 +135,7 @@ mod tests {
 
     const ARTICLES: [(&str, &str); 2] = [
         ("reset-password", "# Reset your password\nIntro.\n## Steps\nOpen the login page and choose Forgot password.\n## If the email never arrives\nCheck spam."),
-        ("invite-teammates", "# Invite teammates\n## Invite by email\nGo to Settings → Members → Invite and enter their email."),
+        ("invite-teammates", "# Invite teammates\n<!-- category: technical -->\n## Invite by email\nGo to Settings → Members → Invite and enter their email."),
     ];
 
     #[test]
@@ -130,6 +145,8 @@ mod tests {
         let hits = kb.search("forgot my password", 3);
         assert_eq!(hits[0].passage.article, "reset-password");
         assert_eq!(hits[0].passage.title, "Reset your password");
+        assert_eq!(kb.article_category("invite-teammates"), Some(Category::Technical));
+        assert_eq!(kb.article_category("reset-password"), None);
     }
 
     #[test]

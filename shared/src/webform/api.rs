@@ -33,6 +33,8 @@ pub struct TicketView {
     pub updated_at: DateTime<Utc>,
     /// Only the category of the reason, and only while escalated.
     pub escalation_reason: Option<EscalationReason>,
+    /// VADER compound score (-1..1) of the customer's latest message.
+    pub sentiment: Option<f64>,
     pub messages: Vec<MessageView>,
 }
 
@@ -57,6 +59,7 @@ impl TicketView {
             escalation_reason: ticket
                 .escalation_reason
                 .filter(|_| ticket.status == TicketStatus::Escalated),
+            sentiment: ticket.sentiment,
             messages: messages
                 .into_iter()
                 .map(|m| MessageView {
