@@ -13,6 +13,7 @@ use aws_sdk_bedrockruntime as br;
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput};
+use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::{Document, Number};
 use serde_json::Value;
 
@@ -244,18 +245,25 @@ fn classify(err: &SdkError<ConverseError, br::config::http::HttpResponse>) -> Fa
             } else {
                 FailureKind::Transient
             };
-            (kind, format!("dispatch failure: {err:?}"))
+            (
+                kind,
+                format!("dispatch failure: {}", DisplayErrorContext(err)),
+            )
         }
         // An answer we could not read: worth retrying only if the server said it was unwell.
+        // (Display, not Debug: Debug would dump the raw response, i.e. model output.)
         SdkError::ResponseError(_) => {
             let kind = match status {
                 Some(429) => FailureKind::Throttled,
                 Some(s) if s >= 500 => FailureKind::Transient,
                 _ => FailureKind::Fatal,
             };
-            (kind, format!("unreadable response: {err:?}"))
+            (
+                kind,
+                format!("unreadable response: {}", DisplayErrorContext(err)),
+            )
         }
-        _ => (FailureKind::Fatal, format!("{err:?}")),
+        _ => (FailureKind::Fatal, DisplayErrorContext(err).to_string()),
     };
     Failure {
         kind,

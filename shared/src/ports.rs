@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Category, ConversationMessage, Customer, CustomerId, EmailAddress, EscalationReason, MessageId, Sender,
-    Ticket, TicketId, TicketStatus,
+    Category, ConversationMessage, Customer, CustomerId, EmailAddress, EscalationReason, MessageId,
+    Sender, Ticket, TicketId, TicketStatus,
 };
 
 /// A failure of the storage or messaging infrastructure: worth retrying.

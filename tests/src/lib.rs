@@ -1,6 +1,9 @@
 //! `TestApp`: the whole system on moto, driven from outside like a user would:
 //! HTTP to the gateway, messages onto the queues, and what moto's SES recorded.
 
+pub mod converse_stub;
+pub mod eval;
+
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};

@@ -67,7 +67,10 @@ async fn a_legal_threat_is_escalated_with_an_honest_handoff() {
     assert_eq!(ticket["status"], "escalated");
     assert_eq!(ticket["escalation_reason"], "legal");
     let reply = ticket["messages"][1]["body"].as_str().unwrap();
-    assert!(!reply.contains("legal"), "the reason code is not shown to the customer: {reply}");
+    assert!(
+        !reply.contains("legal"),
+        "the reason code is not shown to the customer: {reply}"
+    );
     assert!(
         reply.contains("passed your message to a member of our team"),
         "{reply}"

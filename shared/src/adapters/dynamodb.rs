@@ -33,7 +33,9 @@ use crate::domain::{
     Category, Channel, ConversationMessage, Customer, CustomerId, DeliveryStatus, Direction,
     EmailAddress, EscalationReason, MessageId, Priority, Sender, Ticket, TicketId, TicketStatus,
 };
-use crate::ports::{AgentRun, CustomerDirectory, TicketOutcome, InfraError, Recorded, SendClaim, TicketStore};
+use crate::ports::{
+    AgentRun, CustomerDirectory, InfraError, Recorded, SendClaim, TicketOutcome, TicketStore,
+};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -367,7 +369,10 @@ fn ticket_item(t: &Ticket) -> Item {
         item.insert("escalation_reason".into(), s(reason.as_str()));
     }
     if let Some(sentiment) = t.sentiment {
-        item.insert("sentiment".into(), AttributeValue::N(format!("{sentiment:.4}")));
+        item.insert(
+            "sentiment".into(),
+            AttributeValue::N(format!("{sentiment:.4}")),
+        );
     }
     item
 }
@@ -387,7 +392,10 @@ fn ticket_from_item(item: &Item) -> Result<Ticket, InfraError> {
             .map(EscalationReason::parse)
             .transpose()
             .map_err(|e| InfraError::new("read item", e.to_string()))?,
-        sentiment: item.get("sentiment").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()),
+        sentiment: item
+            .get("sentiment")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok()),
         created_at: f.time("created_at")?,
         updated_at: f.time("updated_at")?,
     })
@@ -574,7 +582,10 @@ impl TicketStore for DynamoTicketStore {
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":status", s(outcome.status.as_str()))
             .expression_attribute_values(":category", s(outcome.category.as_str()))
-            .expression_attribute_values(":sentiment", AttributeValue::N(format!("{:.4}", outcome.sentiment)))
+            .expression_attribute_values(
+                ":sentiment",
+                AttributeValue::N(format!("{:.4}", outcome.sentiment)),
+            )
             .expression_attribute_values(":now", s(timestamp(now)));
         let set = "SET ticket_status = :status, category = :category, sentiment = :sentiment, updated_at = :now";
         update = match outcome.escalation_reason {
@@ -583,7 +594,10 @@ impl TicketStore for DynamoTicketStore {
                 .expression_attribute_values(":reason", s(reason.as_str())),
             None => update.update_expression(format!("{set} REMOVE escalation_reason")),
         };
-        update.send().await.map_err(infra("record ticket outcome"))?;
+        update
+            .send()
+            .await
+            .map_err(infra("record ticket outcome"))?;
         Ok(())
     }
 

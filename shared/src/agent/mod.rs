@@ -29,15 +29,18 @@ pub use tool_loop::{Decision, Step};
 pub use tools::specs as tool_specs;
 
 use crate::adapters::{DynamoCustomerDirectory, DynamoTicketStore, SqsQueue};
+use crate::bedrock::BedrockModel;
 use crate::config::{AgentConfig, ConfigError, ModelProvider};
 use crate::domain::{
-    Category, Channel, ConversationMessage, Customer, DeliveryStatus, Direction, EscalationReason, InboundMessage,
-    MessageId, OutboundReply, Priority, Ticket, TicketId, TicketStatus,
+    Category, Channel, ConversationMessage, Customer, DeliveryStatus, Direction, EscalationReason,
+    InboundMessage, MessageId, OutboundReply, Priority, Ticket, TicketId, TicketStatus,
 };
 use crate::inbound::conversation_message;
 use crate::knowledge::KnowledgeBase;
 use crate::model::ChatModel;
-use crate::ports::{AgentRun, CustomerDirectory, InfraError, MessageQueue, QueueMessage, TicketOutcome, TicketStore};
+use crate::ports::{
+    AgentRun, CustomerDirectory, InfraError, MessageQueue, QueueMessage, TicketOutcome, TicketStore,
+};
 use crate::sqs_batch::{parse_body, process_batch, BatchError, RecordError};
 
 const HISTORY_MESSAGES: usize = 20;
@@ -77,17 +80,17 @@ impl Agent {
     pub fn new(config: AgentConfig, sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let model: Arc<dyn ChatModel> = match &config.model {
             ModelProvider::Offline => Arc::new(OfflineEngine),
-            ModelProvider::Bedrock { .. } => {
-                return Err(ConfigError::Invalid {
-                    name: "MODEL_PROVIDER",
-                    reason: "the Bedrock provider is not available in this build yet; use `offline`".into(),
-                })
+            ModelProvider::Bedrock { model_id } => {
+                Arc::new(BedrockModel::new(sdk, model_id.clone()))
             }
         };
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Ok(Self::with_ports(AgentPorts {
-            customers: Arc::new(DynamoCustomerDirectory::new(dynamodb.clone(), config.customers_table)),
+            customers: Arc::new(DynamoCustomerDirectory::new(
+                dynamodb.clone(),
+                config.customers_table,
+            )),
             tickets: Arc::new(DynamoTicketStore::new(dynamodb, config.tickets_table)),
             email_outbound: Arc::new(SqsQueue::new(sqs.clone(), config.email_outbound_queue_url)),
             whatsapp_outbound: config
@@ -118,7 +121,10 @@ impl Agent {
         let started = Instant::now();
         let ports = &self.ports;
         // 1. One customer across channels.
-        let customer = ports.customers.find_or_create(&inbound.sender, Utc::now()).await?;
+        let customer = ports
+            .customers
+            .find_or_create(&inbound.sender, Utc::now())
+            .await?;
         // 2. The ticket, and the message logged on it before anything is answered.
         let ticket = self.ticket_for(inbound, &customer).await?;
         let logged = conversation_message(inbound, &customer.id, &ticket.id);
@@ -127,25 +133,33 @@ impl Agent {
         if let Some(existing) = ports.tickets.get_message(&ticket.id, &reply_id).await? {
             // A redelivery: the reply exists. Hand it on again only if it never left.
             if existing.delivery_status == Some(DeliveryStatus::Queued) {
-                self.enqueue_reply(inbound, &customer, &ticket, &existing).await?;
+                self.enqueue_reply(inbound, &customer, &ticket, &existing)
+                    .await?;
             }
             tracing::info!(ticket_id = %ticket.id, "duplicate delivery: already answered");
             return Ok(());
         }
         // 3. History across channels (this message included, last).
-        let history = ports.tickets.customer_history(&customer.id, HISTORY_MESSAGES).await?;
+        let history = ports
+            .tickets
+            .customer_history(&customer.id, HISTORY_MESSAGES)
+            .await?;
         // 4–6. Sentiment and rules, then the model with its tools, then the checks.
         let customer_text = match &inbound.subject {
             Some(subject) => format!("{subject}\n\n{}", inbound.body),
             None => inbound.body.clone(),
         };
-        let handled = self.decide(inbound, &ticket, &customer_text, &history).await;
+        let handled = self
+            .decide(inbound, &ticket, &customer_text, &history)
+            .await;
         // 7. Format, record, hand over to the sender.
         let (answer, status, reason) = match &handled.decision {
             Decision::Respond { text, .. } => (text.clone(), TicketStatus::Answered, None),
-            Decision::Escalate { reason, .. } => {
-                (handoff_text(*reason, inbound.channel), TicketStatus::Escalated, Some(*reason))
-            }
+            Decision::Escalate { reason, .. } => (
+                handoff_text(*reason, inbound.channel),
+                TicketStatus::Escalated,
+                Some(*reason),
+            ),
         };
         let reply = ConversationMessage {
             id: reply_id,
@@ -153,7 +167,12 @@ impl Agent {
             customer_id: customer.id.clone(),
             direction: Direction::Outbound,
             channel: inbound.channel,
-            body: format_reply(inbound.channel, customer.name.as_deref(), &ticket.id, &answer),
+            body: format_reply(
+                inbound.channel,
+                customer.name.as_deref(),
+                &ticket.id,
+                &answer,
+            ),
             created_at: Utc::now(),
             delivery_status: Some(DeliveryStatus::Queued),
             provider_message_id: None,
@@ -165,7 +184,10 @@ impl Agent {
             category: handled.category,
             sentiment: handled.sentiment,
         };
-        ports.tickets.record_outcome(&ticket.id, &outcome, Utc::now()).await?;
+        ports
+            .tickets
+            .record_outcome(&ticket.id, &outcome, Utc::now())
+            .await?;
         let earlier: Vec<f64> = history
             .iter()
             .filter(|m| m.direction == Direction::Inbound && m.id != logged.id)
@@ -194,23 +216,51 @@ impl Agent {
                 created_at: Utc::now(),
             })
             .await?;
-        self.enqueue_reply(inbound, &customer, &ticket, &reply).await?;
+        self.enqueue_reply(inbound, &customer, &ticket, &reply)
+            .await?;
         tracing::info!(ticket_id = %ticket.id, status = status.as_str(), category = handled.category.as_str(),
             sentiment = handled.sentiment, elapsed_ms = started.elapsed().as_millis() as u64, "message handled");
         Ok(())
     }
 
     /// The rules before the model, the model's tool loop, and the checks after it.
-    async fn decide(&self, inbound: &InboundMessage, ticket: &Ticket, text: &str, history: &[ConversationMessage]) -> Handled {
+    async fn decide(
+        &self,
+        inbound: &InboundMessage,
+        ticket: &Ticket,
+        text: &str,
+        history: &[ConversationMessage],
+    ) -> Handled {
         let sentiment = sentiment::score(&inbound.body);
-        let canned = |text: &str| (Decision::Respond { text: text.to_owned(), sources: Vec::new() }, Vec::new());
-        let (decision, steps) = match before_model(text, inbound.channel, sentiment) {
-            BeforeModel::Escalate { reason, why } => (Decision::Escalate { reason, summary: format!("Escalated by rule: {why}.") }, Vec::new()),
+        let canned = |text: &str| {
+            (
+                Decision::Respond {
+                    text: text.to_owned(),
+                    sources: Vec::new(),
+                },
+                Vec::new(),
+            )
+        };
+        let (decision, steps) = match before_model(text, &inbound.body, inbound.channel, sentiment)
+        {
+            BeforeModel::Escalate { reason, why } => (
+                Decision::Escalate {
+                    reason,
+                    summary: format!("Escalated by rule: {why}."),
+                },
+                Vec::new(),
+            ),
             BeforeModel::AskWhatTheyNeed => canned(format::ask_what_they_need()),
             BeforeModel::Decline => canned(format::decline_request()),
             BeforeModel::DescribeTandemOnly => canned(format::describe_tandem()),
             BeforeModel::Answer => {
-                let turn = tool_loop::Turn { ticket, channel: inbound.channel, customer_text: text, history, knowledge: self.ports.knowledge };
+                let turn = tool_loop::Turn {
+                    ticket,
+                    channel: inbound.channel,
+                    customer_text: text,
+                    history,
+                    knowledge: self.ports.knowledge,
+                };
                 match tool_loop::run(self.ports.model.as_ref(), &turn).await {
                     Ok((Decision::Respond { text, sources }, steps)) => match after_model(&text) {
                         Some(checked) => (Decision::Respond { text: checked, sources }, steps),
@@ -228,26 +278,47 @@ impl Agent {
                 }
             }
         };
-        let category = if inbound.channel == Channel::WebForm {
+        let category = match &decision {
             // The customer chose it on the form.
-            ticket.category
-        } else {
-            let answered_by = match &decision {
-                Decision::Respond { sources, .. } => sources.first().and_then(|a| self.ports.knowledge.article_category(a)),
-                Decision::Escalate { .. } => None,
-            };
-            classify(text, sentiment, answered_by)
+            _ if inbound.channel == Channel::WebForm => ticket.category,
+            Decision::Escalate {
+                reason: EscalationReason::Refund | EscalationReason::Pricing,
+                ..
+            } => Category::Billing,
+            Decision::Respond { sources, .. } if sources.is_empty() => Category::General,
+            Decision::Respond { sources, .. } => classify(
+                text,
+                sentiment,
+                sources
+                    .first()
+                    .and_then(|a| self.ports.knowledge.article_category(a)),
+            ),
+            Decision::Escalate { .. } => classify(text, sentiment, None),
         };
-        Handled { decision, steps, sentiment, category }
+        Handled {
+            decision,
+            steps,
+            sentiment,
+            category,
+        }
     }
 
     /// The web form opens the ticket before queueing; other channels get one here,
     /// with an id derived from the message so a redelivery finds the same ticket.
-    async fn ticket_for(&self, inbound: &InboundMessage, customer: &Customer) -> Result<Ticket, RecordError> {
-        let id = inbound.ticket_id.clone().unwrap_or_else(|| TicketId::derived_from(&inbound.idempotency_key()));
+    async fn ticket_for(
+        &self,
+        inbound: &InboundMessage,
+        customer: &Customer,
+    ) -> Result<Ticket, RecordError> {
+        let id = inbound
+            .ticket_id
+            .clone()
+            .unwrap_or_else(|| TicketId::derived_from(&inbound.idempotency_key()));
         if let Some(ticket) = self.ports.tickets.get_ticket(&id).await? {
             if ticket.customer_id != customer.id {
-                return Err(RecordError::Permanent(format!("ticket {id} belongs to another customer")));
+                return Err(RecordError::Permanent(format!(
+                    "ticket {id} belongs to another customer"
+                )));
             }
             return Ok(ticket);
         }
@@ -255,7 +326,10 @@ impl Agent {
             id,
             customer.id.clone(),
             inbound.channel,
-            inbound.subject.clone().unwrap_or_else(|| "Conversation".into()),
+            inbound
+                .subject
+                .clone()
+                .unwrap_or_else(|| "Conversation".into()),
             inbound.category.unwrap_or(Category::General),
             inbound.priority.unwrap_or(Priority::Medium),
             inbound.received_at,
@@ -264,18 +338,38 @@ impl Agent {
         Ok(ticket)
     }
 
-    async fn enqueue_reply(&self, inbound: &InboundMessage, customer: &Customer, ticket: &Ticket, reply: &ConversationMessage) -> Result<(), RecordError> {
+    async fn enqueue_reply(
+        &self,
+        inbound: &InboundMessage,
+        customer: &Customer,
+        ticket: &Ticket,
+        reply: &ConversationMessage,
+    ) -> Result<(), RecordError> {
         let (queue, recipient) = match inbound.channel {
             Channel::Email | Channel::WebForm => {
-                let email = inbound.sender.email.clone().or_else(|| customer.email.clone());
-                let email = email.ok_or_else(|| RecordError::Permanent("the customer has no email address to reply to".into()))?;
+                let email = inbound
+                    .sender
+                    .email
+                    .clone()
+                    .or_else(|| customer.email.clone());
+                let email = email.ok_or_else(|| {
+                    RecordError::Permanent("the customer has no email address to reply to".into())
+                })?;
                 (&self.ports.email_outbound, email.to_string())
             }
             Channel::Whatsapp => {
                 let queue = self.ports.whatsapp_outbound.as_ref();
-                let queue = queue.ok_or_else(|| RecordError::Permanent("no WhatsApp outbound queue is configured".into()))?;
-                let phone = inbound.sender.phone.clone().or_else(|| customer.phone.clone());
-                let phone = phone.ok_or_else(|| RecordError::Permanent("the customer has no phone number to reply to".into()))?;
+                let queue = queue.ok_or_else(|| {
+                    RecordError::Permanent("no WhatsApp outbound queue is configured".into())
+                })?;
+                let phone = inbound
+                    .sender
+                    .phone
+                    .clone()
+                    .or_else(|| customer.phone.clone());
+                let phone = phone.ok_or_else(|| {
+                    RecordError::Permanent("the customer has no phone number to reply to".into())
+                })?;
                 (queue, phone)
             }
         };

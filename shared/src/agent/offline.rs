@@ -9,7 +9,10 @@
 //! searches a second time with the key words only; and otherwise hands the
 //! question to a person.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
+use regex::Regex;
 use serde_json::{json, Value};
 
 use super::guardrails::split_sentences;
@@ -17,7 +20,10 @@ use super::prompt::{customer_message, history_lines};
 use super::tools::{ESCALATE_TO_HUMAN, SEARCH_KNOWLEDGE_BASE, SEND_RESPONSE};
 use super::words::{contains_any, Words};
 use crate::domain::Channel;
-use crate::model::{ChatModel, ContentBlock, ConverseRequest, ConverseResponse, Message, ModelError, Role, StopReason};
+use crate::model::{
+    ChatModel, ContentBlock, ConverseRequest, ConverseResponse, Message, ModelError, Role,
+    StopReason,
+};
 
 /// Searches before the engine gives the question to a person.
 const MAX_SEARCHES: usize = 2;
@@ -26,25 +32,206 @@ const MAX_ANSWER_CHARS: usize = 1200;
 const SECOND_ARTICLE_SHARE: f64 = 0.6;
 
 const FOLLOW_UP: &[&str] = &[
-    "following up", "follow up", "follow-up", "as i said", "my email", "my previous", "my last message", "again",
-    "still", "any news", "nochmal", "sigo con", "sobre o", "wegen meiner",
+    "following up",
+    "follow up",
+    "follow-up",
+    "as i said",
+    "my email",
+    "my previous",
+    "my last message",
+    "again",
+    "still",
+    "any news",
+    "nochmal",
+    "sigo con",
+    "sobre o",
+    "wegen meiner",
 ];
 
 /// English for support words of the languages customers most often write in,
 /// so BM25 over the English knowledge base can find the article.
 const GLOSSARY: &[(&str, &str)] = &[
-    ("automatización", "automation"), ("automatizacion", "automation"), ("automação", "automation"),
-    ("tarjetas", "cards"), ("tarjeta", "card"), ("karten", "cards"), ("cartões", "cards"),
-    ("exportar", "export"), ("exportação", "export"), ("exportieren", "export"), ("export", "export"),
-    ("quadros", "boards"), ("tableros", "boards"), ("anexos", "attachments"), ("anhänge", "attachments"),
-    ("contraseña", "password"), ("restablecer", "reset password"), ("passwort", "password"), ("senha", "password"),
-    ("enlace", "link"), ("ha caducado", "expired"), ("expirou", "expired"), ("abgelaufen", "expired"),
-    ("zwei faktor", "two-factor authentication 2FA"), ("authentifizierung", "authentication"),
-    ("importiert", "imported import"), ("importar", "import"), ("mitglied", "member"), ("mitglieder", "members"),
-    ("canal", "channel"), ("privado", "private"), ("atualizações", "updates"), ("historial", "history"),
-    ("ejecuciones", "runs"), ("no se ejecuta", "automation not running"), ("ya no se ejecuta", "automation not running"),
-    ("verpflichtend", "enforce require"), ("backup", "backup export"), ("zip", "zip export download"),
+    ("automatización", "automation"),
+    ("automatizacion", "automation"),
+    ("automação", "automation"),
+    ("tarjetas", "cards"),
+    ("tarjeta", "card"),
+    ("karten", "cards"),
+    ("cartões", "cards"),
+    ("exportar", "export"),
+    ("exportação", "export"),
+    ("exportieren", "export"),
+    ("export", "export"),
+    ("quadros", "boards"),
+    ("tableros", "boards"),
+    ("anexos", "attachments"),
+    ("anhänge", "attachments"),
+    ("contraseña", "password"),
+    ("restablecer", "reset password"),
+    ("passwort", "password"),
+    ("senha", "password"),
+    ("enlace", "link"),
+    ("ha caducado", "expired"),
+    ("expirou", "expired"),
+    ("abgelaufen", "expired"),
+    ("zwei faktor", "two-factor authentication 2FA"),
+    ("authentifizierung", "authentication"),
+    ("importiert", "imported import"),
+    ("importar", "import"),
+    ("mitglied", "member"),
+    ("mitglieder", "members"),
+    ("canal", "channel"),
+    ("privado", "private"),
+    ("atualizações", "updates"),
+    ("historial", "history"),
+    ("ejecuciones", "runs"),
+    ("no se ejecuta", "automation not running"),
+    ("ya no se ejecuta", "automation not running"),
+    ("verpflichtend", "enforce require"),
+    ("backup", "backup export"),
+    ("zip", "zip export download"),
 ];
+
+/// "Does Tandem have X?", "Is there a way to X?", "Does the desktop app work offline?":
+/// questions about whether a feature exists, which only an article naming it can answer.
+static FEATURE_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:does|do|will)\s+(?:tandem|you|it|the\s[\w\s-]{0,40}?)\s+(?:have|support|offer|include|provide)\s+(?:an?\s+|any\s+)?(?P<feature>[^?.!,\n]+)|\bis\s+there\s+(?:a|any)\s+(?:way|option)\s+(?:for\s+tandem\s+)?to\s+(?P<action>[^?.!,\n]+)|\bdoes\s+(?P<subject>[\w\s-]{0,40}?)\s+work\s+offline",
+    )
+    .expect("valid regex")
+});
+
+/// Words that say nothing about which feature is meant.
+const NOT_FEATURE_WORDS: &[&str] = &[
+    "tandem",
+    "that",
+    "with",
+    "like",
+    "each",
+    "from",
+    "into",
+    "your",
+    "their",
+    "this",
+    "have",
+    "built",
+    "version",
+    "automatically",
+    "there",
+    "which",
+    "would",
+    "could",
+    "should",
+    "able",
+    "install",
+    "some",
+    "kind",
+    "sort",
+    "feature",
+    "option",
+    "function",
+    "the",
+    "app",
+    "make",
+    "same",
+    "every",
+    "turn",
+];
+
+/// What a passage must contain to answer a question about whether a feature exists.
+#[derive(Debug, PartialEq)]
+enum Feature {
+    /// "Does Tandem have time tracking?": the words as a phrase.
+    Named(Vec<String>),
+    /// "Is there a way to make dependent cards move?": the words anywhere.
+    Described(Vec<String>),
+}
+
+/// The feature a question asks about, if it asks whether one exists.
+fn asked_feature(question: &str) -> Option<Feature> {
+    let captures = FEATURE_QUESTION.captures(question)?;
+    let (phrase, named) = match (
+        captures.name("feature"),
+        captures.name("action"),
+        captures.name("subject"),
+    ) {
+        (Some(f), _, _) => (f.as_str().to_owned(), true),
+        (_, Some(a), _) => (a.as_str().to_owned(), false),
+        (_, _, Some(subject)) => (format!("{} offline", subject.as_str()), true),
+        _ => return None,
+    };
+    let words: Vec<String> = Words::new(&phrase)
+        .as_str()
+        .split(' ')
+        .filter(|w| w.chars().count() >= 4 && !NOT_FEATURE_WORDS.contains(w))
+        .map(|w| w.chars().take(5).collect())
+        .collect();
+    match (words.is_empty(), named) {
+        (true, _) => None,
+        (false, true) => Some(Feature::Named(words)),
+        (false, false) => Some(Feature::Described(words)),
+    }
+}
+
+fn stems(text: &str) -> Vec<String> {
+    Words::new(text)
+        .as_str()
+        .split(' ')
+        .map(|w| w.chars().take(5).collect())
+        .collect()
+}
+
+/// Whether a passage has what the feature question asks about.
+fn covers(passage: &str, feature: &Feature) -> bool {
+    match feature {
+        Feature::Named(words) => names_feature(passage, words),
+        Feature::Described(words) => {
+            let tokens = stems(passage);
+            words.iter().all(|w| tokens.contains(w))
+        }
+    }
+}
+
+/// Whether a passage names the feature: its words in order, each within three
+/// words of the previous (word stems: the first five letters).
+fn names_feature(passage: &str, feature: &[String]) -> bool {
+    let tokens = stems(passage);
+    let starts = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == feature[0])
+        .map(|(i, _)| i);
+    starts.into_iter().any(|start| {
+        let mut at = start;
+        feature[1..].iter().all(|word| {
+            match tokens[at + 1..tokens.len().min(at + 4)]
+                .iter()
+                .position(|t| t == word)
+            {
+                Some(offset) => {
+                    at += offset + 1;
+                    true
+                }
+                None => false,
+            }
+        })
+    })
+}
+
+/// A search result the engine can answer from: a good match that, for a
+/// question about a feature, actually names that feature.
+fn answers(result: &Value, question: &str) -> bool {
+    if result["good_match"] != json!(true) {
+        return false;
+    }
+    match asked_feature(question) {
+        None => true,
+        Some(feature) => result["hits"].as_array().is_some_and(|hits| {
+            hits.iter()
+                .any(|h| covers(h["text"].as_str().unwrap_or_default(), &feature))
+        }),
+    }
+}
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OfflineEngine;
@@ -56,21 +243,31 @@ struct Conversation<'a> {
 }
 
 fn conversation(request: &ConverseRequest) -> Option<Conversation<'_>> {
-    request.messages.first()?.content.iter().find_map(|b| match b {
-        ContentBlock::Text(text) => customer_message(text).map(|(channel, question)| Conversation {
-            channel,
-            question,
-            history: history_lines(text),
-        }),
-        _ => None,
-    })
+    request
+        .messages
+        .first()?
+        .content
+        .iter()
+        .find_map(|b| match b {
+            ContentBlock::Text(text) => {
+                customer_message(text).map(|(channel, question)| Conversation {
+                    channel,
+                    question,
+                    history: history_lines(text),
+                })
+            }
+            _ => None,
+        })
 }
 
 #[async_trait]
 impl ChatModel for OfflineEngine {
     async fn converse(&self, request: &ConverseRequest) -> Result<ConverseResponse, ModelError> {
-        let talk = conversation(request).ok_or_else(|| ModelError::Failed("no customer message in the conversation".into()))?;
-        let searches: Vec<&Value> = tool_results(request).filter(|c| c.get("hits").is_some()).collect();
+        let talk = conversation(request)
+            .ok_or_else(|| ModelError::Failed("no customer message in the conversation".into()))?;
+        let searches: Vec<&Value> = tool_results(request)
+            .filter(|c| c.get("hits").is_some())
+            .collect();
         let tool_count = request
             .messages
             .iter()
@@ -78,12 +275,14 @@ impl ChatModel for OfflineEngine {
             .filter(|b| matches!(b, ContentBlock::ToolUse { .. }))
             .count();
         let (name, input) = match searches.last() {
-            Some(result) if result["good_match"] == json!(true) => {
-                (SEND_RESPONSE, json!({ "message": compose_answer(&result["hits"], talk.channel) }))
-            }
-            _ if searches.len() < MAX_SEARCHES => {
-                (SEARCH_KNOWLEDGE_BASE, json!({ "query": query_for(&talk, searches.len()) }))
-            }
+            Some(result) if answers(result, &talk.question) => (
+                SEND_RESPONSE,
+                json!({ "message": compose_answer(&result["hits"], talk.channel) }),
+            ),
+            _ if searches.len() < MAX_SEARCHES => (
+                SEARCH_KNOWLEDGE_BASE,
+                json!({ "query": query_for(&talk, searches.len()) }),
+            ),
             _ => (
                 ESCALATE_TO_HUMAN,
                 json!({
@@ -95,7 +294,11 @@ impl ChatModel for OfflineEngine {
         Ok(ConverseResponse {
             message: Message {
                 role: Role::Assistant,
-                content: vec![ContentBlock::ToolUse { id: format!("offline-{}", tool_count + 1), name: name.into(), input }],
+                content: vec![ContentBlock::ToolUse {
+                    id: format!("offline-{}", tool_count + 1),
+                    name: name.into(),
+                    input,
+                }],
             },
             stop_reason: StopReason::ToolUse,
         })
@@ -103,10 +306,14 @@ impl ChatModel for OfflineEngine {
 }
 
 fn tool_results(request: &ConverseRequest) -> impl Iterator<Item = &Value> {
-    request.messages.iter().flat_map(|m| &m.content).filter_map(|b| match b {
-        ContentBlock::ToolResult { content, .. } => Some(content),
-        _ => None,
-    })
+    request
+        .messages
+        .iter()
+        .flat_map(|m| &m.content)
+        .filter_map(|b| match b {
+            ContentBlock::ToolResult { content, .. } => Some(content),
+            _ => None,
+        })
 }
 
 /// The earlier customer message a follow-up refers to: the latest inbound one
@@ -125,7 +332,12 @@ fn referenced_message<'a>(talk: &'a Conversation<'_>) -> Option<&'a str> {
 
 fn translated_terms(text: &str) -> String {
     let lower = Words::new(text);
-    GLOSSARY.iter().filter(|(term, _)| lower.contains(term)).map(|(_, english)| *english).collect::<Vec<_>>().join(" ")
+    GLOSSARY
+        .iter()
+        .filter(|(term, _)| lower.contains(term))
+        .map(|(_, english)| *english)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The first search uses the whole message (with what it refers to, and
@@ -141,7 +353,10 @@ fn query_for(talk: &Conversation<'_>, attempt: usize) -> String {
     if attempt == 0 {
         return query;
     }
-    let keywords: Vec<&str> = query.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 5).collect();
+    let keywords: Vec<&str> = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 5)
+        .collect();
     if keywords.is_empty() {
         query
     } else {
@@ -154,20 +369,27 @@ fn query_for(talk: &Conversation<'_>, attempt: usize) -> String {
 /// in one message). WhatsApp gets the first sentences only.
 fn compose_answer(hits: &Value, channel: Channel) -> String {
     let hits = hits.as_array().map(Vec::as_slice).unwrap_or_default();
-    let Some(best) = hits.first() else { return String::new() };
+    let Some(best) = hits.first() else {
+        return String::new();
+    };
     let text = |h: &Value| h["text"].as_str().unwrap_or_default().trim().to_owned();
     let title = |h: &Value| h["title"].as_str().unwrap_or_default().to_owned();
     let best_score = best["score"].as_f64().unwrap_or(0.0);
     if channel == Channel::Whatsapp {
         let short = first_sentences(&text(best), super::format::WHATSAPP_PREFERRED_CHARS);
-        return format!("{short} (from our help article \"{}\") Reply if you need more detail.", title(best));
+        return format!(
+            "{short} (from our help article \"{}\") Reply if you need more detail.",
+            title(best)
+        );
     }
     let mut parts = vec![text(best)];
     let mut titles = vec![title(best)];
     for hit in &hits[1..] {
         let same_article = hit["article"] == best["article"];
         let strong = hit["score"].as_f64().unwrap_or(0.0) >= best_score * SECOND_ARTICLE_SHARE;
-        if (same_article || strong) && parts.iter().map(String::len).sum::<usize>() + text(hit).len() < MAX_ANSWER_CHARS {
+        if (same_article || strong)
+            && parts.iter().map(String::len).sum::<usize>() + text(hit).len() < MAX_ANSWER_CHARS
+        {
             parts.push(text(hit));
             if !titles.contains(&title(hit)) {
                 titles.push(title(hit));
@@ -175,7 +397,11 @@ fn compose_answer(hits: &Value, channel: Channel) -> String {
         }
     }
     let body = truncate_at_sentence(&parts.join("\n\n"), MAX_ANSWER_CHARS);
-    let sources = titles.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" and ");
+    let sources = titles
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(" and ");
     format!(
         "Here is what our help center says ({sources}):\n\n{body}\n\nThis answer was put together automatically from our help center. If it doesn't solve your problem, just reply and a person from our team will take over."
     )
@@ -208,19 +434,36 @@ mod tests {
     use super::*;
     use crate::agent::prompt::first_user_message;
 
-    fn request(question: &str, channel: Channel, history: &str, results: Vec<Value>) -> ConverseRequest {
+    fn request(
+        question: &str,
+        channel: Channel,
+        history: &str,
+        results: Vec<Value>,
+    ) -> ConverseRequest {
         let mut messages = vec![first_user_message(question, channel, history)];
         for (i, content) in results.into_iter().enumerate() {
             messages.push(Message {
                 role: Role::Assistant,
-                content: vec![ContentBlock::ToolUse { id: format!("t{i}"), name: SEARCH_KNOWLEDGE_BASE.into(), input: json!({}) }],
+                content: vec![ContentBlock::ToolUse {
+                    id: format!("t{i}"),
+                    name: SEARCH_KNOWLEDGE_BASE.into(),
+                    input: json!({}),
+                }],
             });
             messages.push(Message {
                 role: Role::User,
-                content: vec![ContentBlock::ToolResult { tool_use_id: format!("t{i}"), content, is_error: false }],
+                content: vec![ContentBlock::ToolResult {
+                    tool_use_id: format!("t{i}"),
+                    content,
+                    is_error: false,
+                }],
             });
         }
-        ConverseRequest { system: String::new(), messages, tools: vec![] }
+        ConverseRequest {
+            system: String::new(),
+            messages,
+            tools: vec![],
+        }
     }
 
     async fn next_tool(request: ConverseRequest) -> (String, Value) {
@@ -238,13 +481,31 @@ mod tests {
 
     #[tokio::test]
     async fn searches_first_then_answers_from_a_good_match() {
-        let (name, input) = next_tool(request("How do I reset my password?", Channel::Email, "", vec![])).await;
+        let (name, input) = next_tool(request(
+            "How do I reset my password?",
+            Channel::Email,
+            "",
+            vec![],
+        ))
+        .await;
         assert_eq!(name, SEARCH_KNOWLEDGE_BASE);
-        assert!(input["query"].as_str().unwrap().starts_with("How do I reset my password?"));
-        let (name, input) = next_tool(request("How do I reset my password?", Channel::Email, "", vec![good()])).await;
+        assert!(input["query"]
+            .as_str()
+            .unwrap()
+            .starts_with("How do I reset my password?"));
+        let (name, input) = next_tool(request(
+            "How do I reset my password?",
+            Channel::Email,
+            "",
+            vec![good()],
+        ))
+        .await;
         assert_eq!(name, SEND_RESPONSE);
         let answer = input["message"].as_str().unwrap();
-        assert!(answer.contains("Choose Forgot password") && answer.contains("put together automatically"));
+        assert!(
+            answer.contains("Choose Forgot password")
+                && answer.contains("put together automatically")
+        );
     }
 
     #[tokio::test]
@@ -258,22 +519,105 @@ mod tests {
     async fn follow_ups_search_with_the_message_they_refer_to() {
         let history = "[2026-11-20 09:00 email inbound] How do I import boards from Trello?\n\
                        [2026-11-21 09:00 whatsapp inbound] following up on my email, still stuck\n";
-        let (_, input) = next_tool(request("following up on my email, still stuck", Channel::Whatsapp, history, vec![])).await;
-        assert!(input["query"].as_str().unwrap().contains("import boards from Trello"), "{input}");
+        let (_, input) = next_tool(request(
+            "following up on my email, still stuck",
+            Channel::Whatsapp,
+            history,
+            vec![],
+        ))
+        .await;
+        assert!(
+            input["query"]
+                .as_str()
+                .unwrap()
+                .contains("import boards from Trello"),
+            "{input}"
+        );
     }
 
     #[tokio::test]
     async fn foreign_support_terms_are_searched_in_english_too() {
-        let (_, input) = next_tool(request("he pedido el enlace para restablecer la contraseña", Channel::Email, "", vec![])).await;
-        assert!(input["query"].as_str().unwrap().contains("reset password"), "{input}");
+        let (_, input) = next_tool(request(
+            "he pedido el enlace para restablecer la contraseña",
+            Channel::Email,
+            "",
+            vec![],
+        ))
+        .await;
+        assert!(
+            input["query"].as_str().unwrap().contains("reset password"),
+            "{input}"
+        );
+    }
+
+    #[test]
+    fn feature_questions_need_a_passage_that_names_the_feature() {
+        let Some(Feature::Named(feature)) =
+            asked_feature("Does Tandem have built-in time tracking, like a timer?")
+        else {
+            panic!("a feature question")
+        };
+        assert_eq!(feature, ["time", "track"]);
+        assert!(!names_feature(
+            "Track progress over a long time on the timeline.",
+            &feature
+        ));
+        assert!(names_feature("Time tracking is on every card.", &feature));
+        assert_eq!(
+            asked_feature("Does the Tandem desktop app on Mac work offline?"),
+            Some(Feature::Named(vec!["deskt".into(), "offli".into()]))
+        );
+        let described =
+            asked_feature("Is there a way to make the dependent cards move automatically?")
+                .unwrap();
+        assert!(covers(
+            "Cards that depend on a moved card move with it.",
+            &described
+        ));
+        assert_eq!(asked_feature("How do I export a board?"), None);
+    }
+
+    #[tokio::test]
+    async fn a_match_that_does_not_name_the_asked_feature_is_no_answer() {
+        let unrelated = json!({"good_match": true, "hits": [{"article": "timeline-view", "title": "Timeline", "score": 9.0,
+            "text": "The timeline shows cards over time."}]});
+        let question = "Does Tandem have time tracking?";
+        let (name, _) = next_tool(request(
+            question,
+            Channel::Email,
+            "",
+            vec![unrelated.clone()],
+        ))
+        .await;
+        assert_eq!(name, SEARCH_KNOWLEDGE_BASE);
+        let (name, _) = next_tool(request(
+            question,
+            Channel::Email,
+            "",
+            vec![unrelated.clone(), unrelated],
+        ))
+        .await;
+        assert_eq!(name, ESCALATE_TO_HUMAN);
     }
 
     #[tokio::test]
     async fn two_failed_searches_hand_the_question_to_a_person() {
         let miss = json!({"good_match": false, "hits": []});
-        let (name, _) = next_tool(request("Do you have time tracking?", Channel::Email, "", vec![miss.clone()])).await;
+        let (name, _) = next_tool(request(
+            "Do you have time tracking?",
+            Channel::Email,
+            "",
+            vec![miss.clone()],
+        ))
+        .await;
         assert_eq!(name, SEARCH_KNOWLEDGE_BASE);
-        let (name, input) = next_tool(request("Do you have time tracking?", Channel::Email, "", vec![miss.clone(), miss])).await;
+        let (name, input) = next_tool(request(
+            "Do you have time tracking?",
+            Channel::Email,
+            "",
+            vec![miss.clone(), miss],
+        ))
+        .await;
         assert_eq!(name, ESCALATE_TO_HUMAN);
         assert_eq!(input["reason"], "no_answer");
     }

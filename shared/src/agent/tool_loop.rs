@@ -94,7 +94,8 @@ pub async fn run(
                         input,
                         output: json!("refused: no knowledge-base match"),
                     });
-                    let summary = "No knowledge-base article answers this after two searches.".into();
+                    let summary =
+                        "No knowledge-base article answers this after two searches.".into();
                     return Ok((
                         Decision::Escalate {
                             reason: EscalationReason::NoAnswer,

@@ -77,7 +77,10 @@ impl KnowledgeBase {
 
     /// The category of an article's questions, by slug.
     pub fn article_category(&self, article: &str) -> Option<Category> {
-        self.passages.iter().find(|p| p.article == article).and_then(|p| p.category)
+        self.passages
+            .iter()
+            .find(|p| p.article == article)
+            .and_then(|p| p.category)
     }
 
     /// The best `k` passages for `query`, best first.
@@ -96,7 +99,10 @@ impl KnowledgeBase {
 fn split_article(slug: &str, markdown: &str) -> Vec<Passage> {
     let mut title = slug.replace('-', " ");
     let category = markdown.lines().find_map(|l| {
-        let value = l.trim().strip_prefix("<!-- category:")?.strip_suffix("-->")?;
+        let value = l
+            .trim()
+            .strip_prefix("<!-- category:")?
+            .strip_suffix("-->")?;
         Category::parse(value.trim()).ok()
     });
     let mut passages = Vec::new();
@@ -145,7 +151,10 @@ mod tests {
         let hits = kb.search("forgot my password", 3);
         assert_eq!(hits[0].passage.article, "reset-password");
         assert_eq!(hits[0].passage.title, "Reset your password");
-        assert_eq!(kb.article_category("invite-teammates"), Some(Category::Technical));
+        assert_eq!(
+            kb.article_category("invite-teammates"),
+            Some(Category::Technical)
+        );
         assert_eq!(kb.article_category("reset-password"), None);
     }
 

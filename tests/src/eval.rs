@@ -1,0 +1,384 @@
+//! The eval: the labelled tickets of `context/sample-tickets.json` through the
+//! whole pipeline on the local stack, scored against their labels.
+//!
+//! Web form tickets are submitted to the form API with the category the
+//! customer would pick (the expected one); email and WhatsApp tickets are put
+//! on the inbound queue as their webhooks normalize them (email: address and
+//! name; WhatsApp: phone and profile name), one at a time. Follow-ups go in
+//! after the tickets they follow. A ticket counts once the agent decided
+//! (answered or escalated); its latency runs from sending to that decision.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use shared::domain::TicketId;
+
+use crate::TestApp;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabelledTicket {
+    pub id: String,
+    pub channel: String,
+    pub customer: Customer,
+    pub subject: Option<String>,
+    pub message: String,
+    pub expected: Expected,
+    pub follow_up_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Customer {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Expected {
+    pub category: String,
+    pub escalate: bool,
+    pub escalation_reason: Option<String>,
+    pub kb_article: Option<String>,
+}
+
+pub fn labelled_tickets() -> Result<Vec<LabelledTicket>> {
+    let path = local_stack::workspace_root().join("context/sample-tickets.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// What the pipeline did with one labelled ticket.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub ticket: LabelledTicket,
+    /// `None` when the form refused the message (it never reached the agent).
+    pub decided: Option<Decided>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub category: String,
+    pub escalated: bool,
+    pub reason: Option<String>,
+    /// Articles of the first knowledge search's top 3.
+    pub top3: Vec<String>,
+    pub latency: Duration,
+    pub agent_ms: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Scores {
+    pub n: usize,
+    pub category_accuracy: f64,
+    pub escalation_precision: f64,
+    pub escalation_recall: f64,
+    pub escalation_rate: f64,
+    pub reason_accuracy: f64,
+    pub kb_hit_at_3: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub agent_p50_ms: f64,
+}
+
+fn ratio(num: usize, den: usize) -> f64 {
+    if den == 0 {
+        1.0
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+fn percentile(mut values: Vec<f64>, p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    values[((p / 100.0) * (values.len() - 1) as f64).round() as usize]
+}
+
+pub fn score(outcomes: &[&Outcome]) -> Scores {
+    let decided: Vec<(&LabelledTicket, &Decided)> = outcomes
+        .iter()
+        .filter_map(|o| o.decided.as_ref().map(|d| (&o.ticket, d)))
+        .collect();
+    let n = decided.len();
+    let true_pos = decided
+        .iter()
+        .filter(|(t, d)| t.expected.escalate && d.escalated)
+        .count();
+    let predicted = decided.iter().filter(|(_, d)| d.escalated).count();
+    let actual = decided.iter().filter(|(t, _)| t.expected.escalate).count();
+    let with_article: Vec<_> = decided
+        .iter()
+        .filter(|(t, _)| t.expected.kb_article.is_some())
+        .collect();
+    let kb_hits = with_article
+        .iter()
+        .filter(|(t, d)| d.top3.contains(t.expected.kb_article.as_ref().unwrap()))
+        .count();
+    let reasons_right = decided
+        .iter()
+        .filter(|(t, d)| {
+            t.expected.escalate && d.escalated && t.expected.escalation_reason == d.reason
+        })
+        .count();
+    Scores {
+        n,
+        category_accuracy: ratio(
+            decided
+                .iter()
+                .filter(|(t, d)| t.expected.category == d.category)
+                .count(),
+            n,
+        ),
+        escalation_precision: ratio(true_pos, predicted),
+        escalation_recall: ratio(true_pos, actual),
+        escalation_rate: ratio(predicted, n),
+        reason_accuracy: ratio(reasons_right, true_pos),
+        kb_hit_at_3: ratio(kb_hits, with_article.len()),
+        p50_ms: percentile(
+            decided
+                .iter()
+                .map(|(_, d)| d.latency.as_secs_f64() * 1e3)
+                .collect(),
+            50.0,
+        ),
+        p95_ms: percentile(
+            decided
+                .iter()
+                .map(|(_, d)| d.latency.as_secs_f64() * 1e3)
+                .collect(),
+            95.0,
+        ),
+        agent_p50_ms: percentile(decided.iter().map(|(_, d)| d.agent_ms).collect(), 50.0),
+    }
+}
+
+pub struct Report {
+    pub outcomes: Vec<Outcome>,
+    pub overall: Scores,
+    pub per_channel: BTreeMap<String, Scores>,
+}
+
+impl Report {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let line = |out: &mut String, name: &str, s: &Scores| {
+            let _ = writeln!(
+                out,
+                "{name:<10} n={:<3} category={:>5.1}%  escalation precision={:.2} recall={:.2} rate={:>5.1}%  reason={:>5.1}%  KB hit@3={:>5.1}%  latency p50={:>6.0} ms p95={:>6.0} ms  agent p50={:>5.0} ms",
+                s.n, s.category_accuracy * 100.0, s.escalation_precision, s.escalation_recall, s.escalation_rate * 100.0,
+                s.reason_accuracy * 100.0, s.kb_hit_at_3 * 100.0, s.p50_ms, s.p95_ms, s.agent_p50_ms
+            );
+        };
+        line(&mut out, "overall", &self.overall);
+        for (channel, s) in &self.per_channel {
+            line(&mut out, channel, s);
+        }
+        let refused: Vec<&str> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.decided.is_none())
+            .map(|o| o.ticket.id.as_str())
+            .collect();
+        if !refused.is_empty() {
+            let _ = writeln!(
+                out,
+                "refused by the form's validation (not scored): {}",
+                refused.join(", ")
+            );
+        }
+        let _ = writeln!(out, "\nmisses:");
+        for o in &self.outcomes {
+            let Some(d) = &o.decided else { continue };
+            let e = &o.ticket.expected;
+            let mut wrong = Vec::new();
+            if e.category != d.category {
+                wrong.push(format!("category {} (want {})", d.category, e.category));
+            }
+            if e.escalate != d.escalated || (e.escalate && e.escalation_reason != d.reason) {
+                wrong.push(format!(
+                    "escalated={} {:?} (want {} {:?})",
+                    d.escalated, d.reason, e.escalate, e.escalation_reason
+                ));
+            }
+            if let Some(article) = &e.kb_article {
+                if !d.top3.contains(article) {
+                    wrong.push(format!("KB top3 {:?} (want {article})", d.top3));
+                }
+            }
+            if !wrong.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {} [{}] {}",
+                    o.ticket.id,
+                    o.ticket.channel,
+                    wrong.join("; ")
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Runs every labelled ticket through `app` and scores the results.
+pub async fn run(app: &TestApp, tickets: &[LabelledTicket]) -> Result<Report> {
+    let (first, follow_ups): (Vec<_>, Vec<_>) =
+        tickets.iter().partition(|t| t.follow_up_of.is_none());
+    let mut outcomes = Vec::new();
+    // One at a time, so each latency is the message's own, not time spent queued behind the others.
+    for ticket in first.into_iter().chain(follow_ups) {
+        let sent_at = Instant::now();
+        let decided = match send(app, ticket).await? {
+            Some(id) => Some(wait_for_decision(app, &id, sent_at, Duration::from_secs(60)).await?),
+            None => None,
+        };
+        outcomes.push(Outcome {
+            ticket: ticket.clone(),
+            decided,
+        });
+    }
+    outcomes.sort_by(|a, b| a.ticket.id.cmp(&b.ticket.id));
+    let overall = score(&outcomes.iter().collect::<Vec<_>>());
+    let mut per_channel = BTreeMap::new();
+    for channel in ["email", "web_form", "whatsapp"] {
+        let of_channel: Vec<&Outcome> = outcomes
+            .iter()
+            .filter(|o| o.ticket.channel == channel)
+            .collect();
+        per_channel.insert(channel.to_owned(), score(&of_channel));
+    }
+    Ok(Report {
+        outcomes,
+        overall,
+        per_channel,
+    })
+}
+
+/// Hands the ticket to the system the way its channel would; returns its ticket id,
+/// or `None` if the web form refused it.
+async fn send(app: &TestApp, ticket: &LabelledTicket) -> Result<Option<String>> {
+    if ticket.channel == "web_form" {
+        let form = json!({
+            "name": ticket.customer.name,
+            "email": ticket.customer.email,
+            "subject": ticket.subject,
+            "category": ticket.expected.category,
+            "message": ticket.message,
+        });
+        let response = app.submit(&form).await;
+        return match response.status().as_u16() {
+            201 => Ok(response.json::<Value>().await?["ticket_id"]
+                .as_str()
+                .map(str::to_owned)),
+            422 => Ok(None),
+            other => bail!("{}: the form answered {other}", ticket.id),
+        };
+    }
+    let sender = if ticket.channel == "whatsapp" {
+        json!({ "name": ticket.customer.name, "phone": ticket.customer.phone })
+    } else {
+        json!({ "name": ticket.customer.name, "email": ticket.customer.email })
+    };
+    let message = json!({
+        "channel": ticket.channel,
+        "channel_message_id": ticket.id,
+        "sender": sender,
+        "subject": ticket.subject,
+        "body": ticket.message,
+        "received_at": chrono::Utc::now(),
+        "correlation_id": format!("eval-{}", ticket.id),
+    });
+    let group = ticket
+        .customer
+        .email
+        .clone()
+        .or(ticket.customer.phone.clone())
+        .unwrap_or_else(|| ticket.id.clone());
+    app.send_fifo(
+        "InboundQueue",
+        &message.to_string(),
+        &group.replace(['@', '+'], "_"),
+        &ticket.id,
+    )
+    .await?;
+    Ok(Some(
+        TicketId::derived_from(&format!("{}#{}", ticket.channel, ticket.id)).to_string(),
+    ))
+}
+
+async fn wait_for_decision(
+    app: &TestApp,
+    ticket_id: &str,
+    sent_at: Instant,
+    timeout: Duration,
+) -> Result<Decided> {
+    loop {
+        let response = app.get(&format!("/support/ticket/{ticket_id}")).await;
+        if response.status() == 200 {
+            let ticket: Value = response.json().await?;
+            if ticket["status"] != "open" {
+                let latency = sent_at.elapsed();
+                let (top3, agent_ms) = agent_run(app, ticket_id).await?;
+                return Ok(Decided {
+                    category: ticket["category"].as_str().unwrap_or_default().to_owned(),
+                    escalated: ticket["status"] == "escalated",
+                    reason: ticket["escalation_reason"].as_str().map(str::to_owned),
+                    top3,
+                    latency,
+                    agent_ms,
+                });
+            }
+        }
+        if sent_at.elapsed() > timeout {
+            bail!("ticket {ticket_id} was not decided within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The first search's top articles and the agent's own time, from the run it recorded.
+async fn agent_run(app: &TestApp, ticket_id: &str) -> Result<(Vec<String>, f64)> {
+    let out = app
+        .dynamodb
+        .query()
+        .table_name(app.table_name("TicketsTable"))
+        .key_condition_expression("pk = :pk AND begins_with(sk, :run)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("TICKET#{ticket_id}")))
+        .expression_attribute_values(":run", AttributeValue::S("RUN#".into()))
+        .consistent_read(true)
+        .send()
+        .await?;
+    let Some(run) = out.items().first() else {
+        return Ok((Vec::new(), 0.0));
+    };
+    let steps: Value = run
+        .get("steps")
+        .and_then(|v| v.as_s().ok())
+        .map(|s| serde_json::from_str(s))
+        .transpose()?
+        .unwrap_or_default();
+    let top3 = steps
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["tool"] == "search_knowledge_base"))
+        .and_then(|s| s["output"]["hits"].as_array())
+        .map(|hits| {
+            hits.iter()
+                .take(3)
+                .filter_map(|h| h["article"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let agent_ms = run
+        .get("duration_ms")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    Ok((top3, agent_ms))
+}

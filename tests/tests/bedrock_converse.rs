@@ -1,0 +1,409 @@
+//! The Bedrock adapter through the real AWS SDK against a local Converse stub:
+//! the wire format of a tool round trip, and the retry, timeout and error policy.
+
+use std::time::{Duration, Instant};
+
+use integration_tests::converse_stub::{ConverseStub, StubReply};
+use serde_json::{json, Value};
+use shared::agent::tool_specs;
+use shared::bedrock::{BedrockModel, RetryPolicy};
+use shared::model::{
+    ChatModel, ContentBlock, ConverseRequest, Message, ModelError, Role, StopReason,
+};
+
+const MODEL_ID: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
+const SYSTEM: &str = "You are the Tandem Boards support agent.";
+
+/// Millisecond backoff keeps the retry tests fast; the policy is otherwise the default.
+fn fast_policy() -> RetryPolicy {
+    RetryPolicy {
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    }
+}
+
+async fn model(stub: &ConverseStub, policy: RetryPolicy) -> BedrockModel {
+    BedrockModel::with_client(stub.client().await, MODEL_ID, policy)
+}
+
+fn question() -> ConverseRequest {
+    ConverseRequest {
+        system: SYSTEM.into(),
+        messages: vec![Message::user_text("How do I invite a teammate?")],
+        tools: tool_specs(),
+    }
+}
+
+#[tokio::test]
+async fn a_tool_use_and_its_result_make_a_round_trip_on_the_wire() {
+    let stub = ConverseStub::start().await;
+    stub.push([
+        StubReply::converse(
+            vec![
+                json!({"text": "Let me look that up."}),
+                json!({"toolUse": {"toolUseId": "t1", "name": "search_knowledge_base",
+                    "input": {"query": "invite a teammate", "limit": 3}}}),
+                json!({"toolUse": {"toolUseId": "t2", "name": "no_such_tool", "input": {}}}),
+            ],
+            "tool_use",
+        ),
+        StubReply::tool_use(
+            "t3",
+            "send_response",
+            json!({"message": "Open Settings → Members and choose Invite."}),
+        ),
+    ]);
+    let model = model(&stub, fast_policy()).await;
+
+    let mut request = question();
+    let first = model
+        .converse(&request)
+        .await
+        .expect("the first call answers");
+    assert_eq!(first.stop_reason, StopReason::ToolUse);
+    assert_eq!(first.message.role, Role::Assistant);
+    assert_eq!(
+        first.message.content,
+        vec![
+            ContentBlock::Text("Let me look that up.".into()),
+            ContentBlock::ToolUse {
+                id: "t1".into(),
+                name: "search_knowledge_base".into(),
+                input: json!({"query": "invite a teammate", "limit": 3}),
+            },
+            ContentBlock::ToolUse {
+                id: "t2".into(),
+                name: "no_such_tool".into(),
+                input: json!({}),
+            },
+        ]
+    );
+
+    let search_result = json!({"good_match": true, "hits": [
+        {"article": "kb-workspace-members", "score": 7.25, "text": "Settings → Members → Invite"}]});
+    request.messages.push(first.message);
+    request.messages.push(Message {
+        role: Role::User,
+        content: vec![
+            ContentBlock::ToolResult {
+                tool_use_id: "t1".into(),
+                content: search_result.clone(),
+                is_error: false,
+            },
+            ContentBlock::ToolResult {
+                tool_use_id: "t2".into(),
+                content: json!({"error": "unknown tool no_such_tool"}),
+                is_error: true,
+            },
+        ],
+    });
+    let second = model
+        .converse(&request)
+        .await
+        .expect("the second call answers");
+    assert_eq!(second.stop_reason, StopReason::ToolUse);
+    assert_eq!(
+        second.message.content,
+        vec![ContentBlock::ToolUse {
+            id: "t3".into(),
+            name: "send_response".into(),
+            input: json!({"message": "Open Settings → Members and choose Invite."}),
+        }]
+    );
+
+    let requests = stub.requests();
+    assert_eq!(requests.len(), 2);
+    for r in &requests {
+        assert_eq!(r.model_id, MODEL_ID, "the model id survives path encoding");
+        assert!(
+            r.authorization
+                .as_deref()
+                .is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256")),
+            "the SDK signed the request"
+        );
+        assert_eq!(r.body["system"], json!([{ "text": SYSTEM }]));
+        assert_eq!(r.body["inferenceConfig"]["maxTokens"], 1024);
+        let temperature = r.body["inferenceConfig"]["temperature"].as_f64().unwrap();
+        assert!(
+            (temperature - 0.2).abs() < 1e-6,
+            "temperature {temperature}"
+        );
+        let expected_tools: Vec<Value> = tool_specs()
+            .iter()
+            .map(|t| {
+                json!({"toolSpec": {"name": t.name, "description": t.description,
+                    "inputSchema": {"json": t.input_schema}}})
+            })
+            .collect();
+        assert_eq!(r.body["toolConfig"]["tools"], json!(expected_tools));
+    }
+
+    let first_body = &requests[0].body;
+    assert_eq!(
+        first_body["messages"],
+        json!([{"role": "user", "content": [{"text": "How do I invite a teammate?"}]}])
+    );
+
+    let messages = requests[1].body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3);
+    assert_eq!(
+        messages[1],
+        json!({"role": "assistant", "content": [
+            {"text": "Let me look that up."},
+            {"toolUse": {"toolUseId": "t1", "name": "search_knowledge_base",
+                "input": {"query": "invite a teammate", "limit": 3}}},
+            {"toolUse": {"toolUseId": "t2", "name": "no_such_tool", "input": {}}},
+        ]})
+    );
+    assert_eq!(
+        messages[2],
+        json!({"role": "user", "content": [
+            {"toolResult": {"toolUseId": "t1", "content": [{"json": search_result}]}},
+            {"toolResult": {"toolUseId": "t2", "status": "error",
+                "content": [{"json": {"error": "unknown tool no_such_tool"}}]}},
+        ]})
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_retried_until_it_passes() {
+    let stub = ConverseStub::start().await;
+    stub.push([
+        StubReply::throttling(),
+        StubReply::throttling(),
+        StubReply::text("Here is how."),
+    ]);
+    let response = model(&stub, fast_policy())
+        .await
+        .converse(&question())
+        .await
+        .expect("the third attempt succeeds");
+    assert_eq!(response.stop_reason, StopReason::EndTurn);
+    assert_eq!(
+        response.message.content,
+        vec![ContentBlock::Text("Here is how.".into())]
+    );
+    assert_eq!(stub.request_count(), 3);
+}
+
+#[tokio::test]
+async fn throttling_on_every_attempt_is_reported_as_throttled() {
+    let stub = ConverseStub::start().await;
+    stub.push((0..6).map(|_| StubReply::throttling()));
+    let error = model(&stub, fast_policy())
+        .await
+        .converse(&question())
+        .await
+        .expect_err("every attempt is throttled");
+    assert!(
+        matches!(&error, ModelError::Throttled(m) if m.contains("Too many requests")),
+        "{error:?}"
+    );
+    // Our 4 attempts and no hidden SDK retries under them.
+    assert_eq!(stub.request_count(), 4);
+}
+
+#[tokio::test]
+async fn an_unavailable_service_is_retried_then_fails() {
+    let stub = ConverseStub::start().await;
+    stub.push((0..6).map(|_| StubReply::service_unavailable()));
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        ..fast_policy()
+    };
+    let error = model(&stub, policy)
+        .await
+        .converse(&question())
+        .await
+        .expect_err("the service stays unavailable");
+    assert!(matches!(error, ModelError::Failed(_)), "{error:?}");
+    assert_eq!(stub.request_count(), 3);
+}
+
+#[tokio::test]
+async fn a_validation_error_fails_at_once() {
+    let stub = ConverseStub::start().await;
+    stub.push([
+        StubReply::validation("Malformed input request"),
+        StubReply::text("never asked for"),
+    ]);
+    let error = model(&stub, fast_policy())
+        .await
+        .converse(&question())
+        .await
+        .expect_err("the request is invalid");
+    assert!(
+        matches!(&error, ModelError::Failed(m) if m.contains("ValidationException")),
+        "{error:?}"
+    );
+    assert_eq!(stub.request_count(), 1);
+}
+
+#[tokio::test]
+async fn access_denied_fails_at_once() {
+    let stub = ConverseStub::start().await;
+    stub.push([
+        StubReply::error(403, "AccessDeniedException", "No access to the model"),
+        StubReply::text("never asked for"),
+    ]);
+    let error = model(&stub, fast_policy())
+        .await
+        .converse(&question())
+        .await
+        .expect_err("access is denied");
+    assert!(matches!(error, ModelError::Failed(_)), "{error:?}");
+    assert_eq!(stub.request_count(), 1);
+}
+
+#[tokio::test]
+async fn a_slow_model_times_out_after_its_attempts() {
+    let stub = ConverseStub::start().await;
+    stub.push((0..3).map(|_| StubReply::text("too late").delayed(Duration::from_secs(5))));
+    let policy = RetryPolicy {
+        max_attempts: 2,
+        timeout: Duration::from_millis(200),
+        ..fast_policy()
+    };
+    let started = Instant::now();
+    let error = model(&stub, policy)
+        .await
+        .converse(&question())
+        .await
+        .expect_err("every attempt is too slow");
+    assert!(matches!(error, ModelError::Timeout(_)), "{error:?}");
+    assert_eq!(stub.request_count(), 2);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "gave up after {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_slow_call_is_retried() {
+    let stub = ConverseStub::start().await;
+    stub.push([
+        StubReply::text("too late").delayed(Duration::from_secs(5)),
+        StubReply::text("in time"),
+    ]);
+    let policy = RetryPolicy {
+        timeout: Duration::from_millis(200),
+        ..fast_policy()
+    };
+    let response = model(&stub, policy)
+        .await
+        .converse(&question())
+        .await
+        .expect("the second attempt is fast");
+    assert_eq!(
+        response.message.content,
+        vec![ContentBlock::Text("in time".into())]
+    );
+    assert_eq!(stub.request_count(), 2);
+}
+
+/// The real agent, its tool loop on Bedrock (the stub) and its stores on moto: an
+/// email asking a how-to question is searched, answered with `send_response`,
+/// recorded and emailed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_tool_loop_runs_on_bedrock() {
+    use std::sync::Arc;
+
+    use chrono::Utc;
+    use integration_tests::TestApp;
+    use shared::adapters::{DynamoCustomerDirectory, DynamoTicketStore, SqsQueue};
+    use shared::agent::{Agent, AgentPorts};
+    use shared::domain::{Channel, InboundMessage, Sender, TicketId};
+    use shared::knowledge::KnowledgeBase;
+
+    const ANSWER: &str =
+        "Open Settings, then Members, and choose Invite. Your teammate gets an email link.";
+    let stub = ConverseStub::start().await;
+    stub.push([
+        StubReply::tool_use(
+            "t1",
+            "search_knowledge_base",
+            json!({"query": "invite a teammate to a workspace"}),
+        ),
+        StubReply::tool_use("t2", "send_response", json!({ "message": ANSWER })),
+    ]);
+    let app = TestApp::spawn().await;
+    let sdk = app.stack.sdk_config().clone();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let agent = Agent::with_ports(AgentPorts {
+        customers: Arc::new(DynamoCustomerDirectory::new(
+            dynamodb.clone(),
+            app.table_name("CustomersTable"),
+        )),
+        tickets: Arc::new(DynamoTicketStore::new(
+            dynamodb,
+            app.table_name("TicketsTable"),
+        )),
+        email_outbound: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&sdk),
+            app.queue_url("EmailOutboundQueue"),
+        )),
+        whatsapp_outbound: None,
+        model: Arc::new(model(&stub, fast_policy()).await),
+        model_name: format!("bedrock:{MODEL_ID}"),
+        knowledge: KnowledgeBase::bundled(),
+    });
+    let inbound = InboundMessage {
+        channel: Channel::Email,
+        channel_message_id: format!("gmail-{}", uuid::Uuid::new_v4()),
+        sender: Sender {
+            name: Some("Maya Lin".into()),
+            email: Some("maya@northwind.example".parse().unwrap()),
+            phone: None,
+        },
+        subject: Some("Invite a teammate".into()),
+        body: "How do I invite a teammate to my workspace?".into(),
+        received_at: Utc::now(),
+        correlation_id: "corr-bedrock".into(),
+        customer_id: None,
+        ticket_id: None,
+        category: None,
+        priority: None,
+    };
+    agent
+        .handle_message(&inbound)
+        .await
+        .expect("the message is handled");
+
+    let requests = stub.requests();
+    assert_eq!(requests.len(), 2, "search, then send_response");
+    let first = &requests[0].body;
+    assert!(first["system"][0]["text"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
+    assert_eq!(
+        first["toolConfig"]["tools"].as_array().map(Vec::len),
+        Some(tool_specs().len())
+    );
+    assert!(first["messages"][0]["content"][0]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("invite a teammate")));
+    // The search result went back to the model as JSON on the toolResult for t1.
+    let result = &requests[1].body["messages"][2]["content"][0]["toolResult"];
+    assert_eq!(result["toolUseId"], "t1");
+    assert!(result.get("status").is_none(), "{result}");
+    let hits = &result["content"][0]["json"];
+    assert_eq!(hits["good_match"], true, "{hits}");
+    assert!(hits["hits"].as_array().is_some_and(|h| !h.is_empty()));
+
+    let ticket_id = TicketId::derived_from(&inbound.idempotency_key());
+    let ticket = app
+        .wait_for_sent_reply(ticket_id.as_str(), Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(ticket["status"], "answered", "{ticket}");
+    let reply = ticket["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["direction"] == "outbound")
+        .unwrap();
+    assert!(reply["body"].as_str().unwrap().contains(ANSWER), "{reply}");
+    app.shutdown().await;
+}
