@@ -1,6 +1,7 @@
 //! Adapters: the ports implemented over AWS services.
 
 mod dynamodb;
+pub mod memory;
 mod ses;
 mod sqs;
 

@@ -344,17 +344,17 @@ fn translated_terms(text: &str) -> String {
 /// English for foreign support terms); the second only its longer words,
 /// which drops the chatter that can drown a short question.
 fn query_for(talk: &Conversation<'_>, attempt: usize) -> String {
-    let mut query = talk.question.clone();
+    let mut query = focus(&talk.question);
     if let Some(earlier) = referenced_message(talk) {
-        query = format!("{query} {earlier}");
+        query = format!("{query} {}", focus(earlier));
     }
     let english = translated_terms(&query);
-    let query = format!("{query} {english}");
+    let query = unique_words(&format!("{query} {english}"));
     if attempt == 0 {
         return query;
     }
     let keywords: Vec<&str> = query
-        .split(|c: char| !c.is_alphanumeric())
+        .split(' ')
         .filter(|w| w.chars().count() >= 5)
         .collect();
     if keywords.is_empty() {
@@ -362,6 +362,34 @@ fn query_for(talk: &Conversation<'_>, attempt: usize) -> String {
     } else {
         keywords.join(" ")
     }
+}
+
+/// Above this many words a message is searched by its questions only: the
+/// real question is often buried in a long story.
+const LONG_MESSAGE_WORDS: usize = 120;
+
+fn focus(message: &str) -> String {
+    if message.split_whitespace().count() <= LONG_MESSAGE_WORDS {
+        return message.to_owned();
+    }
+    let questions: Vec<&str> = split_sentences(message)
+        .into_iter()
+        .filter(|s| s.trim_end().ends_with('?'))
+        .collect();
+    if questions.is_empty() {
+        message.to_owned()
+    } else {
+        questions.concat()
+    }
+}
+
+/// Each word once: repeating a word must not weigh it more in the search.
+fn unique_words(text: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    text.split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .filter(|w| !w.is_empty() && seen.insert(w.to_lowercase()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// An answer from the best passage, the next one of the same article, and the
@@ -492,7 +520,7 @@ mod tests {
         assert!(input["query"]
             .as_str()
             .unwrap()
-            .starts_with("How do I reset my password?"));
+            .starts_with("How do I reset my password"));
         let (name, input) = next_tool(request(
             "How do I reset my password?",
             Channel::Email,
@@ -545,7 +573,7 @@ mod tests {
         ))
         .await;
         assert!(
-            input["query"].as_str().unwrap().contains("reset password"),
+            input["query"].as_str().unwrap().contains("password reset"),
             "{input}"
         );
     }
