@@ -2,7 +2,8 @@
 //! pollers, real handlers) and prints throughput and latency from submit to a
 //! stored, emailed reply; then the agent's own time per message, read from the
 //! runs it records, which separates our handler's time from the emulator's
-//! queueing. `BENCH_SUBMISSIONS` sets N (default 40).
+//! queueing; then ten submissions one at a time, for the latency of a single
+//! message with nothing queued ahead of it. `BENCH_SUBMISSIONS` sets N (default 40).
 
 use std::time::{Duration, Instant};
 
@@ -80,6 +81,19 @@ async fn main() {
         .filter_map(|i| i.get("duration_ms")?.as_n().ok()?.parse().ok())
         .collect();
 
+    // One at a time: the latency of a single message with nothing queued ahead of it.
+    let mut single_ms = Vec::new();
+    for i in 0..10 {
+        let mut form = valid_form();
+        form["email"] = format!("single{i}@bench.example").into();
+        let at = Instant::now();
+        let id = app.submit_ok(&form).await;
+        app.wait_for_sent_reply(&id, Duration::from_secs(60))
+            .await
+            .expect("answered");
+        single_ms.push(at.elapsed().as_secs_f64() * 1e3);
+    }
+
     println!(
         "\nspine benchmark: {n} web form submissions through the local stack (moto {})",
         app.stack.endpoint_url()
@@ -90,7 +104,8 @@ async fn main() {
         total.as_secs_f64()
     );
     summary("POST /support/submit (handler + moto)", submit_ms);
-    summary("submit -> stored, emailed reply", end_to_end_ms);
+    summary("burst: submit -> stored, emailed reply", end_to_end_ms);
+    summary("one at a time: submit -> emailed reply", single_ms);
     summary("agent per message (handler incl. moto I/O)", agent_ms);
     app.shutdown().await;
 }
