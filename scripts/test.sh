@@ -25,7 +25,8 @@ if [ -f web-form/package.json ]; then
   (cd web-form && npm test --silent)
 
   step "web form end-to-end tests (headless Chromium against the local stack)"
-  cargo build --quiet -p local-stack
+  # `cargo test --workspace` built the binary with the test run's features; reuse it.
+  [ -x target/debug/local-stack ] || cargo build --quiet -p local-stack
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   log=$(mktemp)
   PORT=$port target/debug/local-stack >"$log" 2>&1 &

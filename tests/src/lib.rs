@@ -62,7 +62,7 @@ impl TestApp {
 
     /// Redeliveries within seconds: for tests that wait for the dead-letter queue.
     pub async fn spawn_with_fast_redelivery() -> Self {
-        Self::spawn_with(LocalStackOptions::default().max_visibility_timeout(1)).await
+        Self::spawn_with(LocalStackOptions::default().max_visibility_timeout(2)).await
     }
 
     pub async fn spawn_with(options: LocalStackOptions) -> Self {

@@ -1,0 +1,128 @@
+//! What the gateway and the pollers invoke: small traits over the Lambda handlers, the
+//! adapters to the real handlers of `shared`, and closures for tests.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Result};
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_http::{Body, Request, Response};
+
+/// A function behind the HTTP gateway (an `HttpApi` event).
+#[async_trait]
+pub trait HttpFunction: Send + Sync + 'static {
+    async fn call(&self, request: Request) -> Response<Body>;
+}
+
+/// A function behind an SQS event source. `Err` fails the whole invocation.
+#[async_trait]
+pub trait SqsFunction: Send + Sync + 'static {
+    async fn call(&self, event: SqsEvent) -> Result<SqsBatchResponse, String>;
+}
+
+struct HttpFn<F>(F);
+
+#[async_trait]
+impl<F, Fut> HttpFunction for HttpFn<F>
+where
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    async fn call(&self, request: Request) -> Response<Body> {
+        (self.0)(request).await
+    }
+}
+
+struct SqsFn<F>(F);
+
+#[async_trait]
+impl<F, Fut> SqsFunction for SqsFn<F>
+where
+    F: Fn(SqsEvent) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<SqsBatchResponse, String>> + Send + 'static,
+{
+    async fn call(&self, event: SqsEvent) -> Result<SqsBatchResponse, String> {
+        (self.0)(event).await
+    }
+}
+
+/// An [`HttpFunction`] from a closure.
+pub fn http_fn<F, Fut>(f: F) -> Arc<dyn HttpFunction>
+where
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    Arc::new(HttpFn(f))
+}
+
+/// An [`SqsFunction`] from a closure.
+pub fn sqs_fn<F, Fut>(f: F) -> Arc<dyn SqsFunction>
+where
+    F: Fn(SqsEvent) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<SqsBatchResponse, String>> + Send + 'static,
+{
+    Arc::new(SqsFn(f))
+}
+
+#[async_trait]
+impl HttpFunction for shared::webform::WebformApi {
+    async fn call(&self, request: Request) -> Response<Body> {
+        self.handle(request).await
+    }
+}
+
+#[async_trait]
+impl SqsFunction for shared::agent::Agent {
+    async fn call(&self, event: SqsEvent) -> Result<SqsBatchResponse, String> {
+        self.handle_batch(event).await.map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait]
+impl SqsFunction for shared::email_sender::EmailSender {
+    async fn call(&self, event: SqsEvent) -> Result<SqsBatchResponse, String> {
+        self.handle_batch(event).await.map_err(|e| e.to_string())
+    }
+}
+
+/// A function's handler: the kind depends on its events.
+#[derive(Clone)]
+pub enum Handler {
+    Http(Arc<dyn HttpFunction>),
+    Sqs(Arc<dyn SqsFunction>),
+}
+
+/// Builds the real handler of a template function from its resolved environment, the same
+/// way its Lambda binary does (`XConfig::from_env()` there, `from_lookup` over the
+/// template's environment here). `None` when the binary is not one of ours.
+pub fn builtin_handler(
+    binary: &str,
+    env: &BTreeMap<String, String>,
+    sdk: &SdkConfig,
+) -> Result<Option<Handler>> {
+    use shared::config::{AgentConfig, EmailSenderConfig, WebformConfig};
+    let lookup = |k: &str| env.get(k).cloned();
+    let config_error = |e: shared::config::ConfigError| anyhow!("{binary}: {e}");
+    Ok(Some(match binary {
+        "webform-api" => {
+            let config = WebformConfig::from_lookup(lookup).map_err(config_error)?;
+            Handler::Http(Arc::new(shared::webform::WebformApi::new(config, sdk)))
+        }
+        "agent" => {
+            let config = AgentConfig::from_lookup(lookup).map_err(config_error)?;
+            Handler::Sqs(Arc::new(
+                shared::agent::Agent::new(config, sdk).map_err(config_error)?,
+            ))
+        }
+        "email-sender" => {
+            let config = EmailSenderConfig::from_lookup(lookup).map_err(config_error)?;
+            Handler::Sqs(Arc::new(shared::email_sender::EmailSender::new(
+                config, sdk,
+            )))
+        }
+        _ => return Ok(None),
+    }))
+}

@@ -1,0 +1,766 @@
+//! The whole SAM stack on one machine, wired from template.yaml:
+//!
+//! - moto (started here, or an existing endpoint) stands in for DynamoDB, SQS and SES;
+//! - every table and queue the template declares is created in it (names derived from the
+//!   logical ids with a per-stack prefix), plus the SES identity of the sender address;
+//! - each function's environment is the template's (Globals + function) with `!Ref`,
+//!   `!GetAtt` and parameters resolved to the local resources, and its real handler from
+//!   `shared` is built from that environment, exactly as its Lambda binary does;
+//! - an HTTP gateway routes the template's `HttpApi` events, and one poller per `SQS`
+//!   event does what Lambda's event source mapping does.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let stack = local_stack::LocalStack::start(local_stack::LocalStackOptions::default().region("eu-west-3")).await?;
+//! println!("{} {}", stack.gateway_url().unwrap(), stack.queue("InboundQueue").unwrap().url);
+//! stack.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! A `LocalStack` runs its gateway and pollers as tasks of the tokio runtime that started
+//! it: keep that runtime alive (a multi-threaded one, so handlers and pollers overlap).
+
+pub mod functions;
+pub mod gateway;
+pub mod moto;
+pub mod poller;
+pub mod provision;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use functions::{http_fn, sqs_fn, Handler, HttpFunction, SqsFunction};
+pub use poller::{PollerSnapshot, PollerStats};
+pub use provision::{QueueResource, Resources, TableResource};
+pub use template::{EventSpec, FunctionSpec, QueueSpec, StackTemplate, TableSpec};
+
+/// The workspace root (this crate lives in `infra/local-stack`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")))
+}
+
+/// Environment variables the local stack sets for every function unless overridden: the
+/// deterministic offline model instead of Bedrock.
+pub const LOCAL_DEFAULTS: &[(&str, &str)] = &[("MODEL_PROVIDER", "offline")];
+
+/// Environment variables naming an SES sender identity, which is created in moto.
+const SENDER_VARIABLES: &[&str] = &["SENDER_ADDRESS"];
+
+#[derive(Clone)]
+pub struct LocalStackOptions {
+    /// The SAM template; default `<workspace>/template.yaml`.
+    pub template_path: PathBuf,
+    /// Use this AWS endpoint (e.g. a running moto) instead of starting moto.
+    pub endpoint_url: Option<String>,
+    /// moto_server to start; default `$MOTO_SERVER`, the workspace venv, then PATH.
+    pub moto_server: Option<PathBuf>,
+    pub region: String,
+    /// Prefix of every resource name, so several stacks can share one moto.
+    pub prefix: String,
+    /// Gateway port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Like `sam deploy --parameter-overrides`.
+    pub parameter_overrides: BTreeMap<String, String>,
+    /// Environment variables set on every function, over everything else.
+    pub env_overrides: BTreeMap<String, String>,
+    /// Let variables of this process override the template's values of the same name.
+    pub inherit_process_env: bool,
+    /// Caps every queue's visibility timeout (seconds), so redeliveries come quickly in tests.
+    pub max_visibility_timeout: Option<u32>,
+    /// Static files served at `/`; default `<workspace>/web-form/dist` when it exists.
+    pub static_dir: Option<PathBuf>,
+    pub start_gateway: bool,
+    pub start_pollers: bool,
+    /// ReceiveMessage long-poll wait of the pollers (seconds).
+    pub poll_wait_seconds: i32,
+    /// Handlers by function logical id, instead of the built-in ones.
+    pub handlers: BTreeMap<String, Handler>,
+}
+
+impl Default for LocalStackOptions {
+    fn default() -> Self {
+        LocalStackOptions {
+            template_path: workspace_root().join("template.yaml"),
+            endpoint_url: None,
+            moto_server: None,
+            region: "us-east-1".into(),
+            prefix: "local".into(),
+            port: 0,
+            parameter_overrides: BTreeMap::new(),
+            env_overrides: BTreeMap::new(),
+            inherit_process_env: false,
+            max_visibility_timeout: None,
+            static_dir: None,
+            start_gateway: true,
+            start_pollers: true,
+            poll_wait_seconds: 1,
+            handlers: BTreeMap::new(),
+        }
+    }
+}
+
+impl LocalStackOptions {
+    /// Options for a developer's run, from this process's environment: `AWS_ENDPOINT_URL`
+    /// (attach instead of starting moto), `AWS_REGION`, `PORT` (default 3000),
+    /// `LOCAL_STACK_PREFIX`, `LOCAL_STACK_TEMPLATE`; function variables of the template
+    /// (e.g. `MODEL_PROVIDER`) set here override the template's.
+    pub fn from_env() -> Result<Self> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let mut o = LocalStackOptions {
+            inherit_process_env: true,
+            port: 3000,
+            ..Default::default()
+        };
+        o.endpoint_url = var("AWS_ENDPOINT_URL");
+        if let Some(r) = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")) {
+            o.region = r;
+        }
+        if let Some(p) = var("PORT") {
+            o.port = p
+                .parse()
+                .with_context(|| format!("PORT={p} is not a port number"))?;
+        }
+        if let Some(p) = var("LOCAL_STACK_PREFIX") {
+            o.prefix = p;
+        }
+        if let Some(t) = var("LOCAL_STACK_TEMPLATE") {
+            o.template_path = t.into();
+        }
+        Ok(o)
+    }
+
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = region.into();
+        self
+    }
+
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    pub fn endpoint_url(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint_url = Some(endpoint.into());
+        self
+    }
+
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env_overrides.insert(name.into(), value.into());
+        self
+    }
+
+    pub fn parameter(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.parameter_overrides.insert(name.into(), value.into());
+        self
+    }
+
+    pub fn max_visibility_timeout(mut self, seconds: u32) -> Self {
+        self.max_visibility_timeout = Some(seconds);
+        self
+    }
+
+    pub fn without_gateway(mut self) -> Self {
+        self.start_gateway = false;
+        self
+    }
+
+    pub fn without_pollers(mut self) -> Self {
+        self.start_pollers = false;
+        self
+    }
+
+    pub fn http_function(
+        mut self,
+        logical_id: impl Into<String>,
+        f: Arc<dyn HttpFunction>,
+    ) -> Self {
+        self.handlers.insert(logical_id.into(), Handler::Http(f));
+        self
+    }
+
+    pub fn sqs_function(mut self, logical_id: impl Into<String>, f: Arc<dyn SqsFunction>) -> Self {
+        self.handlers.insert(logical_id.into(), Handler::Sqs(f));
+        self
+    }
+}
+
+/// How long each start-up step took.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StartupTimings {
+    /// Starting moto until it answered (zero when attached to an endpoint).
+    pub moto: Duration,
+    pub provisioning: Duration,
+    pub total: Duration,
+}
+
+/// A running local stack. Dropping it stops everything; [`LocalStack::shutdown`] stops
+/// gracefully (in-flight invocations finish).
+pub struct LocalStack {
+    template: StackTemplate,
+    endpoint_url: String,
+    region: String,
+    sdk: SdkConfig,
+    resources: Resources,
+    environments: BTreeMap<String, BTreeMap<String, String>>,
+    gateway_addr: Option<SocketAddr>,
+    static_dir: Option<PathBuf>,
+    pollers: BTreeMap<String, Arc<PollerStats>>,
+    timings: StartupTimings,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    moto: Option<moto::MotoServer>,
+}
+
+/// An SDK configuration for a local endpoint: fixed credentials, no IMDS, no profile.
+pub async fn local_sdk_config(endpoint_url: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint_url)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "local-stack",
+        ))
+        .load()
+        .await
+}
+
+impl LocalStack {
+    pub async fn start(options: LocalStackOptions) -> Result<Self> {
+        let started = Instant::now();
+        let template = StackTemplate::load(&options.template_path)
+            .with_context(|| format!("loading {}", options.template_path.display()))?;
+        validate_prefix(&options.prefix)?;
+
+        let moto_started = Instant::now();
+        let (moto, endpoint_url) = match &options.endpoint_url {
+            Some(url) => (None, url.trim_end_matches('/').to_owned()),
+            None => {
+                let binary = moto::locate(options.moto_server.as_deref(), &workspace_root());
+                let server = moto::MotoServer::start(&binary).await.with_context(|| {
+                    "moto is needed to run locally: run scripts/start-local.sh once, or `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'`, or set MOTO_SERVER"
+                })?;
+                let url = server.endpoint().to_owned();
+                (Some(server), url)
+            }
+        };
+        let moto_time = if moto.is_some() {
+            moto_started.elapsed()
+        } else {
+            Duration::ZERO
+        };
+        if moto.is_some() {
+            tracing::info!(endpoint = %endpoint_url, ms = moto_time.as_millis() as u64, "moto started");
+        }
+        let sdk = local_sdk_config(&endpoint_url, &options.region).await;
+
+        let provisioning_started = Instant::now();
+        let settings = provision::ProvisionSettings {
+            prefix: options.prefix.clone(),
+            max_visibility_timeout: options.max_visibility_timeout,
+        };
+        let (tables, queues) = tokio::try_join!(
+            provision::provision_tables(&sdk, &template, &settings),
+            provision::provision_queues(&sdk, &template, &settings),
+        )
+        .context("provisioning the template's resources")?;
+        let mut resources = Resources {
+            tables,
+            queues,
+            email_identities: Vec::new(),
+        };
+
+        let bindings = bindings(&template, &options, &resources)?;
+        let mut environments = BTreeMap::new();
+        for id in template.functions.keys() {
+            let env = function_environment(&template, id, &bindings, &options)?;
+            environments.insert(id.clone(), env);
+        }
+        let mut senders: Vec<String> = environments
+            .values()
+            .flat_map(|env| {
+                SENDER_VARIABLES
+                    .iter()
+                    .filter_map(|k| env.get(*k))
+                    .filter(|v| !v.is_empty())
+                    .cloned()
+            })
+            .collect();
+        senders.sort();
+        senders.dedup();
+        resources.email_identities = provision::provision_email_identities(&sdk, &senders).await?;
+        let provisioning = provisioning_started.elapsed();
+        tracing::info!(
+            tables = resources.tables.len(),
+            queues = resources.queues.len(),
+            ms = provisioning.as_millis() as u64,
+            "provisioned from the template"
+        );
+
+        // Handlers: the options' ones, else the built-in ones of `shared`.
+        let mut handlers = BTreeMap::new();
+        for (id, spec) in &template.functions {
+            if let Some(h) = options.handlers.get(id) {
+                handlers.insert(id.clone(), h.clone());
+                continue;
+            }
+            let binary = spec.binary.as_deref().unwrap_or(id);
+            match functions::builtin_handler(binary, &environments[id], &sdk)? {
+                Some(h) => {
+                    handlers.insert(id.clone(), h);
+                }
+                None => {
+                    tracing::warn!(function = %id, "no handler for this function; its events are not served")
+                }
+            }
+        }
+
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let mut pollers = BTreeMap::new();
+        if options.start_pollers {
+            let client = aws_sdk_sqs::Client::new(&sdk);
+            for (f, e) in template.sqs_events() {
+                let EventSpec::Sqs {
+                    name,
+                    queue,
+                    batch_size,
+                    maximum_batching_window_seconds,
+                    report_batch_item_failures,
+                    enabled,
+                } = e
+                else {
+                    continue;
+                };
+                let Some(Handler::Sqs(function)) = handlers.get(&f.logical_id).cloned() else {
+                    tracing::warn!(function = %f.logical_id, event = %name, "no SQS handler; event source not started");
+                    continue;
+                };
+                if !enabled {
+                    continue;
+                }
+                let q = &resources.queues[queue];
+                let stats = Arc::new(PollerStats::default());
+                pollers.insert(f.logical_id.clone(), stats.clone());
+                let poller = poller::Poller {
+                    config: poller::PollerConfig {
+                        function: f.logical_id.clone(),
+                        queue_url: q.url.clone(),
+                        queue_arn: q.arn.clone(),
+                        region: options.region.clone(),
+                        batch_size: *batch_size,
+                        // Gathering a batch must end well before the first message's
+                        // visibility expires, or it is received twice; only matters when
+                        // max_visibility_timeout shrinks the template's timeouts.
+                        maximum_batching_window: Duration::from_secs(
+                            (*maximum_batching_window_seconds).into(),
+                        )
+                        .min(
+                            Duration::from_secs(
+                                provision::effective_visibility_timeout(
+                                    &template.queues[queue],
+                                    options.max_visibility_timeout,
+                                )
+                                .into(),
+                            ) / 2,
+                        ),
+                        report_batch_item_failures: *report_batch_item_failures,
+                        function_timeout: Duration::from_secs(f.timeout_seconds),
+                        wait_time_seconds: options.poll_wait_seconds,
+                    },
+                    client: client.clone(),
+                    function,
+                    stats,
+                };
+                tasks.push(tokio::spawn(poller.run(stop_rx.clone())));
+            }
+        }
+
+        let static_dir = options
+            .static_dir
+            .clone()
+            .or_else(|| Some(workspace_root().join("web-form/dist")))
+            .filter(|d| d.join("index.html").is_file());
+        let mut gateway_addr = None;
+        if options.start_gateway {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+                .await
+                .with_context(|| format!("binding the gateway to 127.0.0.1:{}", options.port))?;
+            let addr = listener.local_addr()?;
+            let state = gateway_state(
+                &template,
+                &handlers,
+                &options,
+                static_dir.clone(),
+                &endpoint_url,
+            );
+            let app = gateway::router(Arc::new(state))
+                .into_make_service_with_connect_info::<SocketAddr>();
+            let mut stop_rx = stop_rx.clone();
+            tasks.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stop_rx.wait_for(|s| *s).await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!(error = %e, "gateway stopped");
+                }
+            }));
+            gateway_addr = Some(addr);
+        }
+
+        let timings = StartupTimings {
+            moto: moto_time,
+            provisioning,
+            total: started.elapsed(),
+        };
+        Ok(LocalStack {
+            template,
+            endpoint_url,
+            region: options.region,
+            sdk,
+            resources,
+            environments,
+            gateway_addr,
+            static_dir,
+            pollers,
+            timings,
+            stop,
+            tasks,
+            moto,
+        })
+    }
+
+    pub fn template(&self) -> &StackTemplate {
+        &self.template
+    }
+
+    /// The AWS endpoint (moto).
+    pub fn endpoint_url(&self) -> &str {
+        &self.endpoint_url
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// SDK configuration pointing at the local endpoint and region.
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    pub fn resources(&self) -> &Resources {
+        &self.resources
+    }
+
+    pub fn table(&self, logical_id: &str) -> Option<&TableResource> {
+        self.resources.tables.get(logical_id)
+    }
+
+    pub fn queue(&self, logical_id: &str) -> Option<&QueueResource> {
+        self.resources.queues.get(logical_id)
+    }
+
+    /// A function's resolved environment, as its handler got it.
+    pub fn environment(&self, function: &str) -> Option<&BTreeMap<String, String>> {
+        self.environments.get(function)
+    }
+
+    pub fn gateway_addr(&self) -> Option<SocketAddr> {
+        self.gateway_addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn gateway_url(&self) -> Option<String> {
+        self.gateway_addr.map(|a| format!("http://{a}"))
+    }
+
+    /// Where the web form is served from, when it is.
+    pub fn static_dir(&self) -> Option<&Path> {
+        self.static_dir.as_deref()
+    }
+
+    /// Counters of the poller feeding a function.
+    pub fn poller_stats(&self, function: &str) -> Option<PollerSnapshot> {
+        self.pollers.get(function).map(|s| s.snapshot())
+    }
+
+    pub fn timings(&self) -> StartupTimings {
+        self.timings
+    }
+
+    /// Whether this stack started (and will stop) its own moto.
+    pub fn owns_moto(&self) -> bool {
+        self.moto.is_some()
+    }
+
+    /// Stops the pollers (after their in-flight invocation), the gateway, then moto.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        if let Some(mut moto) = self.moto.take() {
+            tokio::task::spawn_blocking(move || moto.stop()).await.ok();
+        }
+    }
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+        // MotoServer's own Drop stops moto.
+    }
+}
+
+fn validate_prefix(prefix: &str) -> Result<()> {
+    if prefix.len() > 30
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        bail!("prefix `{prefix}` must be at most 30 letters, digits, - or _");
+    }
+    Ok(())
+}
+
+/// What `!Ref`/`!GetAtt` mean locally: parameters, then the provisioned resources.
+fn bindings(
+    template: &StackTemplate,
+    options: &LocalStackOptions,
+    resources: &Resources,
+) -> Result<template::Bindings> {
+    let mut b = template::Bindings::with_parameters(template, &options.parameter_overrides)?;
+    b.region = options.region.clone();
+    b.stack_name = options.prefix.clone();
+    for (id, t) in &resources.tables {
+        b.refs.insert(id.clone(), t.name.clone());
+        b.attributes
+            .insert((id.clone(), "Arn".into()), t.arn.clone());
+    }
+    for (id, q) in &resources.queues {
+        b.refs.insert(id.clone(), q.url.clone());
+        b.attributes
+            .insert((id.clone(), "Arn".into()), q.arn.clone());
+        b.attributes
+            .insert((id.clone(), "QueueUrl".into()), q.url.clone());
+        b.attributes
+            .insert((id.clone(), "QueueName".into()), q.name.clone());
+    }
+    for id in template.functions.keys() {
+        let name = format!("{}-{}", options.prefix, id);
+        b.attributes.insert(
+            (id.clone(), "Arn".into()),
+            format!(
+                "arn:aws:lambda:{}:{}:function:{name}",
+                options.region,
+                template::LOCAL_ACCOUNT_ID
+            ),
+        );
+        b.refs.insert(id.clone(), name);
+    }
+    for id in template.http_apis.keys() {
+        b.refs.insert(id.clone(), "local".into());
+    }
+    Ok(b)
+}
+
+/// The template's environment of a function with the local defaults, this process's
+/// variables (when inherited) and the options' overrides applied, in that order.
+fn function_environment(
+    template: &StackTemplate,
+    function: &str,
+    bindings: &template::Bindings,
+    options: &LocalStackOptions,
+) -> Result<BTreeMap<String, String>> {
+    let mut env = template.environment(function, bindings)?;
+    for (k, v) in LOCAL_DEFAULTS {
+        if let Some(slot) = env.get_mut(*k) {
+            *slot = (*v).to_owned();
+        }
+    }
+    if options.inherit_process_env {
+        for (k, slot) in env.iter_mut() {
+            if let Ok(v) = std::env::var(k) {
+                *slot = v;
+            }
+        }
+    }
+    for (k, v) in &options.env_overrides {
+        if let Some(slot) = env.get_mut(k) {
+            *slot = v.clone();
+        }
+    }
+    Ok(env)
+}
+
+fn gateway_state(
+    template: &StackTemplate,
+    handlers: &BTreeMap<String, Handler>,
+    options: &LocalStackOptions,
+    static_dir: Option<PathBuf>,
+    endpoint_url: &str,
+) -> gateway::GatewayState {
+    let mut routes = Vec::new();
+    let mut functions = BTreeMap::new();
+    for (f, e) in template.http_events() {
+        if let EventSpec::HttpApi {
+            method, path, api, ..
+        } = e
+        {
+            routes.push(gateway::Route::new(
+                method,
+                path,
+                &f.logical_id,
+                api.clone(),
+            ));
+        }
+        let handler = match handlers.get(&f.logical_id) {
+            Some(Handler::Http(h)) => Some(h.clone()),
+            _ => None,
+        };
+        functions.insert(
+            f.logical_id.clone(),
+            gateway::GatewayFunction {
+                handler,
+                timeout: Duration::from_secs(f.timeout_seconds),
+            },
+        );
+    }
+    let cors = template
+        .http_apis
+        .iter()
+        .filter_map(|(id, api)| Some((id.clone(), api.cors.clone()?)))
+        .collect();
+    gateway::GatewayState {
+        routes,
+        functions,
+        cors,
+        static_dir,
+        health: json!({
+            "region": options.region,
+            "endpoint": endpoint_url,
+            "routes": template.http_events().iter().filter_map(|(_, e)| match e {
+                EventSpec::HttpApi { method, path, .. } => Some(format!("{method} {path}")),
+                _ => None,
+            }).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_resources(t: &StackTemplate) -> Resources {
+        let mut r = Resources::default();
+        for id in t.tables.keys() {
+            let name = template::local_name("local", id, None, false);
+            r.tables.insert(
+                id.clone(),
+                TableResource {
+                    arn: format!("arn:aws:dynamodb:us-east-1:123456789012:table/{name}"),
+                    name,
+                },
+            );
+        }
+        for (id, q) in &t.queues {
+            let name = template::local_name("local", id, None, q.fifo);
+            r.queues.insert(
+                id.clone(),
+                QueueResource {
+                    url: format!("http://moto/123456789012/{name}"),
+                    arn: format!("arn:aws:sqs:us-east-1:123456789012:{name}"),
+                    name,
+                },
+            );
+        }
+        r
+    }
+
+    #[test]
+    fn local_defaults_and_overrides_apply_in_order() {
+        let t = StackTemplate::parse(include_str!("../../../template.yaml")).unwrap();
+        let r = fake_resources(&t);
+        let options = LocalStackOptions::default();
+        let b = bindings(&t, &options, &r).unwrap();
+        let agent = function_environment(&t, "AgentFunction", &b, &options).unwrap();
+        assert_eq!(
+            agent["MODEL_PROVIDER"], "offline",
+            "offline by default locally"
+        );
+        assert_eq!(
+            agent["EMAIL_OUTBOUND_QUEUE_URL"],
+            "http://moto/123456789012/local-email-outbound"
+        );
+        assert_eq!(agent["CUSTOMERS_TABLE"], "local-customers");
+
+        let options = LocalStackOptions::default()
+            .env("MODEL_PROVIDER", "bedrock")
+            .env("NOT_DECLARED", "x");
+        let agent = function_environment(&t, "AgentFunction", &b, &options).unwrap();
+        assert_eq!(agent["MODEL_PROVIDER"], "bedrock");
+        assert!(
+            !agent.contains_key("NOT_DECLARED"),
+            "only the template's variables exist"
+        );
+
+        let options = LocalStackOptions::default().parameter("SenderAddress", "help@acme.example");
+        let b = bindings(&t, &options, &r).unwrap();
+        let sender = function_environment(&t, "EmailSenderFunction", &b, &options).unwrap();
+        assert_eq!(sender["SENDER_ADDRESS"], "help@acme.example");
+    }
+
+    #[test]
+    fn every_function_config_builds_from_the_template_environment() {
+        // The contract with shared: each handler's config reads the template's variables.
+        let t = StackTemplate::parse(include_str!("../../../template.yaml")).unwrap();
+        let options = LocalStackOptions::default();
+        let b = bindings(&t, &options, &fake_resources(&t)).unwrap();
+        let env = |f: &str| function_environment(&t, f, &b, &options).unwrap();
+        let webform = env("WebformApiFunction");
+        shared::config::WebformConfig::from_lookup(|k| webform.get(k).cloned()).unwrap();
+        let agent = env("AgentFunction");
+        shared::config::AgentConfig::from_lookup(|k| agent.get(k).cloned()).unwrap();
+        let sender = env("EmailSenderFunction");
+        shared::config::EmailSenderConfig::from_lookup(|k| sender.get(k).cloned()).unwrap();
+    }
+
+    #[test]
+    fn prefixes_are_checked() {
+        assert!(validate_prefix("t-1_a").is_ok());
+        assert!(validate_prefix("has space").is_err());
+        assert!(validate_prefix(&"x".repeat(31)).is_err());
+    }
+}
