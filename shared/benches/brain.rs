@@ -9,7 +9,7 @@ use chrono::Utc;
 use shared::adapters::memory::{MemoryQueue, MemoryStore};
 use shared::agent::{Agent, AgentPorts, OfflineEngine};
 use shared::domain::{Channel, EmailAddress, InboundMessage, Sender};
-use shared::knowledge::KnowledgeBase;
+use shared::knowledge::{Knowledge, KnowledgeBase};
 
 const TOPICS: &[&str] = &[
     "boards",
@@ -121,7 +121,7 @@ async fn main() {
         whatsapp_outbound: Some(Arc::new(MemoryQueue::default())),
         model: Arc::new(OfflineEngine),
         model_name: "offline".into(),
-        knowledge: KnowledgeBase::bundled(),
+        knowledge: Arc::new(Knowledge::articles_only()),
     });
     let bodies = [
         "How do I invite a teammate to my workspace?",
@@ -134,11 +134,7 @@ async fn main() {
     let mut micros = Vec::new();
     for i in 0..600 {
         let message = InboundMessage {
-            channel: if i % 2 == 0 {
-                Channel::Email
-            } else {
-                Channel::Whatsapp
-            },
+            channel: if i % 2 == 0 { Channel::Email } else { Channel::Whatsapp },
             channel_message_id: format!("bench-{i}"),
             sender: Sender {
                 name: Some("Bench Customer".into()),
@@ -163,5 +159,8 @@ async fn main() {
         micros.push(at.elapsed().as_secs_f64() * 1e6);
     }
     let (p50, p99) = percentiles(micros);
-    println!("agent per message, offline engine, in-memory ports, 600 messages: p50 {:.0} µs, p99 {:.0} µs", p50, p99);
+    println!(
+        "agent per message, offline engine, in-memory ports, 600 messages: p50 {:.0} µs, p99 {:.0} µs",
+        p50, p99
+    );
 }

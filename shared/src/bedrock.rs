@@ -17,10 +17,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::{Document, Number};
 use serde_json::Value;
 
-use crate::model::{
-    ChatModel, ContentBlock, ConverseRequest, ConverseResponse, Message, ModelError, Role,
-    StopReason,
-};
+use crate::model::{ChatModel, ContentBlock, ConverseRequest, ConverseResponse, Message, ModelError, Role, StopReason};
 
 const MAX_TOKENS: i32 = 1024;
 const TEMPERATURE: f32 = 0.2;
@@ -74,11 +71,7 @@ impl BedrockModel {
 
     /// Uses `client` (e.g. one pointed at a test endpoint) with its SDK retries
     /// turned off, whatever they were, so that `policy` alone decides.
-    pub fn with_client(
-        client: br::Client,
-        model_id: impl Into<String>,
-        policy: RetryPolicy,
-    ) -> Self {
+    pub fn with_client(client: br::Client, model_id: impl Into<String>, policy: RetryPolicy) -> Self {
         let config = client
             .config()
             .to_builder()
@@ -245,10 +238,7 @@ fn classify(err: &SdkError<ConverseError, br::config::http::HttpResponse>) -> Fa
             } else {
                 FailureKind::Transient
             };
-            (
-                kind,
-                format!("dispatch failure: {}", DisplayErrorContext(err)),
-            )
+            (kind, format!("dispatch failure: {}", DisplayErrorContext(err)))
         }
         // An answer we could not read: worth retrying only if the server said it was unwell.
         // (Display, not Debug: Debug would dump the raw response, i.e. model output.)
@@ -258,18 +248,11 @@ fn classify(err: &SdkError<ConverseError, br::config::http::HttpResponse>) -> Fa
                 Some(s) if s >= 500 => FailureKind::Transient,
                 _ => FailureKind::Fatal,
             };
-            (
-                kind,
-                format!("unreadable response: {}", DisplayErrorContext(err)),
-            )
+            (kind, format!("unreadable response: {}", DisplayErrorContext(err)))
         }
         _ => (FailureKind::Fatal, DisplayErrorContext(err).to_string()),
     };
-    Failure {
-        kind,
-        status,
-        detail,
-    }
+    Failure { kind, status, detail }
 }
 
 /// The request in SDK types, built once and reused by every attempt.
@@ -283,13 +266,13 @@ type BuildError = aws_smithy_types::error::operation::BuildError;
 
 fn to_bedrock(request: &ConverseRequest) -> Result<ConverseInputParts, BuildError> {
     use br::types::{
-        Tool, ToolConfiguration, ToolInputSchema, ToolResultBlock, ToolResultContentBlock,
-        ToolResultStatus, ToolSpecification, ToolUseBlock,
+        Tool, ToolConfiguration, ToolInputSchema, ToolResultBlock, ToolResultContentBlock, ToolResultStatus,
+        ToolSpecification, ToolUseBlock,
     };
 
     // Bedrock rejects blank text blocks and empty tool lists, so those are left out.
-    let system = (!request.system.trim().is_empty())
-        .then(|| vec![br::types::SystemContentBlock::Text(request.system.clone())]);
+    let system =
+        (!request.system.trim().is_empty()).then(|| vec![br::types::SystemContentBlock::Text(request.system.clone())]);
     let mut messages = Vec::with_capacity(request.messages.len());
     for message in &request.messages {
         let mut builder = br::types::Message::builder().role(match message.role {
@@ -316,13 +299,11 @@ fn to_bedrock(request: &ConverseRequest) -> Result<ConverseInputParts, BuildErro
                         Value::String(text) => ToolResultContentBlock::Text(text.clone()),
                         // Some models accept only an object as a JSON tool result.
                         Value::Object(_) => ToolResultContentBlock::Json(json_to_document(content)),
-                        other => ToolResultContentBlock::Json(json_to_document(
-                            &serde_json::json!({ "result": other }),
-                        )),
+                        other => {
+                            ToolResultContentBlock::Json(json_to_document(&serde_json::json!({ "result": other })))
+                        }
                     };
-                    let mut result = ToolResultBlock::builder()
-                        .tool_use_id(tool_use_id)
-                        .content(content);
+                    let mut result = ToolResultBlock::builder().tool_use_id(tool_use_id).content(content);
                     if *is_error {
                         result = result.status(ToolResultStatus::Error);
                     }
@@ -364,11 +345,7 @@ fn from_bedrock(output: ConverseOutput) -> Result<ConverseResponse, ModelError> 
     };
     let message = match output.output {
         Some(br::types::ConverseOutput::Message(message)) => message,
-        _ => {
-            return Err(ModelError::Failed(
-                "the Converse response carried no message".into(),
-            ))
-        }
+        _ => return Err(ModelError::Failed("the Converse response carried no message".into())),
     };
     let content = message
         .content
@@ -421,16 +398,10 @@ pub fn document_to_json(doc: &Document) -> Value {
         Document::Number(Number::PosInt(u)) => Value::from(*u),
         Document::Number(Number::NegInt(i)) => Value::from(*i),
         // JSON has no NaN or infinity: those become null, as serde_json does.
-        Document::Number(Number::Float(f)) => {
-            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
-        }
+        Document::Number(Number::Float(f)) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
         Document::String(s) => Value::String(s.clone()),
         Document::Array(items) => Value::Array(items.iter().map(document_to_json).collect()),
-        Document::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), document_to_json(v)))
-                .collect(),
-        ),
+        Document::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), document_to_json(v))).collect()),
     }
 }
 
@@ -458,18 +429,9 @@ mod tests {
 
     #[test]
     fn numbers_keep_their_kind() {
-        assert_eq!(
-            json_to_document(&json!(7)),
-            Document::Number(Number::PosInt(7))
-        );
-        assert_eq!(
-            json_to_document(&json!(-7)),
-            Document::Number(Number::NegInt(-7))
-        );
-        assert_eq!(
-            json_to_document(&json!(0.5)),
-            Document::Number(Number::Float(0.5))
-        );
+        assert_eq!(json_to_document(&json!(7)), Document::Number(Number::PosInt(7)));
+        assert_eq!(json_to_document(&json!(-7)), Document::Number(Number::NegInt(-7)));
+        assert_eq!(json_to_document(&json!(0.5)), Document::Number(Number::Float(0.5)));
         assert_eq!(
             document_to_json(&Document::Number(Number::Float(f64::NAN))),
             Value::Null
@@ -603,10 +565,7 @@ mod tests {
         for (theirs, ours) in [
             (br::types::StopReason::EndTurn, StopReason::EndTurn),
             (br::types::StopReason::MaxTokens, StopReason::MaxTokens),
-            (
-                br::types::StopReason::GuardrailIntervened,
-                StopReason::EndTurn,
-            ),
+            (br::types::StopReason::GuardrailIntervened, StopReason::EndTurn),
             (br::types::StopReason::ContentFiltered, StopReason::EndTurn),
         ] {
             let output = ConverseOutput::builder()

@@ -19,9 +19,7 @@ impl<F: Fn(&str) -> Option<String>> Lookup<F> {
     }
 
     fn optional(&self, name: &'static str) -> Option<String> {
-        (self.0)(name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
+        (self.0)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
     }
 }
 
@@ -119,11 +117,9 @@ impl EmailSenderConfig {
         let sender = env.required("SENDER_ADDRESS")?;
         Ok(Self {
             tickets_table: env.required("TICKETS_TABLE")?,
-            sender_address: sender.parse().map_err(|e: email_address::Error| {
-                ConfigError::Invalid {
-                    name: "SENDER_ADDRESS",
-                    reason: e.to_string(),
-                }
+            sender_address: sender.parse().map_err(|e: email_address::Error| ConfigError::Invalid {
+                name: "SENDER_ADDRESS",
+                reason: e.to_string(),
             })?,
             configuration_set: env.optional("SES_CONFIGURATION_SET"),
         })
@@ -141,10 +137,7 @@ mod tests {
     use super::*;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -181,9 +174,7 @@ mod tests {
             ("SES_CONFIGURATION_SET", ""),
         ];
         assert_eq!(
-            EmailSenderConfig::from_lookup(lookup(&ok))
-                .unwrap()
-                .configuration_set,
+            EmailSenderConfig::from_lookup(lookup(&ok)).unwrap().configuration_set,
             None
         );
         let bad = [("TICKETS_TABLE", "t"), ("SENDER_ADDRESS", "support")];

@@ -28,14 +28,10 @@ pub struct EmailSender {
 pub fn compose_mime(from: &EmailAddress, reply: &OutboundReply) -> Result<Vec<u8>, RecordError> {
     let domain = from.domain();
     let to = match &reply.recipient_name {
-        Some(name) => mail_builder::headers::address::Address::new_address(
-            Some(name.as_str()),
-            reply.recipient.as_str(),
-        ),
-        None => mail_builder::headers::address::Address::new_address(
-            None::<&str>,
-            reply.recipient.as_str(),
-        ),
+        Some(name) => {
+            mail_builder::headers::address::Address::new_address(Some(name.as_str()), reply.recipient.as_str())
+        }
+        None => mail_builder::headers::address::Address::new_address(None::<&str>, reply.recipient.as_str()),
     };
     MessageBuilder::new()
         .from((SIGNATURE, from.as_str()))
@@ -66,16 +62,8 @@ impl EmailSender {
         )
     }
 
-    pub fn with_ports(
-        tickets: Arc<dyn TicketStore>,
-        mailer: Arc<dyn Mailer>,
-        from: EmailAddress,
-    ) -> Self {
-        Self {
-            tickets,
-            mailer,
-            from,
-        }
+    pub fn with_ports(tickets: Arc<dyn TicketStore>, mailer: Arc<dyn Mailer>, from: EmailAddress) -> Self {
+        Self { tickets, mailer, from }
     }
 
     pub async fn handle_batch(&self, event: SqsEvent) -> Result<SqsBatchResponse, BatchError> {
@@ -84,7 +72,8 @@ impl EmailSender {
 
     async fn handle_record(&self, record: SqsMessage) -> Result<(), RecordError> {
         let reply: OutboundReply = parse_body(&record)?;
-        let span = tracing::info_span!("email_send", correlation_id = %reply.correlation_id, ticket_id = %reply.ticket_id);
+        let span =
+            tracing::info_span!("email_send", correlation_id = %reply.correlation_id, ticket_id = %reply.ticket_id);
         let _enter = span.enter();
         self.send(&reply).await
     }
@@ -97,17 +86,11 @@ impl EmailSender {
             .await?
         {
             SendClaim::Claimed => {}
-            SendClaim::AlreadySent {
-                provider_message_id,
-            } => {
+            SendClaim::AlreadySent { provider_message_id } => {
                 tracing::info!(?provider_message_id, "already sent: skipping the duplicate");
                 return Ok(());
             }
-            SendClaim::Busy => {
-                return Err(RecordError::Transient(
-                    "another attempt is sending this reply".into(),
-                ))
-            }
+            SendClaim::Busy => return Err(RecordError::Transient("another attempt is sending this reply".into())),
             SendClaim::Missing => {
                 return Err(RecordError::Permanent(format!(
                     "reply {} is not stored",
@@ -118,12 +101,7 @@ impl EmailSender {
         let mime = compose_mime(&self.from, reply)?;
         let provider_id = self.mailer.send_raw(mime).await?;
         self.tickets
-            .mark_sent(
-                &reply.ticket_id,
-                &reply.message_id,
-                &provider_id,
-                Utc::now(),
-            )
+            .mark_sent(&reply.ticket_id, &reply.message_id, &provider_id, Utc::now())
             .await?;
         tracing::info!(ses_message_id = %provider_id, "reply emailed");
         Ok(())
@@ -153,11 +131,13 @@ mod tests {
             mime.contains("From: \"Tandem Support\" <support@tandem.example>"),
             "{mime}"
         );
+        assert!(mime.contains("To: \"Maya Lin\" <maya@northwind.example>"), "{mime}");
         assert!(
-            mime.contains("To: \"Maya Lin\" <maya@northwind.example>"),
+            mime.contains(
+                "Message-ID: <1700000000000-out-0123456789abcdef.tkt_0123456789abcdef0123456789abcdef@tandem.example>"
+            ),
             "{mime}"
         );
-        assert!(mime.contains("Message-ID: <1700000000000-out-0123456789abcdef.tkt_0123456789abcdef0123456789abcdef@tandem.example>"), "{mime}");
         assert!(
             mime.contains("X-Ticket-Id: tkt_0123456789abcdef0123456789abcdef"),
             "{mime}"

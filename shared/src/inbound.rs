@@ -12,19 +12,13 @@ pub fn inbound_queue_message(message: &InboundMessage, customer: &CustomerId) ->
     QueueMessage {
         body: serde_json::to_string(message).expect("inbound messages serialize"),
         group_id: Some(customer.to_string()),
-        deduplication_id: Some(hex::encode(Sha256::digest(
-            message.idempotency_key().as_bytes(),
-        ))),
+        deduplication_id: Some(hex::encode(Sha256::digest(message.idempotency_key().as_bytes()))),
         correlation_id: message.correlation_id.clone(),
     }
 }
 
 /// The customer's message as kept on their ticket.
-pub fn conversation_message(
-    message: &InboundMessage,
-    customer: &CustomerId,
-    ticket: &TicketId,
-) -> ConversationMessage {
+pub fn conversation_message(message: &InboundMessage, customer: &CustomerId, ticket: &TicketId) -> ConversationMessage {
     ConversationMessage {
         id: message.message_id(),
         ticket_id: ticket.clone(),

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Category, ConversationMessage, Customer, CustomerId, EmailAddress, EscalationReason, MessageId,
-    Sender, Ticket, TicketId, TicketStatus,
+    Category, ConversationMessage, Customer, CustomerId, EmailAddress, EscalationReason, MessageId, Sender, Ticket,
+    TicketId, TicketStatus,
 };
 
 /// A failure of the storage or messaging infrastructure: worth retrying.
@@ -20,10 +20,7 @@ pub struct InfraError {
 }
 
 impl InfraError {
-    pub fn new(
-        operation: &'static str,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
+    pub fn new(operation: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self {
             operation,
             source: source.into(),
@@ -37,11 +34,7 @@ pub trait CustomerDirectory: Send + Sync {
     /// Finds the customer owning any identity of `sender` (email, phone), links
     /// identities not yet known to them, or creates the customer. Safe under
     /// concurrent calls for the same identity: exactly one customer results.
-    async fn find_or_create(
-        &self,
-        sender: &Sender,
-        now: DateTime<Utc>,
-    ) -> Result<Customer, InfraError>;
+    async fn find_or_create(&self, sender: &Sender, now: DateTime<Utc>) -> Result<Customer, InfraError>;
 
     async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<Customer>, InfraError>;
 }
@@ -74,22 +67,12 @@ pub trait TicketStore: Send + Sync {
     async fn get_ticket(&self, id: &TicketId) -> Result<Option<Ticket>, InfraError>;
 
     /// The ticket and its messages in order.
-    async fn ticket_thread(
-        &self,
-        id: &TicketId,
-    ) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError>;
+    async fn ticket_thread(&self, id: &TicketId) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError>;
 
     /// Stores a message unless one with its id is already on the ticket.
-    async fn record_message(
-        &self,
-        message: &ConversationMessage,
-    ) -> Result<Recorded<ConversationMessage>, InfraError>;
+    async fn record_message(&self, message: &ConversationMessage) -> Result<Recorded<ConversationMessage>, InfraError>;
 
-    async fn get_message(
-        &self,
-        ticket: &TicketId,
-        id: &MessageId,
-    ) -> Result<Option<ConversationMessage>, InfraError>;
+    async fn get_message(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<ConversationMessage>, InfraError>;
 
     /// Records what the agent concluded about the ticket.
     async fn record_outcome(

@@ -34,10 +34,7 @@ pub struct BatchError {
 /// On a FIFO queue, once a record of a message group fails, every later record
 /// of that group is reported failed without being processed, so a customer's
 /// messages are never handled out of order. A panic fails only its record.
-pub async fn process_batch<F, Fut>(
-    event: SqsEvent,
-    handle: F,
-) -> Result<SqsBatchResponse, BatchError>
+pub async fn process_batch<F, Fut>(event: SqsEvent, handle: F) -> Result<SqsBatchResponse, BatchError>
 where
     F: Fn(SqsMessage) -> Fut,
     Fut: Future<Output = Result<(), RecordError>>,
@@ -87,8 +84,7 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 /// Parses a record's JSON body; a body that cannot parse never will.
 pub fn parse_body<T: serde::de::DeserializeOwned>(record: &SqsMessage) -> Result<T, RecordError> {
     let body = record.body.as_deref().unwrap_or_default();
-    serde_json::from_str(body)
-        .map_err(|e| RecordError::Permanent(format!("malformed message body: {e}")))
+    serde_json::from_str(body).map_err(|e| RecordError::Permanent(format!("malformed message body: {e}")))
 }
 
 /// The correlation id carried as a message attribute, if the sender set one.
@@ -137,10 +133,7 @@ mod tests {
         ]);
         let response = process_batch(batch, |r| {
             let body = r.body.clone().unwrap_or_default();
-            processed
-                .lock()
-                .unwrap()
-                .push(r.message_id.clone().unwrap());
+            processed.lock().unwrap().push(r.message_id.clone().unwrap());
             async move {
                 if body == "fail" {
                     Err(RecordError::Transient("boom".into()))
@@ -172,11 +165,9 @@ mod tests {
     #[tokio::test]
     async fn a_batch_where_everything_failed_fails_the_invocation() {
         let batch = event(vec![record("1", None, "x"), record("2", None, "y")]);
-        let err = process_batch(batch, |_| async {
-            Err(RecordError::Permanent("nope".into()))
-        })
-        .await
-        .unwrap_err();
+        let err = process_batch(batch, |_| async { Err(RecordError::Permanent("nope".into())) })
+            .await
+            .unwrap_err();
         assert_eq!(err.count, 2);
         assert!(err.first.contains("nope"));
     }

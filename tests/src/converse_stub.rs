@@ -118,11 +118,7 @@ impl ConverseStub {
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("the stub serves");
         });
-        Self {
-            url,
-            script,
-            server,
-        }
+        Self { url, script, server }
     }
 
     pub fn url(&self) -> &str {
@@ -170,8 +166,7 @@ async fn converse(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body =
-        serde_json::from_slice(&body).unwrap_or_else(|e| json!({ "unparseable": e.to_string() }));
+    let body = serde_json::from_slice(&body).unwrap_or_else(|e| json!({ "unparseable": e.to_string() }));
     let reply = {
         let mut script = script.lock().unwrap();
         script.requests.push(RecordedRequest {
@@ -185,9 +180,7 @@ async fn converse(
         script.replies.pop_front()
     };
     // An unscripted call is a test bug: a non-retryable error says so at once.
-    let reply = reply.unwrap_or_else(|| {
-        StubReply::error(400, "StubScriptExhausted", "the stub has no reply queued")
-    });
+    let reply = reply.unwrap_or_else(|| StubReply::error(400, "StubScriptExhausted", "the stub has no reply queued"));
     answer(reply).await
 }
 
@@ -197,12 +190,9 @@ async fn answer(mut reply: StubReply) -> Response {
         reply = *inner;
     }
     match reply {
-        StubReply::Converse(body) => (
-            StatusCode::OK,
-            [("content-type", "application/json")],
-            body.to_string(),
-        )
-            .into_response(),
+        StubReply::Converse(body) => {
+            (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
+        }
         StubReply::Error {
             status,
             error_type,

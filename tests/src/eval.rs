@@ -48,8 +48,7 @@ pub struct Expected {
 
 pub fn labelled_tickets() -> Result<Vec<LabelledTicket>> {
     let path = local_stack::workspace_root().join("context/sample-tickets.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
     Ok(serde_json::from_str(&text)?)
 }
 
@@ -124,9 +123,7 @@ pub fn score(outcomes: &[&Outcome]) -> Scores {
         .count();
     let reasons_right = decided
         .iter()
-        .filter(|(t, d)| {
-            t.expected.escalate && d.escalated && t.expected.escalation_reason == d.reason
-        })
+        .filter(|(t, d)| t.expected.escalate && d.escalated && t.expected.escalation_reason == d.reason)
         .count();
     Scores {
         n,
@@ -143,17 +140,11 @@ pub fn score(outcomes: &[&Outcome]) -> Scores {
         reason_accuracy: ratio(reasons_right, true_pos),
         kb_hit_at_3: ratio(kb_hits, with_article.len()),
         p50_ms: percentile(
-            decided
-                .iter()
-                .map(|(_, d)| d.latency.as_secs_f64() * 1e3)
-                .collect(),
+            decided.iter().map(|(_, d)| d.latency.as_secs_f64() * 1e3).collect(),
             50.0,
         ),
         p95_ms: percentile(
-            decided
-                .iter()
-                .map(|(_, d)| d.latency.as_secs_f64() * 1e3)
-                .collect(),
+            decided.iter().map(|(_, d)| d.latency.as_secs_f64() * 1e3).collect(),
             95.0,
         ),
         agent_p50_ms: percentile(decided.iter().map(|(_, d)| d.agent_ms).collect(), 50.0),
@@ -214,13 +205,7 @@ impl Report {
                 }
             }
             if !wrong.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "  {} [{}] {}",
-                    o.ticket.id,
-                    o.ticket.channel,
-                    wrong.join("; ")
-                );
+                let _ = writeln!(out, "  {} [{}] {}", o.ticket.id, o.ticket.channel, wrong.join("; "));
             }
         }
         out
@@ -229,8 +214,7 @@ impl Report {
 
 /// Runs every labelled ticket through `app` and scores the results.
 pub async fn run(app: &TestApp, tickets: &[LabelledTicket]) -> Result<Report> {
-    let (first, follow_ups): (Vec<_>, Vec<_>) =
-        tickets.iter().partition(|t| t.follow_up_of.is_none());
+    let (first, follow_ups): (Vec<_>, Vec<_>) = tickets.iter().partition(|t| t.follow_up_of.is_none());
     let mut outcomes = Vec::new();
     // One at a time, so each latency is the message's own, not time spent queued behind the others.
     for ticket in first.into_iter().chain(follow_ups) {
@@ -248,10 +232,7 @@ pub async fn run(app: &TestApp, tickets: &[LabelledTicket]) -> Result<Report> {
     let overall = score(&outcomes.iter().collect::<Vec<_>>());
     let mut per_channel = BTreeMap::new();
     for channel in ["email", "web_form", "whatsapp"] {
-        let of_channel: Vec<&Outcome> = outcomes
-            .iter()
-            .filter(|o| o.ticket.channel == channel)
-            .collect();
+        let of_channel: Vec<&Outcome> = outcomes.iter().filter(|o| o.ticket.channel == channel).collect();
         per_channel.insert(channel.to_owned(), score(&of_channel));
     }
     Ok(Report {
@@ -274,9 +255,7 @@ async fn send(app: &TestApp, ticket: &LabelledTicket) -> Result<Option<String>> 
         });
         let response = app.submit(&form).await;
         return match response.status().as_u16() {
-            201 => Ok(response.json::<Value>().await?["ticket_id"]
-                .as_str()
-                .map(str::to_owned)),
+            201 => Ok(response.json::<Value>().await?["ticket_id"].as_str().map(str::to_owned)),
             422 => Ok(None),
             other => bail!("{}: the form answered {other}", ticket.id),
         };
@@ -313,12 +292,7 @@ async fn send(app: &TestApp, ticket: &LabelledTicket) -> Result<Option<String>> 
     ))
 }
 
-async fn wait_for_decision(
-    app: &TestApp,
-    ticket_id: &str,
-    sent_at: Instant,
-    timeout: Duration,
-) -> Result<Decided> {
+async fn wait_for_decision(app: &TestApp, ticket_id: &str, sent_at: Instant, timeout: Duration) -> Result<Decided> {
     loop {
         let response = app.get(&format!("/support/ticket/{ticket_id}")).await;
         if response.status() == 200 {

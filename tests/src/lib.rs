@@ -97,12 +97,8 @@ impl TestApp {
     }
 
     pub async fn submit(&self, form: &Value) -> reqwest::Response {
-        self.post(
-            "/support/submit",
-            "application/json",
-            form.to_string().into_bytes(),
-        )
-        .await
+        self.post("/support/submit", "application/json", form.to_string().into_bytes())
+            .await
     }
 
     pub async fn post(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
@@ -145,13 +141,7 @@ impl TestApp {
             let replied = ticket["messages"]
                 .as_array()
                 .is_some_and(|m| m.iter().any(|m| m["direction"] == "outbound"));
-            if replied
-                && self
-                    .reply_provider_ids(id)
-                    .await?
-                    .iter()
-                    .any(Option::is_some)
-            {
+            if replied && self.reply_provider_ids(id).await?.iter().any(Option::is_some) {
                 return Ok(ticket);
             }
             if Instant::now() > deadline {
@@ -172,10 +162,7 @@ impl TestApp {
                 ":pk",
                 aws_sdk_dynamodb::types::AttributeValue::S(format!("TICKET#{ticket_id}")),
             )
-            .expression_attribute_values(
-                ":msg",
-                aws_sdk_dynamodb::types::AttributeValue::S("MSG#".into()),
-            )
+            .expression_attribute_values(":msg", aws_sdk_dynamodb::types::AttributeValue::S("MSG#".into()))
             .consistent_read(true)
             .send()
             .await?;
@@ -187,11 +174,7 @@ impl TestApp {
                     .and_then(|d| d.as_s().ok())
                     .is_some_and(|d| d == "outbound")
             })
-            .map(|i| {
-                i.get("provider_message_id")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-            })
+            .map(|i| i.get("provider_message_id").and_then(|v| v.as_s().ok()).cloned())
             .collect())
     }
 
@@ -244,23 +227,12 @@ impl TestApp {
             QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
         ]
         .iter()
-        .map(|a| {
-            attrs
-                .get(a)
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0)
-        })
+        .map(|a| attrs.get(a).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0))
         .sum()
     }
 
     /// Puts a raw body on a FIFO queue, as a webhook (or an attacker) could.
-    pub async fn send_fifo(
-        &self,
-        logical_id: &str,
-        body: &str,
-        group: &str,
-        dedup: &str,
-    ) -> Result<()> {
+    pub async fn send_fifo(&self, logical_id: &str, body: &str, group: &str, dedup: &str) -> Result<()> {
         self.sqs
             .send_message()
             .queue_url(self.queue_url(logical_id))

@@ -4,11 +4,7 @@ use integration_tests::{valid_form, TestApp};
 use serde_json::{json, Value};
 
 async fn assert_nothing_kept(app: &TestApp) {
-    assert_eq!(
-        app.item_count("CustomersTable").await,
-        0,
-        "no customer stored"
-    );
+    assert_eq!(app.item_count("CustomersTable").await, 0, "no customer stored");
     assert_eq!(app.item_count("TicketsTable").await, 0, "no ticket stored");
     assert_eq!(app.queue_depth("InboundQueue").await, 0, "nothing queued");
 }
@@ -26,31 +22,11 @@ async fn invalid_fields_get_422_with_every_field_error() {
         ("long name", json!({"name": "n".repeat(101)}), &["name"]),
         ("bad email", json!({"email": "maya@"}), &["email"]),
         ("short subject", json!({"subject": "Help"}), &["subject"]),
-        (
-            "long subject",
-            json!({"subject": "s".repeat(201)}),
-            &["subject"],
-        ),
-        (
-            "unknown category",
-            json!({"category": "sales"}),
-            &["category"],
-        ),
-        (
-            "short message",
-            json!({"message": "too short"}),
-            &["message"],
-        ),
-        (
-            "long message",
-            json!({"message": "m".repeat(5001)}),
-            &["message"],
-        ),
-        (
-            "unknown priority",
-            json!({"priority": "urgent"}),
-            &["priority"],
-        ),
+        ("long subject", json!({"subject": "s".repeat(201)}), &["subject"]),
+        ("unknown category", json!({"category": "sales"}), &["category"]),
+        ("short message", json!({"message": "too short"}), &["message"]),
+        ("long message", json!({"message": "m".repeat(5001)}), &["message"]),
+        ("unknown priority", json!({"priority": "urgent"}), &["priority"]),
         ("wrong type", json!({"name": ["Maya"]}), &["name"]),
     ];
     for (case, change, expected) in cases {
@@ -102,13 +78,7 @@ async fn malformed_requests_get_a_clear_4xx() {
             400,
             "malformed_json",
         ),
-        (
-            "empty body",
-            "application/json",
-            Vec::new(),
-            400,
-            "malformed_json",
-        ),
+        ("empty body", "application/json", Vec::new(), 400, "malformed_json"),
         (
             "form encoding",
             "application/x-www-form-urlencoded",
@@ -136,10 +106,7 @@ async fn malformed_requests_get_a_clear_4xx() {
         assert_eq!(response.status(), status, "{case}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"], code, "{case}");
-        assert!(
-            body["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "{case}"
-        );
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{case}");
     }
     let wrong_method = app.get("/support/submit").await;
     assert_eq!(

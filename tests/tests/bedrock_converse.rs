@@ -7,9 +7,7 @@ use integration_tests::converse_stub::{ConverseStub, StubReply};
 use serde_json::{json, Value};
 use shared::agent::tool_specs;
 use shared::bedrock::{BedrockModel, RetryPolicy};
-use shared::model::{
-    ChatModel, ContentBlock, ConverseRequest, Message, ModelError, Role, StopReason,
-};
+use shared::model::{ChatModel, ContentBlock, ConverseRequest, Message, ModelError, Role, StopReason};
 
 const MODEL_ID: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
 const SYSTEM: &str = "You are the Tandem Boards support agent.";
@@ -57,10 +55,7 @@ async fn a_tool_use_and_its_result_make_a_round_trip_on_the_wire() {
     let model = model(&stub, fast_policy()).await;
 
     let mut request = question();
-    let first = model
-        .converse(&request)
-        .await
-        .expect("the first call answers");
+    let first = model.converse(&request).await.expect("the first call answers");
     assert_eq!(first.stop_reason, StopReason::ToolUse);
     assert_eq!(first.message.role, Role::Assistant);
     assert_eq!(
@@ -98,10 +93,7 @@ async fn a_tool_use_and_its_result_make_a_round_trip_on_the_wire() {
             },
         ],
     });
-    let second = model
-        .converse(&request)
-        .await
-        .expect("the second call answers");
+    let second = model.converse(&request).await.expect("the second call answers");
     assert_eq!(second.stop_reason, StopReason::ToolUse);
     assert_eq!(
         second.message.content,
@@ -125,10 +117,7 @@ async fn a_tool_use_and_its_result_make_a_round_trip_on_the_wire() {
         assert_eq!(r.body["system"], json!([{ "text": SYSTEM }]));
         assert_eq!(r.body["inferenceConfig"]["maxTokens"], 1024);
         let temperature = r.body["inferenceConfig"]["temperature"].as_f64().unwrap();
-        assert!(
-            (temperature - 0.2).abs() < 1e-6,
-            "temperature {temperature}"
-        );
+        assert!((temperature - 0.2).abs() < 1e-6, "temperature {temperature}");
         let expected_tools: Vec<Value> = tool_specs()
             .iter()
             .map(|t| {
@@ -296,10 +285,7 @@ async fn a_slow_call_is_retried() {
         .converse(&question())
         .await
         .expect("the second attempt is fast");
-    assert_eq!(
-        response.message.content,
-        vec![ContentBlock::Text("in time".into())]
-    );
+    assert_eq!(response.message.content, vec![ContentBlock::Text("in time".into())]);
     assert_eq!(stub.request_count(), 2);
 }
 
@@ -315,10 +301,9 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
     use shared::adapters::{DynamoCustomerDirectory, DynamoTicketStore, SqsQueue};
     use shared::agent::{Agent, AgentPorts};
     use shared::domain::{Channel, InboundMessage, Sender, TicketId};
-    use shared::knowledge::KnowledgeBase;
+    use shared::knowledge::Knowledge;
 
-    const ANSWER: &str =
-        "Open Settings, then Members, and choose Invite. Your teammate gets an email link.";
+    const ANSWER: &str = "Open Settings, then Members, and choose Invite. Your teammate gets an email link.";
     let stub = ConverseStub::start().await;
     stub.push([
         StubReply::tool_use(
@@ -336,10 +321,7 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
             dynamodb.clone(),
             app.table_name("CustomersTable"),
         )),
-        tickets: Arc::new(DynamoTicketStore::new(
-            dynamodb,
-            app.table_name("TicketsTable"),
-        )),
+        tickets: Arc::new(DynamoTicketStore::new(dynamodb, app.table_name("TicketsTable"))),
         email_outbound: Arc::new(SqsQueue::new(
             aws_sdk_sqs::Client::new(&sdk),
             app.queue_url("EmailOutboundQueue"),
@@ -347,7 +329,7 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
         whatsapp_outbound: None,
         model: Arc::new(model(&stub, fast_policy()).await),
         model_name: format!("bedrock:{MODEL_ID}"),
-        knowledge: KnowledgeBase::bundled(),
+        knowledge: Arc::new(Knowledge::articles_only()),
     });
     let inbound = InboundMessage {
         channel: Channel::Email,
@@ -366,17 +348,12 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
         category: None,
         priority: None,
     };
-    agent
-        .handle_message(&inbound)
-        .await
-        .expect("the message is handled");
+    agent.handle_message(&inbound).await.expect("the message is handled");
 
     let requests = stub.requests();
     assert_eq!(requests.len(), 2, "search, then send_response");
     let first = &requests[0].body;
-    assert!(first["system"][0]["text"]
-        .as_str()
-        .is_some_and(|s| !s.is_empty()));
+    assert!(first["system"][0]["text"].as_str().is_some_and(|s| !s.is_empty()));
     assert_eq!(
         first["toolConfig"]["tools"].as_array().map(Vec::len),
         Some(tool_specs().len())

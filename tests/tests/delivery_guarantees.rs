@@ -43,21 +43,13 @@ async fn the_same_message_delivered_twice_gets_one_stored_message_and_one_reply(
     );
     // Two deliveries of one channel message, past FIFO deduplication (different dedup ids),
     // as after a webhook retry more than five minutes later.
-    app.send_fifo("InboundQueue", &body, "ada", "first")
-        .await
-        .unwrap();
-    app.send_fifo("InboundQueue", &body, "ada", "second")
-        .await
-        .unwrap();
-    wait_until(
-        "both deliveries handled",
-        Duration::from_secs(20),
-        || async {
-            app.queue_depth("InboundQueue").await == 0
-                && app.queue_depth("EmailOutboundQueue").await == 0
-                && !app.sent_emails().await.unwrap().is_empty()
-        },
-    )
+    app.send_fifo("InboundQueue", &body, "ada", "first").await.unwrap();
+    app.send_fifo("InboundQueue", &body, "ada", "second").await.unwrap();
+    wait_until("both deliveries handled", Duration::from_secs(20), || async {
+        app.queue_depth("InboundQueue").await == 0
+            && app.queue_depth("EmailOutboundQueue").await == 0
+            && !app.sent_emails().await.unwrap().is_empty()
+    })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mails = app.sent_emails().await.unwrap();
@@ -96,21 +88,15 @@ async fn a_poison_message_lands_in_the_dlq_without_holding_up_the_others() {
         "grace@hopper.example",
         "How do I reset my password? I forgot it.",
     );
-    app.send_fifo("InboundQueue", &good, "grace", "good")
-        .await
-        .unwrap();
+    app.send_fifo("InboundQueue", &good, "grace", "good").await.unwrap();
 
-    wait_until(
-        "the good message is answered",
-        Duration::from_secs(20),
-        || async {
-            app.sent_emails()
-                .await
-                .unwrap()
-                .iter()
-                .any(|m| m.contains("grace@hopper.example"))
-        },
-    )
+    wait_until("the good message is answered", Duration::from_secs(20), || async {
+        app.sent_emails()
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.contains("grace@hopper.example"))
+    })
     .await;
     wait_until(
         "the poison message is dead-lettered",

@@ -13,21 +13,9 @@ async fn the_labelled_set_meets_the_accuracy_and_escalation_targets() {
     let summary = report.render();
     println!("{summary}");
     let overall = &report.overall;
-    assert!(
-        overall.n >= 85,
-        "most labelled tickets were scored:\n{summary}"
-    );
-    assert!(
-        overall.category_accuracy >= 0.85,
-        "category accuracy:\n{summary}"
-    );
-    assert!(
-        overall.escalation_recall >= 0.95,
-        "escalation recall:\n{summary}"
-    );
-    assert!(
-        overall.escalation_precision >= 0.85,
-        "escalation precision:\n{summary}"
-    );
+    assert!(overall.n >= 85, "most labelled tickets were scored:\n{summary}");
+    assert!(overall.category_accuracy >= 0.85, "category accuracy:\n{summary}");
+    assert!(overall.escalation_recall >= 0.95, "escalation recall:\n{summary}");
+    assert!(overall.escalation_precision >= 0.85, "escalation precision:\n{summary}");
     app.shutdown().await;
 }

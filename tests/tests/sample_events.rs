@@ -11,21 +11,17 @@ use local_stack::{LocalStack, LocalStackOptions};
 use shared::adapters::DynamoTicketStore;
 use shared::config::{AgentConfig, EmailSenderConfig, WebformConfig};
 use shared::domain::{
-    Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, Direction, MessageId,
-    OutboundReply, Priority, Ticket,
+    Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, Direction, MessageId, OutboundReply, Priority,
+    Ticket,
 };
 use shared::ports::TicketStore;
 
 fn event(name: &str) -> String {
-    std::fs::read_to_string(local_stack::workspace_root().join("events").join(name))
-        .expect("the sample event exists")
+    std::fs::read_to_string(local_stack::workspace_root().join("events").join(name)).expect("the sample event exists")
 }
 
 fn env_of(stack: &LocalStack, function: &str) -> impl Fn(&str) -> Option<String> {
-    let env: BTreeMap<String, String> = stack
-        .environment(function)
-        .expect("the function is declared")
-        .clone();
+    let env: BTreeMap<String, String> = stack.environment(function).expect("the function is declared").clone();
     move |k| env.get(k).cloned()
 }
 
@@ -71,8 +67,7 @@ async fn the_agent_event_is_answered_and_queued_for_email() {
 async fn the_email_sender_event_sends_its_stored_reply_once() {
     let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
     let sqs_event: SqsEvent = serde_json::from_str(&event("email-sender-sqs.json")).unwrap();
-    let reply: OutboundReply =
-        serde_json::from_str(sqs_event.records[0].body.as_deref().unwrap()).unwrap();
+    let reply: OutboundReply = serde_json::from_str(sqs_event.records[0].body.as_deref().unwrap()).unwrap();
     // The reply the event refers to, as the agent would have stored it.
     let store = DynamoTicketStore::new(
         aws_sdk_dynamodb::Client::new(app.stack.sdk_config()),
@@ -108,10 +103,7 @@ async fn the_email_sender_event_sends_its_stored_reply_once() {
         .unwrap();
 
     let config = EmailSenderConfig::from_lookup(env_of(&app.stack, "EmailSenderFunction")).unwrap();
-    let sender = Arc::new(shared::email_sender::EmailSender::new(
-        config,
-        app.stack.sdk_config(),
-    ));
+    let sender = Arc::new(shared::email_sender::EmailSender::new(config, app.stack.sdk_config()));
     for _ in 0..2 {
         let response = sender.handle_batch(sqs_event.clone()).await.unwrap();
         assert!(response.batch_item_failures.is_empty());
@@ -121,10 +113,7 @@ async fn the_email_sender_event_sends_its_stored_reply_once() {
         1,
         "a redelivered send is not sent again"
     );
-    let ids = app
-        .reply_provider_ids(reply.ticket_id.as_str())
-        .await
-        .unwrap();
+    let ids = app.reply_provider_ids(reply.ticket_id.as_str()).await.unwrap();
     assert!(matches!(ids.as_slice(), [Some(_)]));
     app.shutdown().await;
 }

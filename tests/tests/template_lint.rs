@@ -37,8 +37,5 @@ fn cfn_lint_passes() {
 
 #[test]
 fn sam_validate_lint_passes() {
-    run(
-        "sam",
-        &["validate", "--lint", "--template-file", "template.yaml"],
-    );
+    run("sam", &["validate", "--lint", "--template-file", "template.yaml"]);
 }

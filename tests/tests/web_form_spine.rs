@@ -44,10 +44,7 @@ async fn a_submitted_form_gets_a_stored_and_emailed_reply() {
     assert_eq!(mails.len(), 1, "exactly one email");
     let mail = &mails[0];
     assert!(mail.contains("maya@northwind.example"), "{mail}");
-    assert!(
-        mail.contains(&format!("Re: Invite a teammate [{ticket_id}]")),
-        "{mail}"
-    );
+    assert!(mail.contains(&format!("Re: Invite a teammate [{ticket_id}]")), "{mail}");
     assert!(mail.contains("Hello Maya,"), "{mail}");
     app.shutdown().await;
 }
@@ -57,8 +54,7 @@ async fn a_legal_threat_is_escalated_with_an_honest_handoff() {
     let app = TestApp::spawn().await;
     let mut form = valid_form();
     form["subject"] = "Data loss".into();
-    form["message"] =
-        "You lost my boards. My lawyer will be in touch unless this is fixed today.".into();
+    form["message"] = "You lost my boards. My lawyer will be in touch unless this is fixed today.".into();
     let ticket_id = app.submit_ok(&form).await;
     let ticket = app
         .wait_for_sent_reply(&ticket_id, Duration::from_secs(20))
@@ -71,10 +67,7 @@ async fn a_legal_threat_is_escalated_with_an_honest_handoff() {
         !reply.contains("legal"),
         "the reason code is not shown to the customer: {reply}"
     );
-    assert!(
-        reply.contains("passed your message to a member of our team"),
-        "{reply}"
-    );
+    assert!(reply.contains("passed your message to a member of our team"), "{reply}");
     app.shutdown().await;
 }
 
@@ -86,9 +79,7 @@ async fn one_customer_writing_twice_is_one_customer_with_two_tickets() {
     again["email"] = "MAYA@Northwind.example".into();
     let second = app.submit_ok(&again).await;
     assert_ne!(first, second);
-    app.wait_for_sent_reply(&second, Duration::from_secs(20))
-        .await
-        .unwrap();
+    app.wait_for_sent_reply(&second, Duration::from_secs(20)).await.unwrap();
     // One profile and one email identity: the address matched case-insensitively.
     assert_eq!(app.item_count("CustomersTable").await, 2);
     app.shutdown().await;

@@ -8,10 +8,7 @@ use shared::email_sender::EmailSender;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let sender = EmailSender::new(
-        EmailSenderConfig::from_env()?,
-        &shared::adapters::aws_config().await,
-    );
+    let sender = EmailSender::new(EmailSenderConfig::from_env()?, &shared::adapters::aws_config().await);
     let sender = &sender;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, Error>(sender.handle_batch(event.payload).await?)

@@ -98,11 +98,7 @@ pub enum Handler {
 /// Builds the real handler of a template function from its resolved environment, the same
 /// way its Lambda binary does (`XConfig::from_env()` there, `from_lookup` over the
 /// template's environment here). `None` when the binary is not one of ours.
-pub fn builtin_handler(
-    binary: &str,
-    env: &BTreeMap<String, String>,
-    sdk: &SdkConfig,
-) -> Result<Option<Handler>> {
+pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkConfig) -> Result<Option<Handler>> {
     use shared::config::{AgentConfig, EmailSenderConfig, WebformConfig};
     let lookup = |k: &str| env.get(k).cloned();
     let config_error = |e: shared::config::ConfigError| anyhow!("{binary}: {e}");
@@ -113,15 +109,11 @@ pub fn builtin_handler(
         }
         "agent" => {
             let config = AgentConfig::from_lookup(lookup).map_err(config_error)?;
-            Handler::Sqs(Arc::new(
-                shared::agent::Agent::new(config, sdk).map_err(config_error)?,
-            ))
+            Handler::Sqs(Arc::new(shared::agent::Agent::new(config, sdk).map_err(config_error)?))
         }
         "email-sender" => {
             let config = EmailSenderConfig::from_lookup(lookup).map_err(config_error)?;
-            Handler::Sqs(Arc::new(shared::email_sender::EmailSender::new(
-                config, sdk,
-            )))
+            Handler::Sqs(Arc::new(shared::email_sender::EmailSender::new(config, sdk)))
         }
         _ => return Ok(None),
     }))

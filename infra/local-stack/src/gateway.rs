@@ -45,15 +45,13 @@ impl Route {
         let segments = path
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(
-                |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    Some(name) => match name.strip_suffix('+') {
-                        Some(greedy) => Segment::Greedy(greedy.to_owned()),
-                        None => Segment::Param(name.to_owned()),
-                    },
-                    None => Segment::Literal(s.to_owned()),
+            .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => match name.strip_suffix('+') {
+                    Some(greedy) => Segment::Greedy(greedy.to_owned()),
+                    None => Segment::Param(name.to_owned()),
                 },
-            )
+                None => Segment::Literal(s.to_owned()),
+            })
             .collect();
         Route {
             method: method.to_ascii_uppercase(),
@@ -110,25 +108,13 @@ impl Route {
             .iter()
             .filter(|s| matches!(s, Segment::Literal(_)))
             .count();
-        let greedy = self
-            .segments
-            .iter()
-            .any(|s| matches!(s, Segment::Greedy(_)));
-        (
-            self.path != "$default",
-            literals,
-            !greedy,
-            self.method != "ANY",
-        )
+        let greedy = self.segments.iter().any(|s| matches!(s, Segment::Greedy(_)));
+        (self.path != "$default", literals, !greedy, self.method != "ANY")
     }
 }
 
 /// The route for a request and its path parameters.
-pub fn match_route<'a>(
-    routes: &'a [Route],
-    method: &str,
-    path: &str,
-) -> Option<(&'a Route, BTreeMap<String, String>)> {
+pub fn match_route<'a>(routes: &'a [Route], method: &str, path: &str) -> Option<(&'a Route, BTreeMap<String, String>)> {
     routes
         .iter()
         .filter(|r| r.method == "ANY" || r.method.eq_ignore_ascii_case(method))
@@ -175,12 +161,7 @@ pub fn router(state: Arc<GatewayState>) -> Router {
 }
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 /// API Gateway's own error bodies.
@@ -209,11 +190,7 @@ async fn dispatch(
         .map(str::to_owned);
     let matched = match_route(&state.routes, method.as_str(), &path);
     // API Gateway answers CORS preflights itself when CORS is configured.
-    if method == Method::OPTIONS
-        && request
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-    {
+    if method == Method::OPTIONS && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
         if let Some(cors) = state.cors.values().next() {
             return preflight(cors, origin.as_deref(), request.headers());
         }
@@ -221,9 +198,7 @@ async fn dispatch(
     let Some((route, params)) = matched else {
         if method == Method::GET || method == Method::HEAD {
             if let Some(dir) = &state.static_dir {
-                if let Some(r) =
-                    serve_static(dir, &path, request.headers(), method == Method::HEAD).await
-                {
+                if let Some(r) = serve_static(dir, &path, request.headers(), method == Method::HEAD).await {
                     return r;
                 }
             }
@@ -299,12 +274,7 @@ async fn invoke(
 /// (`isBase64Encoded`), i.e. as `Body::Binary`.
 fn is_text(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     mime.starts_with("text/")
         || mime == "application/json"
         || mime == "application/javascript"
@@ -327,12 +297,7 @@ pub fn lambda_request(
     for (name, value) in &parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         if name == header::COOKIE {
-            cookies.extend(
-                value
-                    .split(';')
-                    .map(|c| c.trim().to_owned())
-                    .filter(|c| !c.is_empty()),
-            );
+            cookies.extend(value.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
             continue;
         }
         // API Gateway joins repeated headers with commas.
@@ -349,9 +314,7 @@ pub fn lambda_request(
     headers
         .entry("x-forwarded-for")
         .or_insert_with(|| peer.ip().to_string().into());
-    headers
-        .entry("x-forwarded-proto")
-        .or_insert_with(|| "http".into());
+    headers.entry("x-forwarded-proto").or_insert_with(|| "http".into());
     let host = parts
         .headers
         .get(header::HOST)
@@ -359,10 +322,7 @@ pub fn lambda_request(
         .unwrap_or("localhost")
         .to_owned();
     let now = chrono::Utc::now();
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let text_body = (!body.is_empty() && is_text(content_type))
         .then(|| std::str::from_utf8(body).ok())
         .flatten();
@@ -402,8 +362,7 @@ pub fn lambda_request(
         event["body"] = json!(text);
     }
     let event: aws_lambda_events::apigw::ApiGatewayV2httpRequest = serde_json::from_value(event)?;
-    let mut request: lambda_http::Request =
-        lambda_http::request::LambdaRequest::ApiGatewayV2(event).into();
+    let mut request: lambda_http::Request = lambda_http::request::LambdaRequest::ApiGatewayV2(event).into();
     if text_body.is_none() && !body.is_empty() {
         // What lambda_http decodes from a base64 body.
         *request.body_mut() = lambda_http::Body::Binary(body.to_vec());
@@ -453,19 +412,10 @@ fn preflight(cors: &CorsSpec, origin: Option<&str>, request_headers: &HeaderMap)
             h.insert(name, v);
         }
     };
-    set(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        allow_origin_value(cors, origin),
-    );
-    set(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        cors.allow_methods.join(","),
-    );
+    set(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin_value(cors, origin));
+    set(header::ACCESS_CONTROL_ALLOW_METHODS, cors.allow_methods.join(","));
     if !cors.allow_headers.is_empty() {
-        set(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            cors.allow_headers.join(","),
-        );
+        set(header::ACCESS_CONTROL_ALLOW_HEADERS, cors.allow_headers.join(","));
     }
     if let Some(age) = cors.max_age {
         set(header::ACCESS_CONTROL_MAX_AGE, age.to_string());
@@ -524,19 +474,10 @@ fn content_type_for(path: &Path) -> &'static str {
 
 /// A file of `dir` for a URL path; `/` and unknown extension-less paths (client-side
 /// routes) get index.html. Paths that climb out of `dir` are refused.
-async fn serve_static(
-    dir: &Path,
-    url_path: &str,
-    headers: &HeaderMap,
-    head: bool,
-) -> Option<Response> {
+async fn serve_static(dir: &Path, url_path: &str, headers: &HeaderMap, head: bool) -> Option<Response> {
     let decoded = percent_decode(url_path);
     let relative = Path::new(decoded.trim_start_matches('/'));
-    if relative
-        .components()
-        .any(|c| !matches!(c, Component::Normal(_)))
-        || decoded.contains('\0')
-    {
+    if relative.components().any(|c| !matches!(c, Component::Normal(_))) || decoded.contains('\0') {
         return None;
     }
     let mut file = dir.join(relative);
@@ -579,9 +520,7 @@ mod tests {
         t.http_events()
             .into_iter()
             .map(|(f, e)| match e {
-                EventSpec::HttpApi {
-                    method, path, api, ..
-                } => Route::new(method, path, &f.logical_id, api.clone()),
+                EventSpec::HttpApi { method, path, api, .. } => Route::new(method, path, &f.logical_id, api.clone()),
                 _ => unreachable!(),
             })
             .collect()
@@ -619,17 +558,12 @@ mod tests {
             Route::new("GET", "/a/{x}", "Param", None),
             Route::new("GET", "/a/b", "Literal", None),
         ];
-        let f = |m: &str, p: &str| {
-            match_route(&routes, m, p).map(|(r, params)| (r.function.clone(), params))
-        };
+        let f = |m: &str, p: &str| match_route(&routes, m, p).map(|(r, params)| (r.function.clone(), params));
         assert_eq!(f("GET", "/a/b").unwrap().0, "Literal");
         assert_eq!(f("GET", "/a/c").unwrap().0, "Param");
         assert_eq!(f("POST", "/a/c").unwrap().0, "Greedy");
         let (name, params) = f("GET", "/a/b/c%20d").unwrap();
-        assert_eq!(
-            (name.as_str(), params["proxy"].as_str()),
-            ("Greedy", "b/c d")
-        );
+        assert_eq!((name.as_str(), params["proxy"].as_str()), ("Greedy", "b/c d"));
         assert_eq!(f("DELETE", "/zzz").unwrap().0, "Default");
     }
 
@@ -700,21 +634,11 @@ mod tests {
                 "/support/ticket/tkt_0123456789abcdef0123456789abcdef",
             ),
         ] {
-            let text = std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../events")
-                    .join(file),
-            )
-            .unwrap();
-            let event: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
-                serde_json::from_str(&text).unwrap();
-            let r: lambda_http::Request =
-                lambda_http::request::LambdaRequest::ApiGatewayV2(event).into();
-            assert_eq!(
-                (r.method().as_str(), r.uri().path()),
-                (method, path),
-                "{file}"
-            );
+            let text =
+                std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(file)).unwrap();
+            let event: aws_lambda_events::apigw::ApiGatewayV2httpRequest = serde_json::from_str(&text).unwrap();
+            let r: lambda_http::Request = lambda_http::request::LambdaRequest::ApiGatewayV2(event).into();
+            assert_eq!((r.method().as_str(), r.uri().path()), (method, path), "{file}");
         }
     }
 
@@ -728,21 +652,13 @@ mod tests {
             ..Default::default()
         };
         let mut h = HeaderMap::new();
-        h.insert(
-            header::ACCESS_CONTROL_REQUEST_METHOD,
-            HeaderValue::from_static("POST"),
-        );
+        h.insert(header::ACCESS_CONTROL_REQUEST_METHOD, HeaderValue::from_static("POST"));
         let ok = preflight(&cors, Some("https://a.example"), &h);
         assert_eq!(ok.status(), StatusCode::NO_CONTENT);
-        assert_eq!(
-            ok.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
-            "https://a.example"
-        );
+        assert_eq!(ok.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://a.example");
         assert_eq!(ok.headers()[header::ACCESS_CONTROL_MAX_AGE], "600");
         let denied = preflight(&cors, Some("https://evil.example"), &h);
-        assert!(!denied
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        assert!(!denied.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
 
         let star = CorsSpec {
             allow_origins: vec!["*".into()],
@@ -758,10 +674,7 @@ mod tests {
 
     #[tokio::test]
     async fn static_files_never_leave_the_folder() {
-        let dir = std::env::temp_dir().join(format!(
-            "local-stack-static-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let dir = std::env::temp_dir().join(format!("local-stack-static-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(dir.join("assets")).unwrap();
         std::fs::write(dir.join("index.html"), "<html>form</html>").unwrap();
         std::fs::write(dir.join("assets/app.js"), "console.log(1)").unwrap();
@@ -772,35 +685,17 @@ mod tests {
         };
         let none = HeaderMap::new();
         let r = serve_static(&dir, "/", &none, false).await.unwrap();
-        assert_eq!(
-            r.headers()[header::CONTENT_TYPE],
-            "text/html; charset=utf-8"
-        );
-        let r = serve_static(&dir, "/assets/app.js", &none, false)
-            .await
-            .unwrap();
-        assert_eq!(
-            r.headers()[header::CONTENT_TYPE],
-            "text/javascript; charset=utf-8"
-        );
-        assert!(serve_static(&dir, "/../Cargo.toml", &none, false)
-            .await
-            .is_none());
-        assert!(serve_static(&dir, "/%2e%2e/Cargo.toml", &none, false)
-            .await
-            .is_none());
-        assert!(serve_static(&dir, "/missing.js", &html, false)
-            .await
-            .is_none());
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        let r = serve_static(&dir, "/assets/app.js", &none, false).await.unwrap();
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+        assert!(serve_static(&dir, "/../Cargo.toml", &none, false).await.is_none());
+        assert!(serve_static(&dir, "/%2e%2e/Cargo.toml", &none, false).await.is_none());
+        assert!(serve_static(&dir, "/missing.js", &html, false).await.is_none());
         assert!(
-            serve_static(&dir, "/ticket/abc", &html, false)
-                .await
-                .is_some(),
+            serve_static(&dir, "/ticket/abc", &html, false).await.is_some(),
             "client-side route"
         );
-        assert!(serve_static(&dir, "/ticket/abc", &none, false)
-            .await
-            .is_none());
+        assert!(serve_static(&dir, "/ticket/abc", &none, false).await.is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -129,9 +129,7 @@ impl LocalStackOptions {
             o.region = r;
         }
         if let Some(p) = var("PORT") {
-            o.port = p
-                .parse()
-                .with_context(|| format!("PORT={p} is not a port number"))?;
+            o.port = p.parse().with_context(|| format!("PORT={p} is not a port number"))?;
         }
         if let Some(p) = var("LOCAL_STACK_PREFIX") {
             o.prefix = p;
@@ -187,11 +185,7 @@ impl LocalStackOptions {
         self
     }
 
-    pub fn http_function(
-        mut self,
-        logical_id: impl Into<String>,
-        f: Arc<dyn HttpFunction>,
-    ) -> Self {
+    pub fn http_function(mut self, logical_id: impl Into<String>, f: Arc<dyn HttpFunction>) -> Self {
         self.handlers.insert(logical_id.into(), Handler::Http(f));
         self
     }
@@ -372,10 +366,7 @@ impl LocalStack {
                         // Gathering a batch must end well before the first message's
                         // visibility expires, or it is received twice; only matters when
                         // max_visibility_timeout shrinks the template's timeouts.
-                        maximum_batching_window: Duration::from_secs(
-                            (*maximum_batching_window_seconds).into(),
-                        )
-                        .min(
+                        maximum_batching_window: Duration::from_secs((*maximum_batching_window_seconds).into()).min(
                             Duration::from_secs(
                                 provision::effective_visibility_timeout(
                                     &template.queues[queue],
@@ -407,24 +398,14 @@ impl LocalStack {
                 .await
                 .with_context(|| format!("binding the gateway to 127.0.0.1:{}", options.port))?;
             let addr = listener.local_addr()?;
-            let state = gateway_state(
-                &template,
-                &handlers,
-                &options,
-                static_dir.clone(),
-                &endpoint_url,
-            );
-            let app = gateway::router(Arc::new(state))
-                .into_make_service_with_connect_info::<SocketAddr>();
+            let state = gateway_state(&template, &handlers, &options, static_dir.clone(), &endpoint_url);
+            let app = gateway::router(Arc::new(state)).into_make_service_with_connect_info::<SocketAddr>();
             let mut stop_rx = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
                 let shutdown = async move {
                     let _ = stop_rx.wait_for(|s| *s).await;
                 };
-                if let Err(e) = axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                {
+                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                     tracing::error!(error = %e, "gateway stopped");
                 }
             }));
@@ -521,10 +502,7 @@ impl LocalStack {
         let _ = self.stop.send(true);
         for task in std::mem::take(&mut self.tasks) {
             let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(Duration::from_secs(10), task).await.is_err() {
                 abort.abort();
             }
         }
@@ -566,17 +544,13 @@ fn bindings(
     b.stack_name = options.prefix.clone();
     for (id, t) in &resources.tables {
         b.refs.insert(id.clone(), t.name.clone());
-        b.attributes
-            .insert((id.clone(), "Arn".into()), t.arn.clone());
+        b.attributes.insert((id.clone(), "Arn".into()), t.arn.clone());
     }
     for (id, q) in &resources.queues {
         b.refs.insert(id.clone(), q.url.clone());
-        b.attributes
-            .insert((id.clone(), "Arn".into()), q.arn.clone());
-        b.attributes
-            .insert((id.clone(), "QueueUrl".into()), q.url.clone());
-        b.attributes
-            .insert((id.clone(), "QueueName".into()), q.name.clone());
+        b.attributes.insert((id.clone(), "Arn".into()), q.arn.clone());
+        b.attributes.insert((id.clone(), "QueueUrl".into()), q.url.clone());
+        b.attributes.insert((id.clone(), "QueueName".into()), q.name.clone());
     }
     for id in template.functions.keys() {
         let name = format!("{}-{}", options.prefix, id);
@@ -635,16 +609,8 @@ fn gateway_state(
     let mut routes = Vec::new();
     let mut functions = BTreeMap::new();
     for (f, e) in template.http_events() {
-        if let EventSpec::HttpApi {
-            method, path, api, ..
-        } = e
-        {
-            routes.push(gateway::Route::new(
-                method,
-                path,
-                &f.logical_id,
-                api.clone(),
-            ));
+        if let EventSpec::HttpApi { method, path, api, .. } = e {
+            routes.push(gateway::Route::new(method, path, &f.logical_id, api.clone()));
         }
         let handler = match handlers.get(&f.logical_id) {
             Some(Handler::Http(h)) => Some(h.clone()),
@@ -716,10 +682,7 @@ mod tests {
         let options = LocalStackOptions::default();
         let b = bindings(&t, &options, &r).unwrap();
         let agent = function_environment(&t, "AgentFunction", &b, &options).unwrap();
-        assert_eq!(
-            agent["MODEL_PROVIDER"], "offline",
-            "offline by default locally"
-        );
+        assert_eq!(agent["MODEL_PROVIDER"], "offline", "offline by default locally");
         assert_eq!(
             agent["EMAIL_OUTBOUND_QUEUE_URL"],
             "http://moto/123456789012/local-email-outbound"

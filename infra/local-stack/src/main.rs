@@ -8,9 +8,8 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> Result<()> {
     // The SDK and hyper are chatty at info; RUST_LOG overrides (e.g. RUST_LOG=debug,moto=trace).
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn,aws_sdk_sts=warn,hyper=warn")
-    });
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn,aws_sdk_sts=warn,hyper=warn"));
     tracing_subscriber::fmt()
         .compact()
         .with_env_filter(filter)
@@ -37,8 +36,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -50,37 +49,25 @@ async fn shutdown_signal() {
 
 fn print_summary(stack: &LocalStack) {
     let t = stack.timings();
-    let gateway = stack
-        .gateway_url()
-        .unwrap_or_else(|| "(not started)".into());
+    let gateway = stack.gateway_url().unwrap_or_else(|| "(not started)".into());
     let mut out = String::new();
     out.push_str("\nCustomer success agent: local stack is up\n\n");
     if stack.static_dir().is_some() {
         out.push_str(&format!("  Web form        {gateway}/\n"));
     } else {
-        out.push_str(
-            "  Web form        (web-form/dist not built: cd web-form && npm ci && npm run build)\n",
-        );
+        out.push_str("  Web form        (web-form/dist not built: cd web-form && npm ci && npm run build)\n");
     }
-    out.push_str(&format!(
-        "  API             {gateway}  (health: {gateway}/health)\n"
-    ));
+    out.push_str(&format!("  API             {gateway}  (health: {gateway}/health)\n"));
     for (_, e) in stack.template().http_events() {
         if let local_stack::EventSpec::HttpApi { method, path, .. } = e {
-            out.push_str(&format!(
-                "                    {method:<5} {gateway}{path}\n"
-            ));
+            out.push_str(&format!("                    {method:<5} {gateway}{path}\n"));
         }
     }
     out.push_str(&format!(
         "  AWS (moto)      {}  region {}{}\n",
         stack.endpoint_url(),
         stack.region(),
-        if stack.owns_moto() {
-            ""
-        } else {
-            "  (attached)"
-        }
+        if stack.owns_moto() { "" } else { "  (attached)" }
     ));
     out.push_str(&format!(
         "  Sent emails     {}/moto-api/data.json  (ses.RawMessage, ses.Message)\n",

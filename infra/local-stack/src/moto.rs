@@ -28,15 +28,10 @@ const LOG_TAIL_LINES: usize = 40;
 #[derive(Debug, thiserror::Error)]
 pub enum MotoError {
     #[error("cannot start moto_server ({binary}): {source}")]
-    Spawn {
-        binary: String,
-        source: std::io::Error,
-    },
+    Spawn { binary: String, source: std::io::Error },
     #[error("moto_server exited before answering; its last output:\n{0}")]
     Exited(String),
-    #[error(
-        "moto_server did not answer on {endpoint} within {seconds} s; its last output:\n{log}"
-    )]
+    #[error("moto_server did not answer on {endpoint} within {seconds} s; its last output:\n{log}")]
     Timeout {
         endpoint: String,
         seconds: u64,
@@ -181,9 +176,7 @@ impl MotoServer {
         }
         // The guard did not finish in time: kill both by pid.
         if let Some(pid) = self.moto_pid {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
         }
         let _ = self.guard.kill();
         let _ = self.guard.wait();
@@ -196,11 +189,7 @@ impl Drop for MotoServer {
     }
 }
 
-fn drain(
-    pipe: impl Read,
-    log: &Mutex<VecDeque<String>>,
-    mut pid_tx: Option<std::sync::mpsc::Sender<u32>>,
-) {
+fn drain(pipe: impl Read, log: &Mutex<VecDeque<String>>, mut pid_tx: Option<std::sync::mpsc::Sender<u32>>) {
     for line in BufReader::new(pipe).lines() {
         let Ok(line) = line else { break };
         if let Some(tx) = pid_tx.take() {
@@ -227,8 +216,7 @@ pub async fn answers(endpoint: &str) -> bool {
     let authority = authority.trim_end_matches('/');
     let attempt = async {
         let mut s = tokio::net::TcpStream::connect(authority).await.ok()?;
-        let request =
-            format!("GET /moto-api/ HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+        let request = format!("GET /moto-api/ HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
         s.write_all(request.as_bytes()).await.ok()?;
         let mut buf = [0u8; 12];
         s.read_exact(&mut buf).await.ok()?;

@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::encodings::Base64Data;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
-use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
-};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName};
 use tokio::sync::watch;
 
 use crate::functions::SqsFunction;
@@ -83,11 +81,7 @@ pub enum Outcome {
 /// The indexes of the records to delete, as Lambda decides it: all on success without
 /// reported failures; none when the invocation failed or the response names a record
 /// that is not in the batch (Lambda then treats the whole batch as failed).
-pub fn records_to_delete(
-    message_ids: &[String],
-    outcome: &Outcome,
-    report_batch_item_failures: bool,
-) -> Vec<usize> {
+pub fn records_to_delete(message_ids: &[String], outcome: &Outcome, report_batch_item_failures: bool) -> Vec<usize> {
     let all = (0..message_ids.len()).collect();
     let response = match outcome {
         Outcome::Failed(_) => return Vec::new(),
@@ -120,11 +114,7 @@ pub fn lambda_record(m: &Message, queue_arn: &str, region: &str) -> SqsMessage {
     r.md5_of_message_attributes = m.md5_of_message_attributes().map(str::to_owned);
     r.attributes = m
         .attributes()
-        .map(|a| {
-            a.iter()
-                .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
-                .collect()
-        })
+        .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect())
         .unwrap_or_default();
     r.message_attributes = m
         .message_attributes()
@@ -136,11 +126,7 @@ pub fn lambda_record(m: &Message, queue_arn: &str, region: &str) -> SqsMessage {
                     a.string_value = v.string_value().map(str::to_owned);
                     a.binary_value = v.binary_value().map(|b| base64_data(b.as_ref()));
                     a.string_list_values = v.string_list_values().to_vec();
-                    a.binary_list_values = v
-                        .binary_list_values()
-                        .iter()
-                        .map(|b| base64_data(b.as_ref()))
-                        .collect();
+                    a.binary_list_values = v.binary_list_values().iter().map(|b| base64_data(b.as_ref())).collect();
                     a.data_type = Some(v.data_type().to_owned());
                     (k.clone(), a)
                 })
@@ -227,9 +213,7 @@ impl Poller {
                 break;
             }
             let wait = left.as_secs().min(20) as i32;
-            let more = self
-                .receive(c.batch_size - messages.len() as u32, wait)
-                .await?;
+            let more = self.receive(c.batch_size - messages.len() as u32, wait).await?;
             if more.is_empty() && wait == 0 {
                 tokio::time::sleep(left.min(Duration::from_millis(100))).await;
             }
@@ -357,14 +341,8 @@ mod tests {
 
     #[test]
     fn deletes_follow_lambda_rules() {
-        assert_eq!(
-            records_to_delete(&ids(), &failures(&[]), true),
-            vec![0, 1, 2]
-        );
-        assert_eq!(
-            records_to_delete(&ids(), &failures(&["b"]), true),
-            vec![0, 2]
-        );
+        assert_eq!(records_to_delete(&ids(), &failures(&[]), true), vec![0, 1, 2]);
+        assert_eq!(records_to_delete(&ids(), &failures(&["b"]), true), vec![0, 2]);
         assert_eq!(
             records_to_delete(&ids(), &failures(&["a", "b", "c"]), true),
             Vec::<usize>::new()
@@ -413,20 +391,11 @@ mod tests {
         assert_eq!(json["messageId"], "m-1");
         assert_eq!(json["receiptHandle"], "rh");
         assert_eq!(json["eventSource"], "aws:sqs");
-        assert_eq!(
-            json["eventSourceARN"],
-            "arn:aws:sqs:eu-west-1:123456789012:q.fifo"
-        );
+        assert_eq!(json["eventSourceARN"], "arn:aws:sqs:eu-west-1:123456789012:q.fifo");
         assert_eq!(json["awsRegion"], "eu-west-1");
         assert_eq!(json["attributes"]["ApproximateReceiveCount"], "2");
         assert_eq!(json["attributes"]["MessageGroupId"], "g");
-        assert_eq!(
-            json["messageAttributes"]["correlation_id"]["stringValue"],
-            "c-1"
-        );
-        assert_eq!(
-            json["messageAttributes"]["correlation_id"]["dataType"],
-            "String"
-        );
+        assert_eq!(json["messageAttributes"]["correlation_id"]["stringValue"], "c-1");
+        assert_eq!(json["messageAttributes"]["correlation_id"]["dataType"], "String");
     }
 }

@@ -73,9 +73,7 @@ fn key_schema(keys: &[KeyElement]) -> Result<Vec<ddb::KeySchemaElement>> {
 fn projection(i: &IndexSpec) -> ddb::Projection {
     ddb::Projection::builder()
         .projection_type(ddb::ProjectionType::from(i.projection_type.as_str()))
-        .set_non_key_attributes(
-            (!i.non_key_attributes.is_empty()).then(|| i.non_key_attributes.clone()),
-        )
+        .set_non_key_attributes((!i.non_key_attributes.is_empty()).then(|| i.non_key_attributes.clone()))
         .build()
 }
 
@@ -140,11 +138,7 @@ async fn create_table(
     let fresh = match req.send().await {
         Ok(_) => true,
         Err(e) if e.code() == Some("ResourceInUseException") => false,
-        Err(e) => {
-            return Err(
-                anyhow::Error::new(e).context(format!("CreateTable {name} ({})", t.logical_id))
-            )
-        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("CreateTable {name} ({})", t.logical_id))),
     };
     let described = client
         .describe_table()
@@ -248,15 +242,9 @@ pub fn queue_attributes(
         .or(q.visibility_timeout);
     let numbers = [
         (QueueAttributeName::VisibilityTimeout, visibility),
-        (
-            QueueAttributeName::MessageRetentionPeriod,
-            q.message_retention_period,
-        ),
+        (QueueAttributeName::MessageRetentionPeriod, q.message_retention_period),
         (QueueAttributeName::DelaySeconds, q.delay_seconds),
-        (
-            QueueAttributeName::MaximumMessageSize,
-            q.maximum_message_size,
-        ),
+        (QueueAttributeName::MaximumMessageSize, q.maximum_message_size),
         (
             QueueAttributeName::ReceiveMessageWaitTimeSeconds,
             q.receive_message_wait_time_seconds,
@@ -270,8 +258,7 @@ pub fn queue_attributes(
     if let (Some(r), Some(arn)) = (&q.redrive, dlq_arn) {
         a.insert(
             QueueAttributeName::RedrivePolicy,
-            serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": r.max_receive_count})
-                .to_string(),
+            serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": r.max_receive_count}).to_string(),
         );
     }
     a
@@ -283,12 +270,7 @@ async fn create_queue(
     dlq_arn: Option<&str>,
     settings: &ProvisionSettings,
 ) -> Result<QueueResource> {
-    let name = local_name(
-        &settings.prefix,
-        &q.logical_id,
-        q.declared_name.as_deref(),
-        q.fifo,
-    );
+    let name = local_name(&settings.prefix, &q.logical_id, q.declared_name.as_deref(), q.fifo);
     let attributes = queue_attributes(q, dlq_arn, settings.max_visibility_timeout);
     let created = client
         .create_queue()
@@ -297,18 +279,11 @@ async fn create_queue(
         .send()
         .await;
     let url = match created {
-        Ok(out) => out
-            .queue_url()
-            .context("CreateQueue returned no URL")?
-            .to_owned(),
+        Ok(out) => out.queue_url().context("CreateQueue returned no URL")?.to_owned(),
         Err(e)
             if matches!(
                 e.code(),
-                Some(
-                    "QueueAlreadyExists"
-                        | "QueueNameExists"
-                        | "AWS.SimpleQueueService.QueueNameExists"
-                )
+                Some("QueueAlreadyExists" | "QueueNameExists" | "AWS.SimpleQueueService.QueueNameExists")
             ) =>
         {
             // Left by an earlier run with other settings: bring it in line with the template.
@@ -332,11 +307,7 @@ async fn create_queue(
                 .await?;
             url
         }
-        Err(e) => {
-            return Err(
-                anyhow::Error::new(e).context(format!("CreateQueue {name} ({})", q.logical_id))
-            )
-        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("CreateQueue {name} ({})", q.logical_id))),
     };
     let attrs = client
         .get_queue_attributes()
@@ -356,24 +327,14 @@ async fn create_queue(
 }
 
 /// Creates an SES (v2) identity for each sender address; moto refuses to send otherwise.
-pub async fn provision_email_identities(
-    sdk: &SdkConfig,
-    addresses: &[String],
-) -> Result<Vec<String>> {
+pub async fn provision_email_identities(sdk: &SdkConfig, addresses: &[String]) -> Result<Vec<String>> {
     let client = aws_sdk_sesv2::Client::new(sdk);
     let mut out = Vec::new();
     for address in addresses {
-        match client
-            .create_email_identity()
-            .email_identity(address)
-            .send()
-            .await
-        {
+        match client.create_email_identity().email_identity(address).send().await {
             Ok(_) => {}
             Err(e) if e.code() == Some("AlreadyExistsException") => {}
-            Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!("CreateEmailIdentity {address}")))
-            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("CreateEmailIdentity {address}"))),
         }
         out.push(address.clone());
     }
@@ -396,8 +357,7 @@ mod tests {
         assert_eq!(a[&QueueAttributeName::FifoQueue], "true");
         assert_eq!(a[&QueueAttributeName::ContentBasedDeduplication], "false");
         assert_eq!(a[&QueueAttributeName::VisibilityTimeout], "360");
-        let redrive: serde_json::Value =
-            serde_json::from_str(&a[&QueueAttributeName::RedrivePolicy]).unwrap();
+        let redrive: serde_json::Value = serde_json::from_str(&a[&QueueAttributeName::RedrivePolicy]).unwrap();
         assert_eq!(redrive["maxReceiveCount"], 3);
         assert!(redrive["deadLetterTargetArn"]
             .as_str()

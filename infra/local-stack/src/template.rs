@@ -11,10 +11,7 @@ use serde_yaml::Value;
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("template is not valid YAML: {0}")]
     Yaml(#[from] serde_yaml::Error),
     #[error("{at}: {message}")]
@@ -199,8 +196,7 @@ impl StackTemplate {
         // Resource properties may refer to parameters: evaluate them with the defaults.
         let params = Bindings::parameters_only(&template, &BTreeMap::new());
         let globals = doc.get("Globals").and_then(|g| g.get("Function")).cloned();
-        let resources =
-            mapping(doc.get("Resources")).ok_or_else(|| invalid("Resources", "missing"))?;
+        let resources = mapping(doc.get("Resources")).ok_or_else(|| invalid("Resources", "missing"))?;
         for (id, resource) in resources {
             let id = id
                 .as_str()
@@ -215,14 +211,10 @@ impl StackTemplate {
             let props = resource.get("Properties").unwrap_or(&empty);
             match kind.as_str() {
                 "AWS::DynamoDB::Table" => {
-                    template
-                        .tables
-                        .insert(id.clone(), parse_table(&id, props, &params)?);
+                    template.tables.insert(id.clone(), parse_table(&id, props, &params)?);
                 }
                 "AWS::SQS::Queue" => {
-                    template
-                        .queues
-                        .insert(id.clone(), parse_queue(&id, props, &params)?);
+                    template.queues.insert(id.clone(), parse_queue(&id, props, &params)?);
                 }
                 "AWS::Serverless::Function" => {
                     let merged = match &globals {
@@ -247,11 +239,7 @@ impl StackTemplate {
     }
 
     /// The function's environment (Globals + function), every intrinsic evaluated.
-    pub fn environment(
-        &self,
-        function: &str,
-        bindings: &Bindings,
-    ) -> Result<BTreeMap<String, String>, TemplateError> {
+    pub fn environment(&self, function: &str, bindings: &Bindings) -> Result<BTreeMap<String, String>, TemplateError> {
         let spec = self
             .functions
             .get(function)
@@ -307,9 +295,17 @@ impl StackTemplate {
         for q in self.queues.values() {
             if let Some(r) = &q.redrive {
                 match self.queues.get(&r.dead_letter_queue) {
-                    None => return Err(invalid(&q.logical_id, format!("dead-letter queue {} is not a queue", r.dead_letter_queue))),
+                    None => {
+                        return Err(invalid(
+                            &q.logical_id,
+                            format!("dead-letter queue {} is not a queue", r.dead_letter_queue),
+                        ))
+                    }
                     Some(dlq) if dlq.fifo != q.fifo => {
-                        return Err(invalid(&q.logical_id, "a FIFO queue needs a FIFO dead-letter queue (and a standard one a standard)"))
+                        return Err(invalid(
+                            &q.logical_id,
+                            "a FIFO queue needs a FIFO dead-letter queue (and a standard one a standard)",
+                        ))
                     }
                     _ => {}
                 }
@@ -363,11 +359,9 @@ fn kebab(id: &str) -> String {
         if c.is_ascii_uppercase() {
             // A new word starts at an upper case letter after a lower case one or a digit,
             // or before a lower case one inside an acronym ("SQSQueue" -> "sqs-queue").
-            let prev_lower =
-                i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
-            let acronym_end = i > 0
-                && chars[i - 1].is_ascii_uppercase()
-                && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            let prev_lower = i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
+            let acronym_end =
+                i > 0 && chars[i - 1].is_ascii_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
             if prev_lower || acronym_end {
                 out.push('-');
             }
@@ -462,9 +456,7 @@ impl Bindings {
     }
 
     fn attribute(&self, id: &str, attr: &str) -> Option<String> {
-        self.attributes
-            .get(&(id.to_owned(), attr.to_owned()))
-            .cloned()
+        self.attributes.get(&(id.to_owned(), attr.to_owned())).cloned()
     }
 
     fn condition(&self, name: &str, at: &str) -> Result<bool, TemplateError> {
@@ -532,12 +524,7 @@ pub fn evaluate(v: &Value, b: &Bindings, at: &str) -> Result<Option<Json>, Templ
     }))
 }
 
-fn evaluate_intrinsic(
-    name: &str,
-    arg: &Value,
-    b: &Bindings,
-    at: &str,
-) -> Result<Option<Json>, TemplateError> {
+fn evaluate_intrinsic(name: &str, arg: &Value, b: &Bindings, at: &str) -> Result<Option<Json>, TemplateError> {
     let text = |v: &Value, what: &str| -> Result<String, TemplateError> {
         let j = evaluate(v, b, at)?.ok_or_else(|| invalid(at, format!("{what}: AWS::NoValue")))?;
         json_to_string(&j, at)
@@ -545,17 +532,12 @@ fn evaluate_intrinsic(
     let list = |v: &Value| -> Result<Vec<Json>, TemplateError> {
         match evaluate(v, b, at)? {
             Some(Json::Array(items)) => Ok(items),
-            other => Err(invalid(
-                at,
-                format!("{name}: expected a list, got {other:?}"),
-            )),
+            other => Err(invalid(at, format!("{name}: expected a list, got {other:?}"))),
         }
     };
     match name {
         "Ref" => {
-            let target = arg
-                .as_str()
-                .ok_or_else(|| invalid(at, "Ref needs a name"))?;
+            let target = arg.as_str().ok_or_else(|| invalid(at, "Ref needs a name"))?;
             if target == "AWS::NoValue" {
                 return Ok(None);
             }
@@ -578,9 +560,7 @@ fn evaluate_intrinsic(
                         .ok_or_else(|| invalid(at, "Sub needs a string"))?
                         .to_owned();
                     let mut vars = BTreeMap::new();
-                    for (k, v) in mapping(Some(&items[1]))
-                        .ok_or_else(|| invalid(at, "Sub variables must be a map"))?
-                    {
+                    for (k, v) in mapping(Some(&items[1])).ok_or_else(|| invalid(at, "Sub variables must be a map"))? {
                         let k = k.as_str().ok_or_else(|| invalid(at, "Sub variable name"))?;
                         vars.insert(k.to_owned(), text(v, "Sub variable")?);
                     }
@@ -596,10 +576,7 @@ fn evaluate_intrinsic(
                 .filter(|s| s.len() == 2)
                 .ok_or_else(|| invalid(at, "malformed Join"))?;
             let delimiter = text(&items[0], "Join delimiter")?;
-            let parts: Result<Vec<String>, _> = list(&items[1])?
-                .iter()
-                .map(|j| json_to_string(j, at))
-                .collect();
+            let parts: Result<Vec<String>, _> = list(&items[1])?.iter().map(|j| json_to_string(j, at)).collect();
             Ok(Some(Json::String(parts?.join(&delimiter))))
         }
         "Fn::Split" => {
@@ -639,11 +616,7 @@ fn evaluate_intrinsic(
             let cond = items[0]
                 .as_str()
                 .ok_or_else(|| invalid(at, "If needs a condition name"))?;
-            let chosen = if b.condition(cond, at)? {
-                &items[1]
-            } else {
-                &items[2]
-            };
+            let chosen = if b.condition(cond, at)? { &items[1] } else { &items[2] };
             evaluate(chosen, b, at)
         }
         "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => {
@@ -662,8 +635,7 @@ fn evaluate_intrinsic(
 }
 
 fn condition_value(v: &Value, b: &Bindings, at: &str) -> Result<bool, TemplateError> {
-    let (name, arg) = intrinsic(v)
-        .ok_or_else(|| invalid(at, "a condition must be Fn::Equals/Not/And/Or/Condition"))?;
+    let (name, arg) = intrinsic(v).ok_or_else(|| invalid(at, "a condition must be Fn::Equals/Not/And/Or/Condition"))?;
     let items = || {
         arg.as_sequence()
             .ok_or_else(|| invalid(at, format!("{name} needs a list")))
@@ -677,9 +649,7 @@ fn condition_value(v: &Value, b: &Bindings, at: &str) -> Result<bool, TemplateEr
             Ok(evaluate(&items[0], b, at)? == evaluate(&items[1], b, at)?)
         }
         "Fn::Not" => Ok(!condition_value(
-            items()?
-                .first()
-                .ok_or_else(|| invalid(at, "Not needs one condition"))?,
+            items()?.first().ok_or_else(|| invalid(at, "Not needs one condition"))?,
             b,
             at,
         )?),
@@ -689,11 +659,7 @@ fn condition_value(v: &Value, b: &Bindings, at: &str) -> Result<bool, TemplateEr
         "Fn::Or" => items()?
             .iter()
             .try_fold(false, |acc, c| Ok(acc || condition_value(c, b, at)?)),
-        "Condition" => b.condition(
-            arg.as_str()
-                .ok_or_else(|| invalid(at, "Condition needs a name"))?,
-            at,
-        ),
+        "Condition" => b.condition(arg.as_str().ok_or_else(|| invalid(at, "Condition needs a name"))?, at),
         other => Err(invalid(at, format!("{other} is not a condition function"))),
     }
 }
@@ -709,9 +675,7 @@ fn substitute(
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| invalid(at, "unterminated ${ in Sub"))?;
+        let end = after.find('}').ok_or_else(|| invalid(at, "unterminated ${ in Sub"))?;
         let name = after[..end].trim();
         if let Some(literal) = name.strip_prefix('!') {
             out.push_str("${");
@@ -796,11 +760,7 @@ fn parse_parameters(v: Option<&Value>) -> Result<BTreeMap<String, ParameterSpec>
         out.insert(
             name,
             ParameterSpec {
-                kind: p
-                    .get("Type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("String")
-                    .to_owned(),
+                kind: p.get("Type").and_then(Value::as_str).unwrap_or("String").to_owned(),
                 default: p.get("Default").and_then(scalar),
                 allowed_values: p
                     .get("AllowedValues")
@@ -821,49 +781,27 @@ fn prop(props: &Value, key: &str, b: &Bindings, at: &str) -> Result<Option<Json>
     }
 }
 
-fn prop_string(
-    props: &Value,
-    key: &str,
-    b: &Bindings,
-    at: &str,
-) -> Result<Option<String>, TemplateError> {
+fn prop_string(props: &Value, key: &str, b: &Bindings, at: &str) -> Result<Option<String>, TemplateError> {
     prop(props, key, b, at)?
         .map(|j| json_to_string(&j, &format!("{at}.{key}")))
         .transpose()
 }
 
-fn prop_u32(
-    props: &Value,
-    key: &str,
-    b: &Bindings,
-    at: &str,
-) -> Result<Option<u32>, TemplateError> {
+fn prop_u32(props: &Value, key: &str, b: &Bindings, at: &str) -> Result<Option<u32>, TemplateError> {
     prop_string(props, key, b, at)?
         .map(|s| {
-            s.parse().map_err(|_| {
-                invalid(
-                    format!("{at}.{key}"),
-                    format!("`{s}` is not a whole number"),
-                )
-            })
+            s.parse()
+                .map_err(|_| invalid(format!("{at}.{key}"), format!("`{s}` is not a whole number")))
         })
         .transpose()
 }
 
-fn prop_bool(
-    props: &Value,
-    key: &str,
-    b: &Bindings,
-    at: &str,
-) -> Result<Option<bool>, TemplateError> {
+fn prop_bool(props: &Value, key: &str, b: &Bindings, at: &str) -> Result<Option<bool>, TemplateError> {
     prop_string(props, key, b, at)?
         .map(|s| match s.to_ascii_lowercase().as_str() {
             "true" => Ok(true),
             "false" => Ok(false),
-            _ => Err(invalid(
-                format!("{at}.{key}"),
-                format!("`{s}` is not a boolean"),
-            )),
+            _ => Err(invalid(format!("{at}.{key}"), format!("`{s}` is not a boolean"))),
         })
         .transpose()
 }
@@ -878,10 +816,7 @@ fn key_schema(v: &Json, at: &str) -> Result<Vec<KeyElement>, TemplateError> {
                     .as_str()
                     .ok_or_else(|| invalid(at, "AttributeName"))?
                     .to_owned(),
-                key_type: k["KeyType"]
-                    .as_str()
-                    .ok_or_else(|| invalid(at, "KeyType"))?
-                    .to_owned(),
+                key_type: k["KeyType"].as_str().ok_or_else(|| invalid(at, "KeyType"))?.to_owned(),
             })
         })
         .collect()
@@ -899,17 +834,10 @@ fn indexes(v: Option<Json>, at: &str) -> Result<Vec<IndexSpec>, TemplateError> {
                     .ok_or_else(|| invalid(at, "IndexName"))?
                     .to_owned(),
                 key_schema: key_schema(&i["KeySchema"], at)?,
-                projection_type: i["Projection"]["ProjectionType"]
-                    .as_str()
-                    .unwrap_or("ALL")
-                    .to_owned(),
+                projection_type: i["Projection"]["ProjectionType"].as_str().unwrap_or("ALL").to_owned(),
                 non_key_attributes: i["Projection"]["NonKeyAttributes"]
                     .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_owned))
-                            .collect()
-                    })
+                    .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
                     .unwrap_or_default(),
             })
         })
@@ -937,8 +865,7 @@ fn parse_table(id: &str, props: &Value, b: &Bindings) -> Result<TableSpec, Templ
     let keys = prop(props, "KeySchema", b, id)?.ok_or_else(|| invalid(id, "KeySchema missing"))?;
     let ttl = prop(props, "TimeToLiveSpecification", b, id)?;
     let ttl_attribute = ttl.as_ref().and_then(|t| {
-        let enabled =
-            matches!(&t["Enabled"], Json::Bool(true)) || t["Enabled"].as_str() == Some("true");
+        let enabled = matches!(&t["Enabled"], Json::Bool(true)) || t["Enabled"].as_str() == Some("true");
         enabled
             .then(|| t["AttributeName"].as_str().map(str::to_owned))
             .flatten()
@@ -950,8 +877,7 @@ fn parse_table(id: &str, props: &Value, b: &Bindings) -> Result<TableSpec, Templ
     let table = TableSpec {
         logical_id: id.to_owned(),
         declared_name: prop_string(props, "TableName", b, id)?,
-        billing_mode: prop_string(props, "BillingMode", b, id)?
-            .unwrap_or_else(|| "PROVISIONED".into()),
+        billing_mode: prop_string(props, "BillingMode", b, id)?.unwrap_or_else(|| "PROVISIONED".into()),
         key_schema: key_schema(&keys, &format!("{id}.KeySchema"))?,
         global_indexes: indexes(
             prop(props, "GlobalSecondaryIndexes", b, id)?,
@@ -972,27 +898,16 @@ fn parse_table(id: &str, props: &Value, b: &Bindings) -> Result<TableSpec, Templ
             .and_then(|s| s["StreamViewType"].as_str().map(str::to_owned)),
     };
     // Every key attribute must be defined, and nothing else (DynamoDB rejects both).
-    let mut used: Vec<&str> = table
-        .key_schema
-        .iter()
-        .map(|k| k.attribute.as_str())
-        .collect();
+    let mut used: Vec<&str> = table.key_schema.iter().map(|k| k.attribute.as_str()).collect();
     for i in table.global_indexes.iter().chain(&table.local_indexes) {
         used.extend(i.key_schema.iter().map(|k| k.attribute.as_str()));
     }
     for a in &used {
         if !table.attributes.contains_key(*a) {
-            return Err(invalid(
-                id,
-                format!("key attribute {a} has no AttributeDefinition"),
-            ));
+            return Err(invalid(id, format!("key attribute {a} has no AttributeDefinition")));
         }
     }
-    if let Some(extra) = table
-        .attributes
-        .keys()
-        .find(|a| !used.contains(&a.as_str()))
-    {
+    if let Some(extra) = table.attributes.keys().find(|a| !used.contains(&a.as_str())) {
         return Err(invalid(
             id,
             format!("AttributeDefinition {extra} is not used by any key"),
@@ -1015,8 +930,7 @@ fn parse_queue(id: &str, props: &Value, b: &Bindings) -> Result<QueueSpec, Templ
                     "deadLetterTargetArn must be !GetAtt <queue>.Arn of a queue in this template",
                 )
             })?;
-            let max = prop_u32(r, "maxReceiveCount", b, &at)?
-                .ok_or_else(|| invalid(&at, "maxReceiveCount missing"))?;
+            let max = prop_u32(r, "maxReceiveCount", b, &at)?.ok_or_else(|| invalid(&at, "maxReceiveCount missing"))?;
             Some(RedriveSpec {
                 dead_letter_queue,
                 max_receive_count: max,
@@ -1028,8 +942,7 @@ fn parse_queue(id: &str, props: &Value, b: &Bindings) -> Result<QueueSpec, Templ
         logical_id: id.to_owned(),
         declared_name: prop_string(props, "QueueName", b, id)?,
         fifo,
-        content_based_deduplication: prop_bool(props, "ContentBasedDeduplication", b, id)?
-            .unwrap_or(false),
+        content_based_deduplication: prop_bool(props, "ContentBasedDeduplication", b, id)?.unwrap_or(false),
         visibility_timeout: prop_u32(props, "VisibilityTimeout", b, id)?,
         message_retention_period: prop_u32(props, "MessageRetentionPeriod", b, id)?,
         delay_seconds: prop_u32(props, "DelaySeconds", b, id)?,
@@ -1049,9 +962,7 @@ fn merge_globals(globals: &Value, props: &Value) -> Value {
             let mut out = g.clone();
             for (k, v) in p {
                 let merged = match out.get(k) {
-                    Some(gv) if intrinsic(gv).is_none() && intrinsic(v).is_none() => {
-                        merge_globals(gv, v)
-                    }
+                    Some(gv) if intrinsic(gv).is_none() && intrinsic(v).is_none() => merge_globals(gv, v),
                     _ => v.clone(),
                 };
                 out.insert(k.clone(), merged);
@@ -1062,12 +973,7 @@ fn merge_globals(globals: &Value, props: &Value) -> Value {
     }
 }
 
-fn parse_function(
-    id: &str,
-    resource: &Value,
-    props: &Value,
-    b: &Bindings,
-) -> Result<FunctionSpec, TemplateError> {
+fn parse_function(id: &str, resource: &Value, props: &Value, b: &Bindings) -> Result<FunctionSpec, TemplateError> {
     let environment = props
         .get("Environment")
         .and_then(|e| e.get("Variables"))
@@ -1082,11 +988,7 @@ fn parse_function(
     for (name, event) in mapping(props.get("Events")).into_iter().flatten() {
         let name = name.as_str().unwrap_or_default().to_owned();
         let at = format!("{id}.Events.{name}");
-        let kind = event
-            .get("Type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let kind = event.get("Type").and_then(Value::as_str).unwrap_or_default().to_owned();
         let empty = Value::Mapping(Default::default());
         let ep = event.get("Properties").unwrap_or(&empty);
         events.push(match kind.as_str() {
@@ -1102,30 +1004,17 @@ fn parse_function(
                 let queue = ep
                     .get("Queue")
                     .and_then(referenced_resource)
-                    .ok_or_else(|| {
-                        invalid(
-                            &at,
-                            "Queue must be !GetAtt <queue>.Arn of a queue in this template",
-                        )
-                    })?;
+                    .ok_or_else(|| invalid(&at, "Queue must be !GetAtt <queue>.Arn of a queue in this template"))?;
                 let response_types = prop(ep, "FunctionResponseTypes", b, &at)?;
                 EventSpec::Sqs {
                     name,
                     queue,
                     batch_size: prop_u32(ep, "BatchSize", b, &at)?.unwrap_or(10),
-                    maximum_batching_window_seconds: prop_u32(
-                        ep,
-                        "MaximumBatchingWindowInSeconds",
-                        b,
-                        &at,
-                    )?
-                    .unwrap_or(0),
+                    maximum_batching_window_seconds: prop_u32(ep, "MaximumBatchingWindowInSeconds", b, &at)?
+                        .unwrap_or(0),
                     report_batch_item_failures: response_types
                         .and_then(|t| t.as_array().cloned())
-                        .is_some_and(|t| {
-                            t.iter()
-                                .any(|x| x.as_str() == Some("ReportBatchItemFailures"))
-                        }),
+                        .is_some_and(|t| t.iter().any(|x| x.as_str() == Some("ReportBatchItemFailures"))),
                     enabled: prop_bool(ep, "Enabled", b, &at)?.unwrap_or(true),
                 }
             }
@@ -1225,24 +1114,15 @@ mod tests {
 
     #[test]
     fn names_are_prefixed_kebab_logical_ids() {
-        assert_eq!(
-            local_name("local", "TicketsTable", None, false),
-            "local-tickets"
-        );
+        assert_eq!(local_name("local", "TicketsTable", None, false), "local-tickets");
         assert_eq!(
             local_name("local", "InboundDeadLetterQueue", None, true),
             "local-inbound-dead-letter.fifo"
         );
-        assert_eq!(
-            local_name("t1", "EmailOutboundQueue", None, false),
-            "t1-email-outbound"
-        );
+        assert_eq!(local_name("t1", "EmailOutboundQueue", None, false), "t1-email-outbound");
         assert_eq!(local_name("x", "Queue", None, false), "x-queue");
         assert_eq!(local_name("x", "SQSInput", None, false), "x-sqs-input");
-        assert_eq!(
-            local_name("x", "Q", Some("named.fifo"), true),
-            "x-named.fifo"
-        );
+        assert_eq!(local_name("x", "Q", Some("named.fifo"), true), "x-named.fifo");
     }
 
     #[test]
@@ -1288,10 +1168,7 @@ mod tests {
                 ("by_day", "created_day", "created_at")
             ]
         );
-        assert!(tickets
-            .global_indexes
-            .iter()
-            .all(|i| i.projection_type == "ALL"));
+        assert!(tickets.global_indexes.iter().all(|i| i.projection_type == "ALL"));
         assert_eq!(tickets.ttl_attribute.as_deref(), Some("expires_at"));
         assert!(tickets.attributes.values().all(|t| t == "S"));
     }
@@ -1367,11 +1244,7 @@ mod tests {
             ]
         );
         for f in t.functions.values() {
-            assert_eq!(
-                f.runtime.as_deref(),
-                Some("provided.al2023"),
-                "Globals are merged"
-            );
+            assert_eq!(f.runtime.as_deref(), Some("provided.al2023"), "Globals are merged");
             assert_eq!(f.handler.as_deref(), Some("bootstrap"));
         }
         assert_eq!(t.functions["AgentFunction"].timeout_seconds, 60);
@@ -1381,9 +1254,7 @@ mod tests {
             .http_events()
             .into_iter()
             .map(|(_, e)| match e {
-                EventSpec::HttpApi {
-                    method, path, api, ..
-                } => (method.clone(), path.clone(), api.clone()),
+                EventSpec::HttpApi { method, path, api, .. } => (method.clone(), path.clone(), api.clone()),
                 _ => unreachable!(),
             })
             .collect();
@@ -1428,7 +1299,7 @@ mod tests {
             ]
         );
         let cors = t.http_apis["SupportHttpApi"].cors.clone().unwrap();
-        assert_eq!(cors.allow_origins, vec!["*"]);
+        assert_eq!(cors.allow_origins, vec!["https://www.tandem.example"]);
         assert!(cors.allow_methods.contains(&"POST".to_owned()));
     }
 
@@ -1453,10 +1324,7 @@ mod tests {
             agent["MODEL_PROVIDER"], "bedrock",
             "the template default; the local stack overrides it"
         );
-        assert_eq!(
-            agent["BEDROCK_MODEL_ID"],
-            "anthropic.claude-3-5-haiku-20241022-v1:0"
-        );
+        assert_eq!(agent["BEDROCK_MODEL_ID"], "anthropic.claude-3-5-haiku-20241022-v1:0");
 
         let sender = t.environment("EmailSenderFunction", &b).unwrap();
         assert_eq!(sender["SENDER_ADDRESS"], "support@tandem.example");
@@ -1507,17 +1375,12 @@ Resources:
         .unwrap();
         let mut b = Bindings::with_parameters(&t, &BTreeMap::new()).unwrap();
         b.refs.insert("Q".into(), "http://q".into());
-        b.attributes
-            .insert(("Q".into(), "Arn".into()), "arn:q".into());
-        b.attributes
-            .insert(("Q".into(), "QueueName".into()), "local-q".into());
+        b.attributes.insert(("Q".into(), "Arn".into()), "arn:q".into());
+        b.attributes.insert(("Q".into(), "QueueName".into()), "local-q".into());
         let env = t.environment("F", &b).unwrap();
         assert_eq!(env["LONG_REF"], "http://q");
         assert_eq!(env["LONG_ATT"], "arn:q");
-        assert_eq!(
-            env["SUB"],
-            "us-east-1/local-q/maya@northwind.example/${Literal}"
-        );
+        assert_eq!(env["SUB"], "us-east-1/local-q/maya@northwind.example/${Literal}");
         assert_eq!(env["SUB_VARS"], "northwind.example");
         assert_eq!(env["JOIN"], "a-123456789012");
         assert_eq!(env["IF"], "no");
@@ -1528,10 +1391,7 @@ Resources:
             "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Environment:\n        Variables:\n          X: !GetAtt Nope.Arn\n",
         )
         .unwrap();
-        let err = missing
-            .environment("F", &Bindings::default())
-            .unwrap_err()
-            .to_string();
+        let err = missing.environment("F", &Bindings::default()).unwrap_err().to_string();
         assert!(err.contains("Nope.Arn"), "{err}");
     }
 

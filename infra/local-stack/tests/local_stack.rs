@@ -41,12 +41,7 @@ async fn provisioning_matches_the_template() {
         let keys: Vec<(String, String)> = d
             .key_schema()
             .iter()
-            .map(|k| {
-                (
-                    k.attribute_name().to_owned(),
-                    k.key_type().as_str().to_owned(),
-                )
-            })
+            .map(|k| (k.attribute_name().to_owned(), k.key_type().as_str().to_owned()))
             .collect();
         let expected: Vec<(String, String)> = spec
             .key_schema
@@ -57,12 +52,7 @@ async fn provisioning_matches_the_template() {
         let attrs: BTreeMap<String, String> = d
             .attribute_definitions()
             .iter()
-            .map(|a| {
-                (
-                    a.attribute_name().to_owned(),
-                    a.attribute_type().as_str().to_owned(),
-                )
-            })
+            .map(|a| (a.attribute_name().to_owned(), a.attribute_type().as_str().to_owned()))
             .collect();
         assert_eq!(attrs, spec.attributes, "{id} attribute definitions");
         assert_eq!(
@@ -107,24 +97,12 @@ async fn provisioning_matches_the_template() {
         expected.sort();
         assert_eq!(gsis, expected, "{id} GSIs");
 
-        let ttl = ddb
-            .describe_time_to_live()
-            .table_name(name)
-            .send()
-            .await
-            .unwrap();
+        let ttl = ddb.describe_time_to_live().table_name(name).send().await.unwrap();
         let ttl = ttl.time_to_live_description().unwrap();
         match &spec.ttl_attribute {
             Some(attr) => {
-                assert_eq!(
-                    ttl.attribute_name(),
-                    Some(attr.as_str()),
-                    "{id} TTL attribute"
-                );
-                assert_eq!(
-                    ttl.time_to_live_status().map(|s| s.as_str()),
-                    Some("ENABLED")
-                );
+                assert_eq!(ttl.attribute_name(), Some(attr.as_str()), "{id} TTL attribute");
+                assert_eq!(ttl.time_to_live_status().map(|s| s.as_str()), Some("ENABLED"));
             }
             None => assert_ne!(
                 ttl.time_to_live_status().map(|s| s.as_str()),
@@ -132,12 +110,7 @@ async fn provisioning_matches_the_template() {
                 "{id} has no TTL"
             ),
         }
-        let backups = ddb
-            .describe_continuous_backups()
-            .table_name(name)
-            .send()
-            .await
-            .unwrap();
+        let backups = ddb.describe_continuous_backups().table_name(name).send().await.unwrap();
         let pitr = backups
             .continuous_backups_description()
             .and_then(|c| c.point_in_time_recovery_description())
@@ -163,10 +136,7 @@ async fn provisioning_matches_the_template() {
             .unwrap();
         let a = a.attributes().unwrap();
         let get = |k: QueueAttributeName| a.get(&k).cloned();
-        assert_eq!(
-            get(QueueAttributeName::QueueArn).as_deref(),
-            Some(q.arn.as_str())
-        );
+        assert_eq!(get(QueueAttributeName::QueueArn).as_deref(), Some(q.arn.as_str()));
         assert_eq!(
             get(QueueAttributeName::FifoQueue).as_deref() == Some("true"),
             spec.fifo,
@@ -209,29 +179,16 @@ async fn provisioning_matches_the_template() {
                 let max = policy["maxReceiveCount"]
                     .as_u64()
                     .or_else(|| policy["maxReceiveCount"].as_str()?.parse().ok());
-                assert_eq!(
-                    max,
-                    Some(r.max_receive_count as u64),
-                    "{id} maxReceiveCount"
-                );
+                assert_eq!(max, Some(r.max_receive_count as u64), "{id} maxReceiveCount");
             }
-            None => assert!(
-                get(QueueAttributeName::RedrivePolicy).is_none(),
-                "{id} has no redrive"
-            ),
+            None => assert!(get(QueueAttributeName::RedrivePolicy).is_none(), "{id} has no redrive"),
         }
     }
 
     // Every function's environment points at what was provisioned.
     let webform = stack.environment("WebformApiFunction").unwrap();
-    assert_eq!(
-        webform["INBOUND_QUEUE_URL"],
-        stack.queue("InboundQueue").unwrap().url
-    );
-    assert_eq!(
-        webform["TICKETS_TABLE"],
-        stack.table("TicketsTable").unwrap().name
-    );
+    assert_eq!(webform["INBOUND_QUEUE_URL"], stack.queue("InboundQueue").unwrap().url);
+    assert_eq!(webform["TICKETS_TABLE"], stack.table("TicketsTable").unwrap().name);
     let agent = stack.environment("AgentFunction").unwrap();
     assert_eq!(
         agent["EMAIL_OUTBOUND_QUEUE_URL"],
@@ -345,11 +302,7 @@ async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
             .send()
             .await
             .unwrap();
-        bodies.extend(
-            out.messages()
-                .iter()
-                .filter_map(|m| m.body().map(str::to_owned)),
-        );
+        bodies.extend(out.messages().iter().filter_map(|m| m.body().map(str::to_owned)));
     }
     bodies
 }
@@ -371,20 +324,8 @@ async fn pollers_delete_successes_retry_failures_and_redrive_to_the_dlq() {
     .unwrap();
     let sqs = aws_sdk_sqs::Client::new(stack.sdk_config());
     let template = stack.template().clone();
-    let max_receives = |queue: &str| {
-        template.queues[queue]
-            .redrive
-            .as_ref()
-            .unwrap()
-            .max_receive_count
-    };
-    let count = |log: &Log, body: &str| {
-        log.lock()
-            .unwrap()
-            .iter()
-            .filter(|s| s.body == body)
-            .count()
-    };
+    let max_receives = |queue: &str| template.queues[queue].redrive.as_ref().unwrap().max_receive_count;
+    let count = |log: &Log, body: &str| log.lock().unwrap().iter().filter(|s| s.body == body).count();
     let corr = MessageAttributeValue::builder()
         .data_type("String")
         .string_value("c-1")
@@ -445,9 +386,7 @@ async fn pollers_delete_successes_retry_failures_and_redrive_to_the_dlq() {
         "successes delivered"
     );
     let round_trip = sent_at.elapsed();
-    eprintln!(
-        "first standard-queue invocation after {round_trip:?} (includes the 1 s batching window)"
-    );
+    eprintln!("first standard-queue invocation after {round_trip:?} (includes the 1 s batching window)");
 
     // The first invocation got the whole batch, with what Lambda puts in records.
     let first = email_log.lock().unwrap()[0].clone();
@@ -470,11 +409,7 @@ async fn pollers_delete_successes_retry_failures_and_redrive_to_the_dlq() {
         count(&email_log, "fail-always"),
         count(&agent_log, "fail-fifo"),
     );
-    let email_dlq = drain(
-        &sqs,
-        &stack.queue("EmailOutboundDeadLetterQueue").unwrap().url,
-    )
-    .await;
+    let email_dlq = drain(&sqs, &stack.queue("EmailOutboundDeadLetterQueue").unwrap().url).await;
     let inbound_dlq = drain(&sqs, &stack.queue("InboundDeadLetterQueue").unwrap().url).await;
     assert_eq!(email_dlq, vec!["fail-always"], "standard redrive");
     assert!(
@@ -503,9 +438,7 @@ async fn pollers_delete_successes_retry_failures_and_redrive_to_the_dlq() {
         .await
         .unwrap();
     assert!(
-        wait_until(Duration::from_secs(15), || count(&email_log, "panic-once")
-            >= 2)
-        .await,
+        wait_until(Duration::from_secs(15), || count(&email_log, "panic-once") >= 2).await,
         "redelivered after the panic"
     );
     let stats = stack.poller_stats("EmailSenderFunction").unwrap();
@@ -526,10 +459,7 @@ async fn pollers_delete_successes_retry_failures_and_redrive_to_the_dlq() {
 
     // FIFO: records carry their group; the good group was not held up by the failing one.
     let fifo = agent_log.lock().unwrap().clone();
-    assert!(
-        fifo.iter().all(|s| s.group.is_some()),
-        "MessageGroupId is passed"
-    );
+    assert!(fifo.iter().all(|s| s.group.is_some()), "MessageGroupId is passed");
     assert_eq!(fifo.iter().filter(|s| s.body == "ok-fifo").count(), 1);
     let fifo_receives: Vec<u32> = fifo
         .iter()
@@ -548,14 +478,7 @@ async fn http(addr: std::net::SocketAddr, request: &str) -> (u16, HashMap<String
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(": "))
         .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
@@ -617,9 +540,7 @@ async fn gateway_routes_template_events_to_the_function() {
     assert_eq!(echo["method"], "POST");
     assert_eq!(echo["body"], body);
     assert_eq!(
-        headers
-            .get("access-control-allow-origin")
-            .map(String::as_str),
+        headers.get("access-control-allow-origin").map(String::as_str),
         Some("*"),
         "CORS from the template"
     );
@@ -659,10 +580,7 @@ async fn gateway_routes_template_events_to_the_function() {
         ),
     )
     .await;
-    assert_eq!(
-        status, 500,
-        "a panicking handler is a 500, and the gateway lives on"
-    );
+    assert_eq!(status, 500, "a panicking handler is a 500, and the gateway lives on");
     let (status, _, _) = http(
         addr,
         "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",

@@ -18,24 +18,25 @@
 //!   messages: a customer's history across channels, newest first.
 //! - GSI `by_status` (`ticket_status`, `updated_at`) on tickets: the open / escalated queue.
 //! - GSI `by_day` (`created_day` = YYYY-MM-DD, `created_at`) on tickets: daily reports.
+//! - `TICKET#<id>` / `RUN#<msg id>`  what the agent did for a message (steps, decision,
+//!   the context a person taking over needs).
+//! - `LEARNED` / `<id>`  answers learned from resolved tickets, with `review_status`
+//!   pending | approved | rejected: Query pk `LEARNED`, approved ones only.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::domain::{
-    Category, Channel, ConversationMessage, Customer, CustomerId, DeliveryStatus, Direction,
-    EmailAddress, EscalationReason, MessageId, Priority, Sender, Ticket, TicketId, TicketStatus,
+    Category, Channel, ConversationMessage, Customer, CustomerId, DeliveryStatus, Direction, EmailAddress,
+    EscalationReason, MessageId, Priority, Sender, Ticket, TicketId, TicketStatus,
 };
-use crate::ports::{
-    AgentRun, CustomerDirectory, InfraError, Recorded, SendClaim, TicketOutcome, TicketStore,
-};
+use crate::knowledge::{LearnedAnswer, LearnedAnswers};
+use crate::ports::{AgentRun, CustomerDirectory, InfraError, Recorded, SendClaim, TicketOutcome, TicketStore};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -51,12 +52,7 @@ fn infra<E>(operation: &'static str) -> impl FnOnce(E) -> InfraError
 where
     E: std::error::Error + Send + Sync + 'static,
 {
-    move |e| {
-        InfraError::new(
-            operation,
-            aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
-        )
-    }
+    move |e| InfraError::new(operation, aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
 }
 
 /// Reads typed attributes out of an item, naming the attribute that is wrong.
@@ -64,10 +60,7 @@ struct Fields<'a>(&'a Item);
 
 impl Fields<'_> {
     fn opt(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .and_then(|v| v.as_s().ok())
-            .map(String::as_str)
+        self.0.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
     }
 
     fn req(&self, name: &'static str) -> Result<&str, InfraError> {
@@ -80,14 +73,11 @@ impl Fields<'_> {
         name: &'static str,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<T, InfraError> {
-        parse(self.req(name)?)
-            .map_err(|e| InfraError::new("read item", format!("attribute `{name}`: {e}")))
+        parse(self.req(name)?).map_err(|e| InfraError::new("read item", format!("attribute `{name}`: {e}")))
     }
 
     fn time(&self, name: &'static str) -> Result<DateTime<Utc>, InfraError> {
-        self.parsed(name, |v| {
-            DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc))
-        })
+        self.parsed(name, |v| DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)))
     }
 }
 
@@ -135,9 +125,7 @@ impl DynamoCustomerDirectory {
     async fn owner_of(&self, identity_keys: &[String]) -> Result<Option<CustomerId>, InfraError> {
         for key in identity_keys {
             if let Some(item) = self.get(key).await? {
-                return Ok(Some(
-                    Fields(&item).parsed("customer_id", CustomerId::parse)?,
-                ));
+                return Ok(Some(Fields(&item).parsed("customer_id", CustomerId::parse)?));
             }
         }
         Ok(None)
@@ -153,12 +141,7 @@ impl DynamoCustomerDirectory {
 
     /// Links identities the customer used for the first time (e.g. a phone
     /// number after an email) and fills in profile fields we did not have.
-    async fn link(
-        &self,
-        customer: Customer,
-        sender: &Sender,
-        keys: &[String],
-    ) -> Result<Customer, InfraError> {
+    async fn link(&self, customer: Customer, sender: &Sender, keys: &[String]) -> Result<Customer, InfraError> {
         for key in keys {
             let linked = self
                 .client
@@ -241,9 +224,7 @@ impl DynamoCustomerDirectory {
     }
 }
 
-fn is_conditional_failure<R>(
-    e: &SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
-) -> bool {
+fn is_conditional_failure<R>(e: &SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>) -> bool {
     e.as_service_error()
         .is_some_and(|e| e.is_conditional_check_failed_exception())
 }
@@ -279,17 +260,10 @@ fn customer_from_item(item: &Item) -> Result<Customer, InfraError> {
 
 #[async_trait]
 impl CustomerDirectory for DynamoCustomerDirectory {
-    async fn find_or_create(
-        &self,
-        sender: &Sender,
-        now: DateTime<Utc>,
-    ) -> Result<Customer, InfraError> {
+    async fn find_or_create(&self, sender: &Sender, now: DateTime<Utc>) -> Result<Customer, InfraError> {
         let keys = Self::identity_keys(sender);
         if keys.is_empty() {
-            return Err(InfraError::new(
-                "identify customer",
-                "the sender has no email or phone",
-            ));
+            return Err(InfraError::new("identify customer", "the sender has no email or phone"));
         }
         // Two rounds: if our create loses a race, the winner's identity is there now.
         for _ in 0..2 {
@@ -354,14 +328,8 @@ fn ticket_item(t: &Ticket) -> Item {
         ("priority".to_owned(), s(t.priority.as_str())),
         ("ticket_status".to_owned(), s(t.status.as_str())),
         ("updated_at".to_owned(), s(timestamp(t.updated_at))),
-        (
-            "created_day".to_owned(),
-            s(t.created_at.format("%Y-%m-%d").to_string()),
-        ),
-        (
-            "gsi1pk".to_owned(),
-            s(format!("CUSTOMER#{}", t.customer_id)),
-        ),
+        ("created_day".to_owned(), s(t.created_at.format("%Y-%m-%d").to_string())),
+        ("gsi1pk".to_owned(), s(format!("CUSTOMER#{}", t.customer_id))),
         ("gsi1sk".to_owned(), s(format!("{created}#TICKET#{}", t.id))),
         ("created_at".to_owned(), s(created)),
     ]);
@@ -369,10 +337,7 @@ fn ticket_item(t: &Ticket) -> Item {
         item.insert("escalation_reason".into(), s(reason.as_str()));
     }
     if let Some(sentiment) = t.sentiment {
-        item.insert(
-            "sentiment".into(),
-            AttributeValue::N(format!("{sentiment:.4}")),
-        );
+        item.insert("sentiment".into(), AttributeValue::N(format!("{sentiment:.4}")));
     }
     item
 }
@@ -413,10 +378,7 @@ fn message_item(m: &ConversationMessage) -> Item {
         ("direction".to_owned(), s(m.direction.as_str())),
         ("channel".to_owned(), s(m.channel.as_str())),
         ("body".to_owned(), s(&m.body)),
-        (
-            "gsi1pk".to_owned(),
-            s(format!("CUSTOMER#{}", m.customer_id)),
-        ),
+        ("gsi1pk".to_owned(), s(format!("CUSTOMER#{}", m.customer_id))),
         ("gsi1sk".to_owned(), s(format!("{created}#MSG#{}", m.id))),
         ("created_at".to_owned(), s(created)),
     ]);
@@ -480,10 +442,7 @@ impl TicketStore for DynamoTicketStore {
         out.item.as_ref().map(ticket_from_item).transpose()
     }
 
-    async fn ticket_thread(
-        &self,
-        id: &TicketId,
-    ) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError> {
+    async fn ticket_thread(&self, id: &TicketId) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError> {
         let items = self
             .client
             .query()
@@ -509,10 +468,7 @@ impl TicketStore for DynamoTicketStore {
         Ok(ticket.map(|t| (t, messages)))
     }
 
-    async fn record_message(
-        &self,
-        message: &ConversationMessage,
-    ) -> Result<Recorded<ConversationMessage>, InfraError> {
+    async fn record_message(&self, message: &ConversationMessage) -> Result<Recorded<ConversationMessage>, InfraError> {
         let result = self
             .client
             .put_item()
@@ -538,10 +494,7 @@ impl TicketStore for DynamoTicketStore {
                     Some(Some(item)) => Ok(Recorded::AlreadyExisted(message_from_item(&item)?)),
                     Some(None) => match self.get_message(&message.ticket_id, &message.id).await? {
                         Some(stored) => Ok(Recorded::AlreadyExisted(stored)),
-                        None => Err(InfraError::new(
-                            "record message",
-                            "condition failed but no item",
-                        )),
+                        None => Err(InfraError::new("record message", "condition failed but no item")),
                     },
                     None => Err(infra("record message")(e)),
                 }
@@ -549,11 +502,7 @@ impl TicketStore for DynamoTicketStore {
         }
     }
 
-    async fn get_message(
-        &self,
-        ticket: &TicketId,
-        id: &MessageId,
-    ) -> Result<Option<ConversationMessage>, InfraError> {
+    async fn get_message(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<ConversationMessage>, InfraError> {
         let out = self
             .client
             .get_item()
@@ -582,10 +531,7 @@ impl TicketStore for DynamoTicketStore {
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":status", s(outcome.status.as_str()))
             .expression_attribute_values(":category", s(outcome.category.as_str()))
-            .expression_attribute_values(
-                ":sentiment",
-                AttributeValue::N(format!("{:.4}", outcome.sentiment)),
-            )
+            .expression_attribute_values(":sentiment", AttributeValue::N(format!("{:.4}", outcome.sentiment)))
             .expression_attribute_values(":now", s(timestamp(now)));
         let set = "SET ticket_status = :status, category = :category, sentiment = :sentiment, updated_at = :now";
         update = match outcome.escalation_reason {
@@ -594,10 +540,7 @@ impl TicketStore for DynamoTicketStore {
                 .expression_attribute_values(":reason", s(reason.as_str())),
             None => update.update_expression(format!("{set} REMOVE escalation_reason")),
         };
-        update
-            .send()
-            .await
-            .map_err(infra("record ticket outcome"))?;
+        update.send().await.map_err(infra("record ticket outcome"))?;
         Ok(())
     }
 
@@ -661,23 +604,20 @@ impl TicketStore for DynamoTicketStore {
             Err(e) => e,
         };
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-        let Some(UpdateItemError::ConditionalCheckFailedException(failed)) = err.as_service_error()
-        else {
+        let Some(UpdateItemError::ConditionalCheckFailedException(failed)) = err.as_service_error() else {
             return Err(infra("claim send")(err));
         };
         let Some(old) = failed.item() else {
             return Ok(SendClaim::Missing);
         };
         let f = Fields(old);
-        Ok(
-            match f.opt("delivery_status").and_then(DeliveryStatus::parse) {
-                Some(DeliveryStatus::Sending) => SendClaim::Busy,
-                None => SendClaim::Missing,
-                Some(_) => SendClaim::AlreadySent {
-                    provider_message_id: f.opt("provider_message_id").map(str::to_owned),
-                },
+        Ok(match f.opt("delivery_status").and_then(DeliveryStatus::parse) {
+            Some(DeliveryStatus::Sending) => SendClaim::Busy,
+            None => SendClaim::Missing,
+            Some(_) => SendClaim::AlreadySent {
+                provider_message_id: f.opt("provider_message_id").map(str::to_owned),
             },
-        )
+        })
     }
 
     async fn record_agent_run(&self, run: &AgentRun) -> Result<(), InfraError> {
@@ -691,10 +631,7 @@ impl TicketStore for DynamoTicketStore {
             .item("decision", s(run.decision.to_string()))
             .item("steps", s(run.steps.to_string()))
             .item("context", s(run.context.to_string()))
-            .item(
-                "duration_ms",
-                AttributeValue::N(run.duration_ms.to_string()),
-            )
+            .item("duration_ms", AttributeValue::N(run.duration_ms.to_string()))
             .item("created_at", s(timestamp(run.created_at)))
             .send()
             .await
@@ -714,7 +651,9 @@ impl TicketStore for DynamoTicketStore {
             .table_name(&self.table)
             .key("pk", Self::ticket_pk(ticket))
             .key("sk", Self::message_sk(id))
-            .update_expression("SET delivery_status = :sent, provider_message_id = :provider, sent_at = :now REMOVE sending_since")
+            .update_expression(
+                "SET delivery_status = :sent, provider_message_id = :provider, sent_at = :now REMOVE sending_since",
+            )
             .condition_expression("attribute_exists(sk)")
             .expression_attribute_values(":sent", s(DeliveryStatus::Sent.as_str()))
             .expression_attribute_values(":provider", s(provider_message_id))
@@ -723,5 +662,37 @@ impl TicketStore for DynamoTicketStore {
             .await
             .map_err(infra("mark sent"))?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl LearnedAnswers for DynamoTicketStore {
+    async fn approved(&self) -> Result<Vec<LearnedAnswer>, InfraError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :learned")
+            .filter_expression("review_status = :approved")
+            .expression_attribute_values(":learned", s("LEARNED"))
+            .expression_attribute_values(":approved", s("approved"))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(infra("query learned answers"))?;
+        items
+            .iter()
+            .map(|item| {
+                let f = Fields(item);
+                Ok(LearnedAnswer {
+                    id: f.req("sk")?.to_owned(),
+                    question: f.req("question")?.to_owned(),
+                    answer: f.req("answer")?.to_owned(),
+                    category: f.opt("category").and_then(|c| Category::parse(c).ok()),
+                })
+            })
+            .collect()
     }
 }

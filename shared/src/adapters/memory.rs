@@ -8,12 +8,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ConversationMessage, Customer, CustomerId, DeliveryStatus, EmailAddress, MessageId, Sender,
-    Ticket, TicketId,
+    ConversationMessage, Customer, CustomerId, DeliveryStatus, EmailAddress, MessageId, Sender, Ticket, TicketId,
 };
 use crate::ports::{
-    AgentRun, CustomerDirectory, InfraError, MessageQueue, QueueMessage, Recorded, SendClaim,
-    TicketOutcome, TicketStore,
+    AgentRun, CustomerDirectory, InfraError, MessageQueue, QueueMessage, Recorded, SendClaim, TicketOutcome,
+    TicketStore,
 };
 
 #[derive(Default)]
@@ -27,11 +26,7 @@ pub struct MemoryStore {
 
 #[async_trait]
 impl CustomerDirectory for MemoryStore {
-    async fn find_or_create(
-        &self,
-        sender: &Sender,
-        now: DateTime<Utc>,
-    ) -> Result<Customer, InfraError> {
+    async fn find_or_create(&self, sender: &Sender, now: DateTime<Utc>) -> Result<Customer, InfraError> {
         let mut customers = self.customers.lock().expect("not poisoned");
         let same_email = |c: &Customer| {
             c.email.is_some()
@@ -78,18 +73,10 @@ impl TicketStore for MemoryStore {
     }
 
     async fn get_ticket(&self, id: &TicketId) -> Result<Option<Ticket>, InfraError> {
-        Ok(self
-            .tickets
-            .lock()
-            .expect("not poisoned")
-            .get(id.as_str())
-            .cloned())
+        Ok(self.tickets.lock().expect("not poisoned").get(id.as_str()).cloned())
     }
 
-    async fn ticket_thread(
-        &self,
-        id: &TicketId,
-    ) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError> {
+    async fn ticket_thread(&self, id: &TicketId) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError> {
         let ticket = self.get_ticket(id).await?;
         let messages = self.messages.lock().expect("not poisoned");
         Ok(ticket.map(|t| {
@@ -103,10 +90,7 @@ impl TicketStore for MemoryStore {
         }))
     }
 
-    async fn record_message(
-        &self,
-        message: &ConversationMessage,
-    ) -> Result<Recorded<ConversationMessage>, InfraError> {
+    async fn record_message(&self, message: &ConversationMessage) -> Result<Recorded<ConversationMessage>, InfraError> {
         let mut messages = self.messages.lock().expect("not poisoned");
         let thread = messages.entry(message.ticket_id.to_string()).or_default();
         if let Some(existing) = thread.get(&message.id) {
@@ -116,11 +100,7 @@ impl TicketStore for MemoryStore {
         Ok(Recorded::Created)
     }
 
-    async fn get_message(
-        &self,
-        ticket: &TicketId,
-        id: &MessageId,
-    ) -> Result<Option<ConversationMessage>, InfraError> {
+    async fn get_message(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<ConversationMessage>, InfraError> {
         Ok(self
             .messages
             .lock()
@@ -173,10 +153,7 @@ impl TicketStore for MemoryStore {
         _lease: chrono::Duration,
     ) -> Result<SendClaim, InfraError> {
         let mut messages = self.messages.lock().expect("not poisoned");
-        let Some(message) = messages
-            .get_mut(ticket.as_str())
-            .and_then(|t| t.get_mut(id))
-        else {
+        let Some(message) = messages.get_mut(ticket.as_str()).and_then(|t| t.get_mut(id)) else {
             return Ok(SendClaim::Missing);
         };
         Ok(match message.delivery_status {

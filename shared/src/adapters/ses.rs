@@ -34,12 +34,7 @@ impl Mailer for SesMailer {
             .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await
-            .map_err(|e| {
-                InfraError::new(
-                    "send email",
-                    aws_sdk_sesv2::error::DisplayErrorContext(e).to_string(),
-                )
-            })?;
+            .map_err(|e| InfraError::new("send email", aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()))?;
         out.message_id
             .ok_or_else(|| InfraError::new("send email", "SES returned no message id"))
     }

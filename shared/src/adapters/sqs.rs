@@ -38,12 +38,7 @@ impl MessageQueue for SqsQueue {
             .message_attributes(CORRELATION_ATTRIBUTE, correlation)
             .send()
             .await
-            .map_err(|e| {
-                InfraError::new(
-                    "send to queue",
-                    aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
-                )
-            })?;
+            .map_err(|e| InfraError::new("send to queue", aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
         Ok(())
     }
 }

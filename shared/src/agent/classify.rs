@@ -81,11 +81,7 @@ mod tests {
             Category::Billing
         );
         assert_eq!(
-            classify(
-                "The board takes forever to load",
-                -0.2,
-                Some(Category::Technical)
-            ),
+            classify("The board takes forever to load", -0.2, Some(Category::Technical)),
             Category::BugReport
         );
         assert_eq!(

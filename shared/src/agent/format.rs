@@ -21,9 +21,7 @@ const SUPPORT_HOURS: &str = "Monday–Friday, 07:00–19:00 UTC";
 pub fn handoff_text(reason: EscalationReason, channel: Channel) -> String {
     let opening = match reason {
         EscalationReason::Sentiment => "I'm sorry this has caused you so much trouble.",
-        EscalationReason::Other if channel == Channel::Whatsapp => {
-            "Sorry — I can't complete this one myself."
-        }
+        EscalationReason::Other if channel == Channel::Whatsapp => "Sorry — I can't complete this one myself.",
         EscalationReason::Other => "I'm sorry — this is something I can't complete myself.",
         _ => "Thanks for getting in touch.",
     };
@@ -70,46 +68,29 @@ fn limit_words(text: &str, max_words: usize) -> String {
     }
     if kept.trim().is_empty() {
         // One enormous sentence: cut it at the word limit.
-        kept = text
-            .split_whitespace()
-            .take(max_words)
-            .collect::<Vec<_>>()
-            .join(" ");
+        kept = text.split_whitespace().take(max_words).collect::<Vec<_>>().join(" ");
     }
     kept.trim_end().to_owned()
 }
 
 /// The full reply as the customer will read it.
-pub fn format_reply(
-    channel: Channel,
-    customer_name: Option<&str>,
-    ticket: &TicketId,
-    answer: &str,
-) -> String {
+pub fn format_reply(channel: Channel, customer_name: Option<&str>, ticket: &TicketId, answer: &str) -> String {
     let answer = answer.trim();
     match channel {
         Channel::Email => {
-            let greeting = first_name(customer_name)
-                .map_or_else(|| "Hi there,".to_owned(), |n| format!("Hi {n},"));
-            let frame = format!(
-                "{greeting}\n\n\n\nBest regards,\n— {SIGNATURE}\n\nTicket reference: {ticket}"
-            );
+            let greeting = first_name(customer_name).map_or_else(|| "Hi there,".to_owned(), |n| format!("Hi {n},"));
+            let frame = format!("{greeting}\n\n\n\nBest regards,\n— {SIGNATURE}\n\nTicket reference: {ticket}");
             let body = limit_words(answer, EMAIL_MAX_WORDS - frame.split_whitespace().count());
             format!("{greeting}\n\n{body}\n\nBest regards,\n— {SIGNATURE}\n\nTicket reference: {ticket}")
         }
         Channel::WebForm => {
-            let greeting = first_name(customer_name)
-                .map_or_else(|| "Hello,".to_owned(), |n| format!("Hello {n},"));
+            let greeting = first_name(customer_name).map_or_else(|| "Hello,".to_owned(), |n| format!("Hello {n},"));
             let frame = format!("{greeting}\n\n\n\nKind regards,\n— {SIGNATURE} (ticket {ticket})");
-            let body = limit_words(
-                answer,
-                WEB_FORM_MAX_WORDS - frame.split_whitespace().count(),
-            );
+            let body = limit_words(answer, WEB_FORM_MAX_WORDS - frame.split_whitespace().count());
             format!("{greeting}\n\n{body}\n\nKind regards,\n— {SIGNATURE} (ticket {ticket})")
         }
         Channel::Whatsapp => {
-            let greeting =
-                first_name(customer_name).map_or_else(|| "Hi!".to_owned(), |n| format!("Hi {n}!"));
+            let greeting = first_name(customer_name).map_or_else(|| "Hi!".to_owned(), |n| format!("Hi {n}!"));
             format!("{greeting} {answer}\nRef: {ticket}")
         }
     }
@@ -183,12 +164,7 @@ mod tests {
 
     #[test]
     fn email_replies_greet_sign_and_reference_the_ticket() {
-        let text = format_reply(
-            Channel::Email,
-            Some("Maya Lin"),
-            &ticket(),
-            "Go to Settings.",
-        );
+        let text = format_reply(Channel::Email, Some("Maya Lin"), &ticket(), "Go to Settings.");
         assert!(text.starts_with("Hi Maya,\n\nGo to Settings."));
         assert!(text.ends_with("Ticket reference: tkt_0123456789abcdef0123456789abcdef"));
         assert_eq!(
@@ -209,10 +185,7 @@ mod tests {
         assert!(email.ends_with(&format!("Ticket reference: {}", ticket())));
         let web = format_reply(Channel::WebForm, None, &ticket(), &long);
         assert!(web.split_whitespace().count() <= WEB_FORM_MAX_WORDS);
-        assert!(
-            web.contains("in it.\n\nKind regards"),
-            "cut after a whole sentence"
-        );
+        assert!(web.contains("in it.\n\nKind regards"), "cut after a whole sentence");
     }
 
     #[test]
@@ -221,9 +194,7 @@ mod tests {
         let text = sentence.repeat(80);
         let parts = whatsapp_messages(&text);
         assert!(parts.len() >= 3);
-        assert!(parts
-            .iter()
-            .all(|p| p.encode_utf16().count() <= WHATSAPP_MAX_UNITS));
+        assert!(parts.iter().all(|p| p.encode_utf16().count() <= WHATSAPP_MAX_UNITS));
         assert!(parts.iter().all(|p| p.ends_with("CSV.")));
         assert_eq!(parts.join(" "), text.trim_end());
         // Emoji count double toward the limit.

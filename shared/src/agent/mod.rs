@@ -32,18 +32,18 @@ use crate::adapters::{DynamoCustomerDirectory, DynamoTicketStore, SqsQueue};
 use crate::bedrock::BedrockModel;
 use crate::config::{AgentConfig, ConfigError, ModelProvider};
 use crate::domain::{
-    Category, Channel, ConversationMessage, Customer, DeliveryStatus, Direction, EscalationReason,
-    InboundMessage, MessageId, OutboundReply, Priority, Ticket, TicketId, TicketStatus,
+    Category, Channel, ConversationMessage, Customer, DeliveryStatus, Direction, EscalationReason, InboundMessage,
+    MessageId, OutboundReply, Priority, Ticket, TicketId, TicketStatus,
 };
 use crate::inbound::conversation_message;
-use crate::knowledge::KnowledgeBase;
+use crate::knowledge::Knowledge;
 use crate::model::ChatModel;
-use crate::ports::{
-    AgentRun, CustomerDirectory, InfraError, MessageQueue, QueueMessage, TicketOutcome, TicketStore,
-};
+use crate::ports::{AgentRun, CustomerDirectory, InfraError, MessageQueue, QueueMessage, TicketOutcome, TicketStore};
 use crate::sqs_batch::{parse_body, process_batch, BatchError, RecordError};
 
 const HISTORY_MESSAGES: usize = 20;
+/// How soon an approved learned answer reaches a running agent.
+const LEARNED_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl From<InfraError> for RecordError {
     fn from(e: InfraError) -> Self {
@@ -61,7 +61,7 @@ pub struct AgentPorts {
     pub model: Arc<dyn ChatModel>,
     /// Recorded with every decision.
     pub model_name: String,
-    pub knowledge: &'static KnowledgeBase,
+    pub knowledge: Arc<Knowledge>,
 }
 
 pub struct Agent {
@@ -80,25 +80,21 @@ impl Agent {
     pub fn new(config: AgentConfig, sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let model: Arc<dyn ChatModel> = match &config.model {
             ModelProvider::Offline => Arc::new(OfflineEngine),
-            ModelProvider::Bedrock { model_id } => {
-                Arc::new(BedrockModel::new(sdk, model_id.clone()))
-            }
+            ModelProvider::Bedrock { model_id } => Arc::new(BedrockModel::new(sdk, model_id.clone())),
         };
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         let sqs = aws_sdk_sqs::Client::new(sdk);
+        let tickets = Arc::new(DynamoTicketStore::new(dynamodb.clone(), config.tickets_table));
         Ok(Self::with_ports(AgentPorts {
-            customers: Arc::new(DynamoCustomerDirectory::new(
-                dynamodb.clone(),
-                config.customers_table,
-            )),
-            tickets: Arc::new(DynamoTicketStore::new(dynamodb, config.tickets_table)),
+            customers: Arc::new(DynamoCustomerDirectory::new(dynamodb, config.customers_table)),
+            knowledge: Arc::new(Knowledge::with_learned(tickets.clone(), LEARNED_REFRESH)),
+            tickets,
             email_outbound: Arc::new(SqsQueue::new(sqs.clone(), config.email_outbound_queue_url)),
             whatsapp_outbound: config
                 .whatsapp_outbound_queue_url
                 .map(|url| Arc::new(SqsQueue::new(sqs, url)) as Arc<dyn MessageQueue>),
             model,
             model_name: config.model.to_string(),
-            knowledge: KnowledgeBase::bundled(),
         }))
     }
 
@@ -121,10 +117,7 @@ impl Agent {
         let started = Instant::now();
         let ports = &self.ports;
         // 1. One customer across channels.
-        let customer = ports
-            .customers
-            .find_or_create(&inbound.sender, Utc::now())
-            .await?;
+        let customer = ports.customers.find_or_create(&inbound.sender, Utc::now()).await?;
         // 2. The ticket, and the message logged on it before anything is answered.
         let ticket = self.ticket_for(inbound, &customer).await?;
         let logged = conversation_message(inbound, &customer.id, &ticket.id);
@@ -133,25 +126,19 @@ impl Agent {
         if let Some(existing) = ports.tickets.get_message(&ticket.id, &reply_id).await? {
             // A redelivery: the reply exists. Hand it on again only if it never left.
             if existing.delivery_status == Some(DeliveryStatus::Queued) {
-                self.enqueue_reply(inbound, &customer, &ticket, &existing)
-                    .await?;
+                self.enqueue_reply(inbound, &customer, &ticket, &existing).await?;
             }
             tracing::info!(ticket_id = %ticket.id, "duplicate delivery: already answered");
             return Ok(());
         }
         // 3. History across channels (this message included, last).
-        let history = ports
-            .tickets
-            .customer_history(&customer.id, HISTORY_MESSAGES)
-            .await?;
+        let history = ports.tickets.customer_history(&customer.id, HISTORY_MESSAGES).await?;
         // 4–6. Sentiment and rules, then the model with its tools, then the checks.
         let customer_text = match &inbound.subject {
             Some(subject) => format!("{subject}\n\n{}", inbound.body),
             None => inbound.body.clone(),
         };
-        let handled = self
-            .decide(inbound, &ticket, &customer_text, &history)
-            .await;
+        let handled = self.decide(inbound, &ticket, &customer_text, &history).await;
         // 7. Format, record, hand over to the sender.
         let (answer, status, reason) = match &handled.decision {
             Decision::Respond { text, .. } => (text.clone(), TicketStatus::Answered, None),
@@ -167,12 +154,7 @@ impl Agent {
             customer_id: customer.id.clone(),
             direction: Direction::Outbound,
             channel: inbound.channel,
-            body: format_reply(
-                inbound.channel,
-                customer.name.as_deref(),
-                &ticket.id,
-                &answer,
-            ),
+            body: format_reply(inbound.channel, customer.name.as_deref(), &ticket.id, &answer),
             created_at: Utc::now(),
             delivery_status: Some(DeliveryStatus::Queued),
             provider_message_id: None,
@@ -184,10 +166,7 @@ impl Agent {
             category: handled.category,
             sentiment: handled.sentiment,
         };
-        ports
-            .tickets
-            .record_outcome(&ticket.id, &outcome, Utc::now())
-            .await?;
+        ports.tickets.record_outcome(&ticket.id, &outcome, Utc::now()).await?;
         let earlier: Vec<f64> = history
             .iter()
             .filter(|m| m.direction == Direction::Inbound && m.id != logged.id)
@@ -216,8 +195,7 @@ impl Agent {
                 created_at: Utc::now(),
             })
             .await?;
-        self.enqueue_reply(inbound, &customer, &ticket, &reply)
-            .await?;
+        self.enqueue_reply(inbound, &customer, &ticket, &reply).await?;
         tracing::info!(ticket_id = %ticket.id, status = status.as_str(), category = handled.category.as_str(),
             sentiment = handled.sentiment, elapsed_ms = started.elapsed().as_millis() as u64, "message handled");
         Ok(())
@@ -241,8 +219,8 @@ impl Agent {
                 Vec::new(),
             )
         };
-        let (decision, steps) = match before_model(text, &inbound.body, inbound.channel, sentiment)
-        {
+        let knowledge = self.ports.knowledge.current().await;
+        let (decision, steps) = match before_model(text, &inbound.body, inbound.channel, sentiment) {
             BeforeModel::Escalate { reason, why } => (
                 Decision::Escalate {
                     reason,
@@ -259,13 +237,16 @@ impl Agent {
                     channel: inbound.channel,
                     customer_text: text,
                     history,
-                    knowledge: self.ports.knowledge,
+                    knowledge: &knowledge,
                 };
                 match tool_loop::run(self.ports.model.as_ref(), &turn).await {
                     Ok((Decision::Respond { text, sources }, steps)) => match after_model(&text) {
                         Some(checked) => (Decision::Respond { text: checked, sources }, steps),
                         None => (
-                            Decision::Escalate { reason: EscalationReason::Other, summary: "The drafted answer failed the checks (competitors, prices, promises).".into() },
+                            Decision::Escalate {
+                                reason: EscalationReason::Other,
+                                summary: "The drafted answer failed the checks (competitors, prices, promises).".into(),
+                            },
                             steps,
                         ),
                     },
@@ -273,7 +254,13 @@ impl Agent {
                     // The customer gets an apology and a person gets the ticket: never lost.
                     Err(e) => {
                         tracing::error!(error = %e, "model failed: escalating");
-                        (Decision::Escalate { reason: EscalationReason::Other, summary: format!("The model failed: {e}") }, Vec::new())
+                        (
+                            Decision::Escalate {
+                                reason: EscalationReason::Other,
+                                summary: format!("The model failed: {e}"),
+                            },
+                            Vec::new(),
+                        )
                     }
                 }
             }
@@ -289,9 +276,7 @@ impl Agent {
             Decision::Respond { sources, .. } => classify(
                 text,
                 sentiment,
-                sources
-                    .first()
-                    .and_then(|a| self.ports.knowledge.article_category(a)),
+                sources.first().and_then(|a| knowledge.article_category(a)),
             ),
             Decision::Escalate { .. } => classify(text, sentiment, None),
         };
@@ -305,11 +290,7 @@ impl Agent {
 
     /// The web form opens the ticket before queueing; other channels get one here,
     /// with an id derived from the message so a redelivery finds the same ticket.
-    async fn ticket_for(
-        &self,
-        inbound: &InboundMessage,
-        customer: &Customer,
-    ) -> Result<Ticket, RecordError> {
+    async fn ticket_for(&self, inbound: &InboundMessage, customer: &Customer) -> Result<Ticket, RecordError> {
         let id = inbound
             .ticket_id
             .clone()
@@ -326,10 +307,7 @@ impl Agent {
             id,
             customer.id.clone(),
             inbound.channel,
-            inbound
-                .subject
-                .clone()
-                .unwrap_or_else(|| "Conversation".into()),
+            inbound.subject.clone().unwrap_or_else(|| "Conversation".into()),
             inbound.category.unwrap_or(Category::General),
             inbound.priority.unwrap_or(Priority::Medium),
             inbound.received_at,
@@ -347,29 +325,18 @@ impl Agent {
     ) -> Result<(), RecordError> {
         let (queue, recipient) = match inbound.channel {
             Channel::Email | Channel::WebForm => {
-                let email = inbound
-                    .sender
-                    .email
-                    .clone()
-                    .or_else(|| customer.email.clone());
-                let email = email.ok_or_else(|| {
-                    RecordError::Permanent("the customer has no email address to reply to".into())
-                })?;
+                let email = inbound.sender.email.clone().or_else(|| customer.email.clone());
+                let email = email
+                    .ok_or_else(|| RecordError::Permanent("the customer has no email address to reply to".into()))?;
                 (&self.ports.email_outbound, email.to_string())
             }
             Channel::Whatsapp => {
                 let queue = self.ports.whatsapp_outbound.as_ref();
-                let queue = queue.ok_or_else(|| {
-                    RecordError::Permanent("no WhatsApp outbound queue is configured".into())
-                })?;
-                let phone = inbound
-                    .sender
-                    .phone
-                    .clone()
-                    .or_else(|| customer.phone.clone());
-                let phone = phone.ok_or_else(|| {
-                    RecordError::Permanent("the customer has no phone number to reply to".into())
-                })?;
+                let queue =
+                    queue.ok_or_else(|| RecordError::Permanent("no WhatsApp outbound queue is configured".into()))?;
+                let phone = inbound.sender.phone.clone().or_else(|| customer.phone.clone());
+                let phone = phone
+                    .ok_or_else(|| RecordError::Permanent("the customer has no phone number to reply to".into()))?;
                 (queue, phone)
             }
         };
@@ -392,5 +359,98 @@ impl Agent {
             })
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::adapters::memory::{MemoryQueue, MemoryStore};
+    use crate::domain::Sender;
+    use crate::model::{ConverseRequest, ConverseResponse, ModelError};
+
+    struct Unavailable;
+
+    #[async_trait]
+    impl ChatModel for Unavailable {
+        async fn converse(&self, _: &ConverseRequest) -> Result<ConverseResponse, ModelError> {
+            Err(ModelError::Timeout("no answer within 20 s".into()))
+        }
+    }
+
+    fn agent(store: &Arc<MemoryStore>, outbound: &Arc<MemoryQueue>, model: Arc<dyn ChatModel>) -> Agent {
+        Agent::with_ports(AgentPorts {
+            customers: store.clone(),
+            tickets: store.clone(),
+            email_outbound: outbound.clone(),
+            whatsapp_outbound: None,
+            model,
+            model_name: "test".into(),
+            knowledge: Arc::new(Knowledge::articles_only()),
+        })
+    }
+
+    fn message(id: &str, body: &str) -> InboundMessage {
+        InboundMessage {
+            channel: Channel::Email,
+            channel_message_id: id.into(),
+            sender: Sender {
+                name: Some("Ada Byron".into()),
+                email: Some("ada@example.com".parse().unwrap()),
+                phone: None,
+            },
+            subject: Some("Help".into()),
+            body: body.into(),
+            received_at: Utc::now(),
+            correlation_id: id.into(),
+            customer_id: None,
+            ticket_id: None,
+            category: None,
+            priority: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn when_the_model_fails_the_customer_gets_an_apology_and_a_person_the_ticket() {
+        let store = Arc::new(MemoryStore::default());
+        let outbound = Arc::new(MemoryQueue::default());
+        let inbound = message("m-1", "How do I export a board to CSV?");
+        agent(&store, &outbound, Arc::new(Unavailable))
+            .handle_message(&inbound)
+            .await
+            .unwrap();
+
+        let ticket_id = TicketId::derived_from(&inbound.idempotency_key());
+        let (ticket, messages) = store.ticket_thread(&ticket_id).await.unwrap().unwrap();
+        assert_eq!(ticket.status, TicketStatus::Escalated);
+        assert_eq!(ticket.escalation_reason, Some(EscalationReason::Other));
+        assert!(messages[1].body.contains("I'm sorry"), "{}", messages[1].body);
+        assert_eq!(outbound.sent.lock().unwrap().len(), 1, "the apology is sent");
+        let run = &store.runs.lock().unwrap()[0];
+        assert!(run.decision["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 20 s"));
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_message_is_answered_once() {
+        let store = Arc::new(MemoryStore::default());
+        let outbound = Arc::new(MemoryQueue::default());
+        let agent = agent(&store, &outbound, Arc::new(OfflineEngine));
+        let inbound = message("m-2", "How do I reset my password?");
+        agent.handle_message(&inbound).await.unwrap();
+        agent.handle_message(&inbound).await.unwrap();
+        let (_, messages) = store
+            .ticket_thread(&TicketId::derived_from(&inbound.idempotency_key()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(messages.len(), 2, "one inbound, one reply");
+        // The reply never left (still queued), so the redelivery hands it on again; the
+        // sender's claim makes sure it is emailed once.
+        assert_eq!(outbound.sent.lock().unwrap().len(), 2);
     }
 }

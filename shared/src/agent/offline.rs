@@ -20,10 +20,7 @@ use super::prompt::{customer_message, history_lines};
 use super::tools::{ESCALATE_TO_HUMAN, SEARCH_KNOWLEDGE_BASE, SEND_RESPONSE};
 use super::words::{contains_any, Words};
 use crate::domain::Channel;
-use crate::model::{
-    ChatModel, ContentBlock, ConverseRequest, ConverseResponse, Message, ModelError, Role,
-    StopReason,
-};
+use crate::model::{ChatModel, ContentBlock, ConverseRequest, ConverseResponse, Message, ModelError, Role, StopReason};
 
 /// Searches before the engine gives the question to a person.
 const MAX_SEARCHES: usize = 2;
@@ -203,18 +200,15 @@ fn names_feature(passage: &str, feature: &[String]) -> bool {
         .map(|(i, _)| i);
     starts.into_iter().any(|start| {
         let mut at = start;
-        feature[1..].iter().all(|word| {
-            match tokens[at + 1..tokens.len().min(at + 4)]
-                .iter()
-                .position(|t| t == word)
-            {
+        feature[1..].iter().all(
+            |word| match tokens[at + 1..tokens.len().min(at + 4)].iter().position(|t| t == word) {
                 Some(offset) => {
                     at += offset + 1;
                     true
                 }
                 None => false,
-            }
-        })
+            },
+        )
     })
 }
 
@@ -243,21 +237,14 @@ struct Conversation<'a> {
 }
 
 fn conversation(request: &ConverseRequest) -> Option<Conversation<'_>> {
-    request
-        .messages
-        .first()?
-        .content
-        .iter()
-        .find_map(|b| match b {
-            ContentBlock::Text(text) => {
-                customer_message(text).map(|(channel, question)| Conversation {
-                    channel,
-                    question,
-                    history: history_lines(text),
-                })
-            }
-            _ => None,
-        })
+    request.messages.first()?.content.iter().find_map(|b| match b {
+        ContentBlock::Text(text) => customer_message(text).map(|(channel, question)| Conversation {
+            channel,
+            question,
+            history: history_lines(text),
+        }),
+        _ => None,
+    })
 }
 
 #[async_trait]
@@ -265,9 +252,7 @@ impl ChatModel for OfflineEngine {
     async fn converse(&self, request: &ConverseRequest) -> Result<ConverseResponse, ModelError> {
         let talk = conversation(request)
             .ok_or_else(|| ModelError::Failed("no customer message in the conversation".into()))?;
-        let searches: Vec<&Value> = tool_results(request)
-            .filter(|c| c.get("hits").is_some())
-            .collect();
+        let searches: Vec<&Value> = tool_results(request).filter(|c| c.get("hits").is_some()).collect();
         let tool_count = request
             .messages
             .iter()
@@ -353,10 +338,7 @@ fn query_for(talk: &Conversation<'_>, attempt: usize) -> String {
     if attempt == 0 {
         return query;
     }
-    let keywords: Vec<&str> = query
-        .split(' ')
-        .filter(|w| w.chars().count() >= 5)
-        .collect();
+    let keywords: Vec<&str> = query.split(' ').filter(|w| w.chars().count() >= 5).collect();
     if keywords.is_empty() {
         query
     } else {
@@ -415,8 +397,7 @@ fn compose_answer(hits: &Value, channel: Channel) -> String {
     for hit in &hits[1..] {
         let same_article = hit["article"] == best["article"];
         let strong = hit["score"].as_f64().unwrap_or(0.0) >= best_score * SECOND_ARTICLE_SHARE;
-        if (same_article || strong)
-            && parts.iter().map(String::len).sum::<usize>() + text(hit).len() < MAX_ANSWER_CHARS
+        if (same_article || strong) && parts.iter().map(String::len).sum::<usize>() + text(hit).len() < MAX_ANSWER_CHARS
         {
             parts.push(text(hit));
             if !titles.contains(&title(hit)) {
@@ -462,12 +443,7 @@ mod tests {
     use super::*;
     use crate::agent::prompt::first_user_message;
 
-    fn request(
-        question: &str,
-        channel: Channel,
-        history: &str,
-        results: Vec<Value>,
-    ) -> ConverseRequest {
+    fn request(question: &str, channel: Channel, history: &str, results: Vec<Value>) -> ConverseRequest {
         let mut messages = vec![first_user_message(question, channel, history)];
         for (i, content) in results.into_iter().enumerate() {
             messages.push(Message {
@@ -509,31 +485,16 @@ mod tests {
 
     #[tokio::test]
     async fn searches_first_then_answers_from_a_good_match() {
-        let (name, input) = next_tool(request(
-            "How do I reset my password?",
-            Channel::Email,
-            "",
-            vec![],
-        ))
-        .await;
+        let (name, input) = next_tool(request("How do I reset my password?", Channel::Email, "", vec![])).await;
         assert_eq!(name, SEARCH_KNOWLEDGE_BASE);
         assert!(input["query"]
             .as_str()
             .unwrap()
             .starts_with("How do I reset my password"));
-        let (name, input) = next_tool(request(
-            "How do I reset my password?",
-            Channel::Email,
-            "",
-            vec![good()],
-        ))
-        .await;
+        let (name, input) = next_tool(request("How do I reset my password?", Channel::Email, "", vec![good()])).await;
         assert_eq!(name, SEND_RESPONSE);
         let answer = input["message"].as_str().unwrap();
-        assert!(
-            answer.contains("Choose Forgot password")
-                && answer.contains("put together automatically")
-        );
+        assert!(answer.contains("Choose Forgot password") && answer.contains("put together automatically"));
     }
 
     #[tokio::test]
@@ -555,10 +516,7 @@ mod tests {
         ))
         .await;
         assert!(
-            input["query"]
-                .as_str()
-                .unwrap()
-                .contains("import boards from Trello"),
+            input["query"].as_str().unwrap().contains("import boards from Trello"),
             "{input}"
         );
     }
@@ -572,16 +530,12 @@ mod tests {
             vec![],
         ))
         .await;
-        assert!(
-            input["query"].as_str().unwrap().contains("password reset"),
-            "{input}"
-        );
+        assert!(input["query"].as_str().unwrap().contains("password reset"), "{input}");
     }
 
     #[test]
     fn feature_questions_need_a_passage_that_names_the_feature() {
-        let Some(Feature::Named(feature)) =
-            asked_feature("Does Tandem have built-in time tracking, like a timer?")
+        let Some(Feature::Named(feature)) = asked_feature("Does Tandem have built-in time tracking, like a timer?")
         else {
             panic!("a feature question")
         };
@@ -595,13 +549,8 @@ mod tests {
             asked_feature("Does the Tandem desktop app on Mac work offline?"),
             Some(Feature::Named(vec!["deskt".into(), "offli".into()]))
         );
-        let described =
-            asked_feature("Is there a way to make the dependent cards move automatically?")
-                .unwrap();
-        assert!(covers(
-            "Cards that depend on a moved card move with it.",
-            &described
-        ));
+        let described = asked_feature("Is there a way to make the dependent cards move automatically?").unwrap();
+        assert!(covers("Cards that depend on a moved card move with it.", &described));
         assert_eq!(asked_feature("How do I export a board?"), None);
     }
 
@@ -610,13 +559,7 @@ mod tests {
         let unrelated = json!({"good_match": true, "hits": [{"article": "timeline-view", "title": "Timeline", "score": 9.0,
             "text": "The timeline shows cards over time."}]});
         let question = "Does Tandem have time tracking?";
-        let (name, _) = next_tool(request(
-            question,
-            Channel::Email,
-            "",
-            vec![unrelated.clone()],
-        ))
-        .await;
+        let (name, _) = next_tool(request(question, Channel::Email, "", vec![unrelated.clone()])).await;
         assert_eq!(name, SEARCH_KNOWLEDGE_BASE);
         let (name, _) = next_tool(request(
             question,

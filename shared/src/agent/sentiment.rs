@@ -18,18 +18,16 @@ pub const ESCALATION_THRESHOLD: f64 = -0.5;
 
 /// Support vocabulary that VADER scores as negative but that names a problem, not a feeling.
 const PROBLEM_WORDS: &[&str] = &[
-    "error", "errors", "fail", "failed", "fails", "failing", "failure", "failures", "problem",
-    "problems", "issue", "issues", "bug", "bugs", "wrong", "stuck", "missing", "miss", "expired",
-    "blocked", "block", "blocks", "disabled", "delete", "deleted", "limit", "limited", "limits",
-    "broken", "break", "breaks", "doubt", "trouble", "no",
+    "error", "errors", "fail", "failed", "fails", "failing", "failure", "failures", "problem", "problems", "issue",
+    "issues", "bug", "bugs", "wrong", "stuck", "missing", "miss", "expired", "blocked", "block", "blocks", "disabled",
+    "delete", "deleted", "limit", "limited", "limits", "broken", "break", "breaks", "doubt", "trouble", "no",
 ];
 
-static LEXICON: LazyLock<std::collections::HashMap<unicase::UniCase<&'static str>, f64>> =
-    LazyLock::new(|| {
-        let mut lexicon = vader_sentiment::LEXICON.clone();
-        lexicon.retain(|word, _| !PROBLEM_WORDS.contains(&word.to_lowercase().as_str()));
-        lexicon
-    });
+static LEXICON: LazyLock<std::collections::HashMap<unicase::UniCase<&'static str>, f64>> = LazyLock::new(|| {
+    let mut lexicon = vader_sentiment::LEXICON.clone();
+    lexicon.retain(|word, _| !PROBLEM_WORDS.contains(&word.to_lowercase().as_str()));
+    lexicon
+});
 
 static ANALYZER: LazyLock<SentimentIntensityAnalyzer<'static>> =
     LazyLock::new(|| SentimentIntensityAnalyzer::from_lexicon(&LEXICON));
@@ -39,19 +37,13 @@ pub fn score(text: &str) -> f64 {
     if !is_english(text) {
         return 0.0;
     }
-    ANALYZER
-        .polarity_scores(text)
-        .get("compound")
-        .copied()
-        .unwrap_or(0.0)
+    ANALYZER.polarity_scores(text).get("compound").copied().unwrap_or(0.0)
 }
 
 /// Short texts are too short to tell the language of: take them as English.
 fn is_english(text: &str) -> bool {
     match whatlang::detect(text) {
-        Some(info) if text.split_whitespace().count() >= 4 && info.is_reliable() => {
-            info.lang() == whatlang::Lang::Eng
-        }
+        Some(info) if text.split_whitespace().count() >= 4 && info.is_reliable() => info.lang() == whatlang::Lang::Eng,
         _ => true,
     }
 }
@@ -85,9 +77,8 @@ mod tests {
     #[test]
     fn angry_messages_score_below_the_threshold_and_calm_ones_do_not() {
         assert!(
-            score(
-                "This app is absolutely useless, horrible experience, I hate it. Worst tool ever."
-            ) < ESCALATION_THRESHOLD
+            score("This app is absolutely useless, horrible experience, I hate it. Worst tool ever.")
+                < ESCALATION_THRESHOLD
         );
         assert!(score("The upload failed with an error, how do I fix it?") > ESCALATION_THRESHOLD);
         assert!(score("Thanks, the timeline view is great and my team loves it!") > 0.5);
@@ -95,7 +86,10 @@ mod tests {
 
     #[test]
     fn non_english_text_is_neutral() {
-        assert_eq!(score("Hallo, wie aktiviere ich die Zwei-Faktor-Authentifizierung für mein Konto und die ganze Firma?"), 0.0);
+        assert_eq!(
+            score("Hallo, wie aktiviere ich die Zwei-Faktor-Authentifizierung für mein Konto und die ganze Firma?"),
+            0.0
+        );
     }
 
     #[test]

@@ -18,14 +18,8 @@ const SEARCH_RESULTS: usize = 3;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Decision {
-    Respond {
-        text: String,
-        sources: Vec<String>,
-    },
-    Escalate {
-        reason: EscalationReason,
-        summary: String,
-    },
+    Respond { text: String, sources: Vec<String> },
+    Escalate { reason: EscalationReason, summary: String },
 }
 
 /// One tool call and what it returned, kept on the ticket for review.
@@ -45,10 +39,7 @@ pub struct Turn<'a> {
     pub knowledge: &'a KnowledgeBase,
 }
 
-pub async fn run(
-    model: &dyn ChatModel,
-    turn: &Turn<'_>,
-) -> Result<(Decision, Vec<Step>), ModelError> {
+pub async fn run(model: &dyn ChatModel, turn: &Turn<'_>) -> Result<(Decision, Vec<Step>), ModelError> {
     let mut request = ConverseRequest {
         system: SYSTEM_PROMPT.to_owned(),
         messages: vec![first_user_message(
@@ -68,9 +59,7 @@ pub async fn run(
             .content
             .iter()
             .filter_map(|b| match b {
-                ContentBlock::ToolUse { id, name, input } => {
-                    Some((id.clone(), name.clone(), input.clone()))
-                }
+                ContentBlock::ToolUse { id, name, input } => Some((id.clone(), name.clone(), input.clone())),
                 _ => None,
             })
             .collect();
@@ -94,8 +83,7 @@ pub async fn run(
                         input,
                         output: json!("refused: no knowledge-base match"),
                     });
-                    let summary =
-                        "No knowledge-base article answers this after two searches.".into();
+                    let summary = "No knowledge-base article answers this after two searches.".into();
                     return Ok((
                         Decision::Escalate {
                             reason: EscalationReason::NoAnswer,

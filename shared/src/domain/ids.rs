@@ -78,10 +78,7 @@ pub struct MessageId(String);
 
 impl MessageId {
     pub fn inbound(received_at_ms: i64, channel_message_key: &str) -> Self {
-        Self(format!(
-            "{received_at_ms:013}-in-{}",
-            short_hash(channel_message_key)
-        ))
+        Self(format!("{received_at_ms:013}-in-{}", short_hash(channel_message_key)))
     }
 
     /// The id of the reply to `inbound`: same timestamp prefix so it sorts after it.

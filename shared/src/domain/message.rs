@@ -68,15 +68,9 @@ impl DeliveryStatus {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [
-            Self::Queued,
-            Self::Sending,
-            Self::Sent,
-            Self::Delivered,
-            Self::Failed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == value)
+        [Self::Queued, Self::Sending, Self::Sent, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == value)
     }
 }
 

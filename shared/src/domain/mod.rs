@@ -6,11 +6,7 @@ mod message;
 mod ticket;
 
 pub use ids::{CustomerId, IdParseError, MessageId, TicketId};
-pub use message::{
-    Channel, ConversationMessage, DeliveryStatus, Direction, InboundMessage, OutboundReply, Sender,
-};
-pub use ticket::{
-    Category, Customer, EscalationReason, Priority, Ticket, TicketStatus, UnknownVariant,
-};
+pub use message::{Channel, ConversationMessage, DeliveryStatus, Direction, InboundMessage, OutboundReply, Sender};
+pub use ticket::{Category, Customer, EscalationReason, Priority, Ticket, TicketStatus, UnknownVariant};
 
 pub use email_address::EmailAddress;

@@ -1,5 +1,8 @@
 //! The product knowledge base: markdown articles in `context/knowledge-base/`,
-//! split into passages at `## ` headings and ranked with BM25.
+//! split into passages at `## ` headings, plus the answers people approved
+//! from resolved tickets, ranked with BM25.
+
+mod learned;
 
 use std::sync::LazyLock;
 
@@ -8,6 +11,8 @@ use include_dir::{include_dir, Dir};
 use serde::Serialize;
 
 use crate::domain::Category;
+
+pub use learned::{Knowledge, LearnedAnswer, LearnedAnswers, LEARNED_PREFIX};
 
 static BUNDLED_ARTICLES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../context/knowledge-base");
 
@@ -40,30 +45,27 @@ pub struct KnowledgeBase {
 impl KnowledgeBase {
     /// Builds the index from `(slug, markdown)` pairs.
     pub fn from_articles<'a>(articles: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self::from_sources(articles, &[])
+    }
+
+    /// Builds the index from articles and approved learned answers (one passage each).
+    pub fn from_sources<'a>(articles: impl IntoIterator<Item = (&'a str, &'a str)>, learned: &[LearnedAnswer]) -> Self {
         let passages: Vec<Passage> = articles
             .into_iter()
             .flat_map(|(slug, md)| split_article(slug, md))
+            .chain(learned.iter().map(LearnedAnswer::passage))
             .collect();
         let documents = passages.iter().enumerate().map(|(i, p)| {
             // The title counts twice: it names the topic better than any sentence.
-            Document::new(
-                i,
-                format!("{} {} {} {}", p.title, p.title, p.heading, p.text),
-            )
+            Document::new(i, format!("{} {} {} {}", p.title, p.title, p.heading, p.text))
         });
-        let engine =
-            SearchEngineBuilder::<usize>::with_documents(Language::English, documents).build();
+        let engine = SearchEngineBuilder::<usize>::with_documents(Language::English, documents).build();
         Self { engine, passages }
     }
 
     /// The articles compiled into the binary from `context/knowledge-base/`.
     pub fn bundled() -> &'static KnowledgeBase {
-        static BUNDLED: LazyLock<KnowledgeBase> = LazyLock::new(|| {
-            KnowledgeBase::from_articles(BUNDLED_ARTICLES.files().filter_map(|f| {
-                let slug = f.path().file_stem()?.to_str()?;
-                Some((slug, f.contents_utf8()?))
-            }))
-        });
+        static BUNDLED: LazyLock<KnowledgeBase> = LazyLock::new(|| KnowledgeBase::from_articles(bundled_articles()));
         &BUNDLED
     }
 
@@ -96,13 +98,17 @@ impl KnowledgeBase {
     }
 }
 
+/// `(slug, markdown)` of every article compiled into the binary.
+pub fn bundled_articles() -> impl Iterator<Item = (&'static str, &'static str)> {
+    BUNDLED_ARTICLES
+        .files()
+        .filter_map(|f| Some((f.path().file_stem()?.to_str()?, f.contents_utf8()?)))
+}
+
 fn split_article(slug: &str, markdown: &str) -> Vec<Passage> {
     let mut title = slug.replace('-', " ");
     let category = markdown.lines().find_map(|l| {
-        let value = l
-            .trim()
-            .strip_prefix("<!-- category:")?
-            .strip_suffix("-->")?;
+        let value = l.trim().strip_prefix("<!-- category:")?.strip_suffix("-->")?;
         Category::parse(value.trim()).ok()
     });
     let mut passages = Vec::new();
@@ -151,10 +157,7 @@ mod tests {
         let hits = kb.search("forgot my password", 3);
         assert_eq!(hits[0].passage.article, "reset-password");
         assert_eq!(hits[0].passage.title, "Reset your password");
-        assert_eq!(
-            kb.article_category("invite-teammates"),
-            Some(Category::Technical)
-        );
+        assert_eq!(kb.article_category("invite-teammates"), Some(Category::Technical));
         assert_eq!(kb.article_category("reset-password"), None);
     }
 

@@ -9,8 +9,7 @@ use super::validation::{validate, FieldError, ValidSubmission, RULES};
 use crate::adapters::{DynamoCustomerDirectory, DynamoTicketStore, SqsQueue};
 use crate::config::WebformConfig;
 use crate::domain::{
-    Channel, ConversationMessage, Direction, EscalationReason, InboundMessage, Sender, Ticket,
-    TicketId, TicketStatus,
+    Channel, ConversationMessage, Direction, EscalationReason, InboundMessage, Sender, Ticket, TicketId, TicketStatus,
 };
 use crate::inbound::inbound_queue_message;
 use crate::ports::{CustomerDirectory, InfraError, MessageQueue, TicketStore};
@@ -88,7 +87,11 @@ fn error(status: u16, code: &str, message: &str) -> Response<Body> {
 
 fn unavailable(e: &InfraError) -> Response<Body> {
     tracing::error!(error = %e, "infrastructure failure");
-    error(503, "unavailable", "Support is briefly unavailable. Nothing was lost on our side; please try again in a minute.")
+    error(
+        503,
+        "unavailable",
+        "Support is briefly unavailable. Nothing was lost on our side; please try again in a minute.",
+    )
 }
 
 enum Route<'a> {
@@ -115,15 +118,9 @@ impl WebformApi {
     pub fn new(config: WebformConfig, sdk: &aws_config::SdkConfig) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         Self::with_ports(
-            Arc::new(DynamoCustomerDirectory::new(
-                dynamodb.clone(),
-                config.customers_table,
-            )),
+            Arc::new(DynamoCustomerDirectory::new(dynamodb.clone(), config.customers_table)),
             Arc::new(DynamoTicketStore::new(dynamodb, config.tickets_table)),
-            Arc::new(SqsQueue::new(
-                aws_sdk_sqs::Client::new(sdk),
-                config.inbound_queue_url,
-            )),
+            Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.inbound_queue_url)),
         )
     }
 
@@ -169,10 +166,7 @@ impl WebformApi {
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty() && v.len() <= 128)
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-        match self
-            .open_ticket(submission, correlation_id, Utc::now())
-            .await
-        {
+        match self.open_ticket(submission, correlation_id, Utc::now()).await {
             Ok(ticket_id) => json_response(
                 201,
                 json!({
@@ -229,9 +223,7 @@ impl WebformApi {
                 &ticket.id,
             ))
             .await?;
-        self.inbound
-            .send(inbound_queue_message(&inbound, &customer.id))
-            .await?;
+        self.inbound.send(inbound_queue_message(&inbound, &customer.id)).await?;
         tracing::info!(ticket_id = %ticket.id, customer_id = %customer.id, correlation_id = %inbound.correlation_id, "web form ticket opened");
         Ok(ticket.id)
     }
@@ -242,9 +234,7 @@ impl WebformApi {
             return not_found();
         };
         match self.tickets.ticket_thread(&id).await {
-            Ok(Some((ticket, messages))) => {
-                json_response(200, json!(TicketView::new(ticket, messages)))
-            }
+            Ok(Some((ticket, messages))) => json_response(200, json!(TicketView::new(ticket, messages))),
             Ok(None) => not_found(),
             Err(e) => unavailable(&e),
         }
@@ -252,10 +242,7 @@ impl WebformApi {
 }
 
 fn validation_failed(errors: &[FieldError]) -> Response<Body> {
-    json_response(
-        422,
-        json!({ "error": "validation_failed", "errors": errors }),
-    )
+    json_response(422, json!({ "error": "validation_failed", "errors": errors }))
 }
 
 /// Why a request body was refused: a 4xx status, a stable code and a message for people.
@@ -301,19 +288,12 @@ fn decode_form(request: &Request) -> Result<Map<String, Value>, Rejection> {
         return Err(reject(
             413,
             "payload_too_large",
-            format!(
-                "The request body must be at most {} bytes",
-                RULES.max_body_bytes
-            ),
+            format!("The request body must be at most {} bytes", RULES.max_body_bytes),
         ));
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(form)) => Ok(form),
-        Ok(_) => Err(reject(
-            400,
-            "malformed_json",
-            "The request body must be a JSON object",
-        )),
+        Ok(_) => Err(reject(400, "malformed_json", "The request body must be a JSON object")),
         Err(e) => Err(reject(
             400,
             "malformed_json",
@@ -330,10 +310,7 @@ mod tests {
     fn routes_ignore_a_stage_prefix_and_reject_nested_paths() {
         assert!(matches!(route("/support/submit"), Route::Submit));
         assert!(matches!(route("/prod/support/submit"), Route::Submit));
-        assert!(matches!(
-            route("/support/ticket/tkt_1"),
-            Route::Ticket("tkt_1")
-        ));
+        assert!(matches!(route("/support/ticket/tkt_1"), Route::Ticket("tkt_1")));
         assert!(matches!(route("/support/ticket/a/b"), Route::NotFound));
         assert!(matches!(route("/support"), Route::NotFound));
     }

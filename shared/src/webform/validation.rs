@@ -25,8 +25,7 @@ pub struct FormRules {
 }
 
 pub static RULES: LazyLock<FormRules> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../webform-rules.json"))
-        .expect("webform-rules.json is valid")
+    serde_json::from_str(include_str!("../../webform-rules.json")).expect("webform-rules.json is valid")
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,13 +59,7 @@ impl Checker<'_> {
     }
 
     /// The trimmed string value of `field`, or `None` after recording why not.
-    fn text(
-        &mut self,
-        field: &'static str,
-        label: &str,
-        rule: &LengthRule,
-        single_line: bool,
-    ) -> Option<String> {
+    fn text(&mut self, field: &'static str, label: &str, rule: &LengthRule, single_line: bool) -> Option<String> {
         let value = match self.form.get(field) {
             None | Some(Value::Null) => {
                 self.fail(field, format!("{label} is required"));
@@ -82,15 +75,9 @@ impl Checker<'_> {
         if length == 0 {
             self.fail(field, format!("{label} is required"));
         } else if length < rule.min {
-            self.fail(
-                field,
-                format!("{label} must be at least {} characters", rule.min),
-            );
+            self.fail(field, format!("{label} must be at least {} characters", rule.min));
         } else if length > rule.max {
-            self.fail(
-                field,
-                format!("{label} must be at most {} characters", rule.max),
-            );
+            self.fail(field, format!("{label} must be at most {} characters", rule.max));
         } else if single_line && value.chars().any(char::is_control) {
             self.fail(field, format!("{label} must be a single line of text"));
         } else {
@@ -151,12 +138,7 @@ pub fn validate(form: &Map<String, Value>) -> Result<ValidSubmission, Vec<FieldE
     let subject = check.text("subject", "Subject", &rules.subject, true);
     let category = check.choice("category", "Category", Category::parse, None);
     let message = check.text("message", "Message", &rules.message, false);
-    let priority = check.choice(
-        "priority",
-        "Priority",
-        Priority::parse,
-        Some(Priority::Medium),
-    );
+    let priority = check.choice("priority", "Priority", Priority::parse, Some(Priority::Medium));
     match (name, email, subject, category, message, priority) {
         (Some(name), Some(email), Some(subject), Some(category), Some(message), Some(priority))
             if check.errors.is_empty() =>
@@ -211,10 +193,7 @@ mod tests {
     #[test]
     fn every_missing_field_is_reported_at_once() {
         let errors = validate(&Map::new()).unwrap_err();
-        assert_eq!(
-            fields(&errors),
-            ["name", "email", "subject", "category", "message"]
-        );
+        assert_eq!(fields(&errors), ["name", "email", "subject", "category", "message"]);
     }
 
     #[test]
@@ -251,10 +230,7 @@ mod tests {
         v["name"] = json!(42);
         v["subject"] = json!("Hello\r\nBcc: victim@example.com");
         let errors = validate(&form(v)).unwrap_err();
-        assert_eq!(
-            fields(&errors),
-            ["name", "email", "subject", "category", "priority"]
-        );
+        assert_eq!(fields(&errors), ["name", "email", "subject", "category", "priority"]);
         assert_eq!(errors[0].message, "Name must be text");
         assert_eq!(
             errors[3].message,
