@@ -530,7 +530,7 @@ async fn gateway_routes_template_events_to_the_function() {
     let (status, headers, text) = http(
         addr,
         &format!(
-            "POST /support/submit HTTP/1.1\r\nHost: localhost\r\nOrigin: https://shop.example\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "POST /support/submit HTTP/1.1\r\nHost: localhost\r\nOrigin: https://www.tandem.example\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         ),
     )
@@ -541,8 +541,21 @@ async fn gateway_routes_template_events_to_the_function() {
     assert_eq!(echo["body"], body);
     assert_eq!(
         headers.get("access-control-allow-origin").map(String::as_str),
-        Some("*"),
-        "CORS from the template"
+        Some("https://www.tandem.example"),
+        "CORS from the template: only the configured origins"
+    );
+    let (_, headers, _) = http(
+        addr,
+        &format!(
+            "POST /support/submit HTTP/1.1\r\nHost: localhost\r\nOrigin: https://elsewhere.example\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await;
+    assert_eq!(
+        headers.get("access-control-allow-origin"),
+        None,
+        "other origins are not allowed"
     );
 
     let (status, _, text) = http(
