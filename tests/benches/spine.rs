@@ -63,21 +63,10 @@ async fn main() {
         end_to_end_ms.push(at.elapsed().as_secs_f64() * 1e3);
     }
     let total = started.elapsed();
-    let runs = app
-        .dynamodb
-        .scan()
-        .table_name(app.table_name("TicketsTable"))
-        .send()
+    let agent_ms: Vec<f64> = app
+        .ticket_table_items("agent_run")
         .await
-        .unwrap();
-    let agent_ms: Vec<f64> = runs
-        .items()
         .iter()
-        .filter(|i| {
-            i.get("entity")
-                .and_then(|e| e.as_s().ok())
-                .is_some_and(|e| e == "agent_run")
-        })
         .filter_map(|i| i.get("duration_ms")?.as_n().ok()?.parse().ok())
         .collect();
 

@@ -16,7 +16,6 @@ use anyhow::{bail, Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::domain::TicketId;
 
 use crate::TestApp;
 
@@ -274,47 +273,21 @@ async fn send(app: &TestApp, ticket: &LabelledTicket) -> Result<Option<String>> 
         "received_at": chrono::Utc::now(),
         "correlation_id": format!("eval-{}", ticket.id),
     });
-    let group = ticket
-        .customer
-        .email
-        .clone()
-        .or(ticket.customer.phone.clone())
-        .unwrap_or_else(|| ticket.id.clone());
-    app.send_fifo(
-        "InboundQueue",
-        &message.to_string(),
-        &group.replace(['@', '+'], "_"),
-        &ticket.id,
-    )
-    .await?;
-    Ok(Some(
-        TicketId::derived_from(&format!("{}#{}", ticket.channel, ticket.id)).to_string(),
-    ))
+    Ok(Some(app.deliver(&message).await?))
 }
 
 async fn wait_for_decision(app: &TestApp, ticket_id: &str, sent_at: Instant, timeout: Duration) -> Result<Decided> {
-    loop {
-        let response = app.get(&format!("/support/ticket/{ticket_id}")).await;
-        if response.status() == 200 {
-            let ticket: Value = response.json().await?;
-            if ticket["status"] != "open" {
-                let latency = sent_at.elapsed();
-                let (top3, agent_ms) = agent_run(app, ticket_id).await?;
-                return Ok(Decided {
-                    category: ticket["category"].as_str().unwrap_or_default().to_owned(),
-                    escalated: ticket["status"] == "escalated",
-                    reason: ticket["escalation_reason"].as_str().map(str::to_owned),
-                    top3,
-                    latency,
-                    agent_ms,
-                });
-            }
-        }
-        if sent_at.elapsed() > timeout {
-            bail!("ticket {ticket_id} was not decided within {timeout:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let ticket = app.decided_ticket(ticket_id, timeout).await?;
+    let latency = sent_at.elapsed();
+    let (top3, agent_ms) = agent_run(app, ticket_id).await?;
+    Ok(Decided {
+        category: ticket["category"].as_str().unwrap_or_default().to_owned(),
+        escalated: ticket["status"] == "escalated",
+        reason: ticket["escalation_reason"].as_str().map(str::to_owned),
+        top3,
+        latency,
+        agent_ms,
+    })
 }
 
 /// The first search's top articles and the agent's own time, from the run it recorded.

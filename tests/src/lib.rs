@@ -6,7 +6,10 @@ pub mod eval;
 
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
 use anyhow::{bail, Context, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
 use local_stack::{LocalStack, LocalStackOptions};
 use serde_json::{json, Value};
@@ -151,6 +154,58 @@ impl TestApp {
         }
     }
 
+    /// Puts a normalized inbound message on the inbound queue, as a channel's webhook
+    /// would (one FIFO group per sender, deduplicated by the channel's message id), and
+    /// returns the id of the ticket the agent opens for it.
+    pub async fn deliver(&self, message: &Value) -> Result<String> {
+        let channel = message["channel"].as_str().context("a channel")?;
+        let id = message["channel_message_id"].as_str().context("a channel message id")?;
+        let sender = &message["sender"];
+        let group = sender["email"].as_str().or(sender["phone"].as_str()).unwrap_or(id);
+        self.send_fifo(
+            "InboundQueue",
+            &message.to_string(),
+            &group.replace(['@', '+'], "_"),
+            id,
+        )
+        .await?;
+        Ok(shared::domain::TicketId::derived_from(&format!("{channel}#{id}")).to_string())
+    }
+
+    /// Waits until the agent decided the ticket (answered or escalated) and returns it.
+    pub async fn decided_ticket(&self, ticket_id: &str, timeout: Duration) -> Result<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let response = self.get(&format!("/support/ticket/{ticket_id}")).await;
+            if response.status() == 200 {
+                let ticket: Value = response.json().await?;
+                if ticket["status"] != "open" {
+                    return Ok(ticket);
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("ticket {ticket_id} was not decided within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Every item of the tickets table of one kind (`ticket`, `message`, `agent_run`).
+    pub async fn ticket_table_items(&self, entity: &str) -> Vec<HashMap<String, AttributeValue>> {
+        let out = self
+            .dynamodb
+            .scan()
+            .table_name(self.table_name("TicketsTable"))
+            .send()
+            .await
+            .unwrap();
+        out.items()
+            .iter()
+            .filter(|i| i.get("entity").and_then(|e| e.as_s().ok()).is_some_and(|e| e == entity))
+            .cloned()
+            .collect()
+    }
+
     /// The SES message id recorded on each outbound message of the ticket.
     pub async fn reply_provider_ids(&self, ticket_id: &str) -> Result<Vec<Option<String>>> {
         let out = self
@@ -158,11 +213,8 @@ impl TestApp {
             .query()
             .table_name(self.table_name("TicketsTable"))
             .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
-            .expression_attribute_values(
-                ":pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("TICKET#{ticket_id}")),
-            )
-            .expression_attribute_values(":msg", aws_sdk_dynamodb::types::AttributeValue::S("MSG#".into()))
+            .expression_attribute_values(":pk", AttributeValue::S(format!("TICKET#{ticket_id}")))
+            .expression_attribute_values(":msg", AttributeValue::S("MSG#".into()))
             .consistent_read(true)
             .send()
             .await?;

@@ -55,21 +55,10 @@ async fn the_same_message_delivered_twice_gets_one_stored_message_and_one_reply(
     let mails = app.sent_emails().await.unwrap();
     assert_eq!(mails.len(), 1, "one email for one message");
     // One ticket with one inbound and one outbound message.
-    let tickets = app
-        .dynamodb
-        .scan()
-        .table_name(app.table_name("TicketsTable"))
-        .send()
+    let messages: Vec<String> = app
+        .ticket_table_items("message")
         .await
-        .unwrap();
-    let messages: Vec<_> = tickets
-        .items()
         .iter()
-        .filter(|i| {
-            i.get("entity")
-                .and_then(|e| e.as_s().ok())
-                .is_some_and(|e| e == "message")
-        })
         .map(|i| i["direction"].as_s().unwrap().clone())
         .collect();
     assert_eq!(messages, ["inbound", "outbound"]);

@@ -1,11 +1,10 @@
 //! Each guardrail case through the real pipeline on the local stack: what the
 //! ticket records and what the customer is told.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use integration_tests::TestApp;
 use serde_json::{json, Value};
-use shared::domain::TicketId;
 
 /// Sends one message as its channel's webhook would and returns the decided ticket.
 async fn handle(app: &TestApp, channel: &str, id: &str, body: &str) -> Value {
@@ -17,22 +16,8 @@ async fn handle(app: &TestApp, channel: &str, id: &str, body: &str) -> Value {
         "channel": channel, "channel_message_id": id, "sender": sender, "subject": null, "body": body,
         "received_at": chrono::Utc::now(), "correlation_id": format!("guardrail-{id}"),
     });
-    app.send_fifo("InboundQueue", &message.to_string(), "sam", id)
-        .await
-        .unwrap();
-    let ticket_id = TicketId::derived_from(&format!("{channel}#{id}"));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let response = app.get(&format!("/support/ticket/{ticket_id}")).await;
-        if response.status() == 200 {
-            let ticket: Value = response.json().await.unwrap();
-            if ticket["status"] != "open" {
-                return ticket;
-            }
-        }
-        assert!(Instant::now() < deadline, "{id} was not handled");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let ticket_id = app.deliver(&message).await.unwrap();
+    app.decided_ticket(&ticket_id, Duration::from_secs(30)).await.unwrap()
 }
 
 fn reply(ticket: &Value) -> String {

@@ -1,12 +1,11 @@
 //! Answers people approved from resolved tickets are searched with the
 //! articles; answers still waiting for approval are not.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::TestApp;
 use serde_json::{json, Value};
-use shared::domain::TicketId;
 
 async fn learned(app: &TestApp, id: &str, question: &str, answer: &str, status: &str) {
     let s = |v: &str| AttributeValue::S(v.to_owned());
@@ -31,22 +30,8 @@ async fn ask(app: &TestApp, id: &str, body: &str) -> Value {
         "sender": {"name": "Noor Haddad", "email": "noor@haddad.example"},
         "received_at": chrono::Utc::now(), "correlation_id": id,
     });
-    app.send_fifo("InboundQueue", &message.to_string(), "noor", id)
-        .await
-        .unwrap();
-    let ticket_id = TicketId::derived_from(&format!("email#{id}"));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let response = app.get(&format!("/support/ticket/{ticket_id}")).await;
-        if response.status() == 200 {
-            let ticket: Value = response.json().await.unwrap();
-            if ticket["status"] != "open" {
-                return ticket;
-            }
-        }
-        assert!(Instant::now() < deadline, "{id} was not handled");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let ticket_id = app.deliver(&message).await.unwrap();
+    app.decided_ticket(&ticket_id, Duration::from_secs(30)).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
