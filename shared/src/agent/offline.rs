@@ -262,7 +262,7 @@ impl ChatModel for OfflineEngine {
         let (name, input) = match searches.last() {
             Some(result) if answers(result, &talk.question) => (
                 SEND_RESPONSE,
-                json!({ "message": compose_answer(&result["hits"], talk.channel) }),
+                json!({ "message": compose_answer(&result["hits"], talk.channel, asks_two_things(&talk.question)) }),
             ),
             _ if searches.len() < MAX_SEARCHES => (
                 SEARCH_KNOWLEDGE_BASE,
@@ -377,12 +377,12 @@ fn unique_words(text: &str) -> String {
 /// An answer from the best passage, the next one of the same article, and the
 /// best passage of a second article when it also matched well (two questions
 /// in one message). WhatsApp gets the first sentences only.
-fn compose_answer(hits: &Value, channel: Channel) -> String {
+fn compose_answer(hits: &Value, channel: Channel, two_questions: bool) -> String {
     let hits = hits.as_array().map(Vec::as_slice).unwrap_or_default();
     let Some(best) = hits.first() else {
         return String::new();
     };
-    let text = |h: &Value| h["text"].as_str().unwrap_or_default().trim().to_owned();
+    let text = |h: &Value| plain_text(h["text"].as_str().unwrap_or_default());
     let title = |h: &Value| h["title"].as_str().unwrap_or_default().to_owned();
     let best_score = best["score"].as_f64().unwrap_or(0.0);
     if channel == Channel::Whatsapp {
@@ -396,7 +396,7 @@ fn compose_answer(hits: &Value, channel: Channel) -> String {
     let mut titles = vec![title(best)];
     for hit in &hits[1..] {
         let same_article = hit["article"] == best["article"];
-        let strong = hit["score"].as_f64().unwrap_or(0.0) >= best_score * SECOND_ARTICLE_SHARE;
+        let strong = two_questions && hit["score"].as_f64().unwrap_or(0.0) >= best_score * SECOND_ARTICLE_SHARE;
         if (same_article || strong) && parts.iter().map(String::len).sum::<usize>() + text(hit).len() < MAX_ANSWER_CHARS
         {
             parts.push(text(hit));
@@ -414,6 +414,19 @@ fn compose_answer(hits: &Value, channel: Channel) -> String {
     format!(
         "Here is what our help center says ({sources}):\n\n{body}\n\nThis answer was put together automatically from our help center. If it doesn't solve your problem, just reply and a person from our team will take over."
     )
+}
+
+/// "Where are invoices? And how do I change the card?": a second article may answer the second part.
+fn asks_two_things(question: &str) -> bool {
+    let words = Words::new(question);
+    question.matches('?').count() >= 2
+        || (question.contains("1)") && question.contains("2)"))
+        || contains_any(&words, &["two things", "2 things", "two questions", "2 questions"])
+}
+
+/// Articles are markdown; replies are plain text: drop the emphasis and code marks.
+fn plain_text(markdown: &str) -> String {
+    markdown.replace("**", "").replace('`', "").trim().to_owned()
 }
 
 fn first_sentences(text: &str, max_chars: usize) -> String {
