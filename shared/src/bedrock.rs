@@ -37,11 +37,13 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
+        // Worst case about 3 × 10 s per model call: a turn of a few calls stays within
+        // the agent's 90 s Lambda timeout, and a message that still runs out is retried.
         Self {
-            max_attempts: 4,
+            max_attempts: 3,
             base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(4),
-            timeout: Duration::from_secs(20),
+            max_delay: Duration::from_secs(2),
+            timeout: Duration::from_secs(10),
         }
     }
 }

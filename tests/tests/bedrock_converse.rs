@@ -12,9 +12,10 @@ use shared::model::{ChatModel, ContentBlock, ConverseRequest, Message, ModelErro
 const MODEL_ID: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
 const SYSTEM: &str = "You are the Tandem Boards support agent.";
 
-/// Millisecond backoff keeps the retry tests fast; the policy is otherwise the default.
+/// Millisecond backoff keeps the retry tests fast; four attempts make the counts distinct.
 fn fast_policy() -> RetryPolicy {
     RetryPolicy {
+        max_attempts: 4,
         base_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(5),
         ..RetryPolicy::default()

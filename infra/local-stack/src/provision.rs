@@ -356,7 +356,7 @@ mod tests {
         );
         assert_eq!(a[&QueueAttributeName::FifoQueue], "true");
         assert_eq!(a[&QueueAttributeName::ContentBasedDeduplication], "false");
-        assert_eq!(a[&QueueAttributeName::VisibilityTimeout], "360");
+        assert_eq!(a[&QueueAttributeName::VisibilityTimeout], "540");
         let redrive: serde_json::Value = serde_json::from_str(&a[&QueueAttributeName::RedrivePolicy]).unwrap();
         assert_eq!(redrive["maxReceiveCount"], 3);
         assert!(redrive["deadLetterTargetArn"]

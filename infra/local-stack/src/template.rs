@@ -1247,7 +1247,7 @@ mod tests {
             assert_eq!(f.runtime.as_deref(), Some("provided.al2023"), "Globals are merged");
             assert_eq!(f.handler.as_deref(), Some("bootstrap"));
         }
-        assert_eq!(t.functions["AgentFunction"].timeout_seconds, 60);
+        assert_eq!(t.functions["AgentFunction"].timeout_seconds, 90);
         assert_eq!(t.functions["WebformApiFunction"].timeout_seconds, 10);
 
         let routes: Vec<(String, String, Option<String>)> = t
