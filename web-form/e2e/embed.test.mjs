@@ -3,59 +3,36 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  browserSuite,
   fillForm,
-  launchBrowser,
   openPage,
   REPLY_TIMEOUT_MS,
   sampleValues,
   screenshot,
-  startTarget,
   usingFake,
 } from './run.mjs';
 
 const hostHtml = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'host.html'), 'utf8');
 const TICKET_RE = /^tkt_[0-9a-f]{32}$/;
 
-let browser;
-let target;
-let current;
-
-before(async () => {
-  target = await startTarget();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await target?.close();
-});
-
-afterEach(async () => {
-  if (!current) return;
-  const foreign = current.foreignRequests();
-  const errors = current.pageErrors;
-  await current.close();
-  current = undefined;
-  assert.deepEqual(foreign, [], 'the embed must only talk to the configured API origin');
-  assert.deepEqual(errors, [], 'no uncaught page errors');
-});
+const suite = browserSuite('the embed');
 
 /** Serves `html` at `url` from inside the browser (no server needed, any origin). */
 async function openHost(url, html, allowedOrigins = []) {
-  current = await openPage(browser, target.baseUrl, { allowedOrigins });
-  await current.page.route(url, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: html }));
-  await current.page.goto(url);
-  return current;
+  suite.current = await openPage(suite.browser, suite.target.baseUrl, { allowedOrigins });
+  await suite.current.page.route(url, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: html }));
+  await suite.current.page.goto(url);
+  return suite.current;
 }
 
 describe('embed.js on a plain host page', () => {
   it('renders from one script tag, submits, and shows the status inline', async () => {
     // e2e/host.html: the host page has only `<script src="/embed.js" data-target=...>`,
     // so the API base defaults to the script's own origin.
-    const hostUrl = `${target.baseUrl}/__e2e__/host.html`;
+    const hostUrl = `${suite.target.baseUrl}/__e2e__/host.html`;
     const { page, requests, apiRequests } = await openHost(hostUrl, hostHtml);
     const widget = page.locator('#tandem-support .tandem-support');
     await widget.getByRole('heading', { name: 'Contact support' }).waitFor();
@@ -100,11 +77,11 @@ describe('embed.js on a plain host page', () => {
   });
 
   it('TandemSupport.mount(el, {apiBase}) mounts a second widget', async () => {
-    const hostUrl = `${target.baseUrl}/__e2e__/mount.html`;
+    const hostUrl = `${suite.target.baseUrl}/__e2e__/mount.html`;
     const html = `<!doctype html><html lang="en"><head><title>mount</title></head><body>
       <div id="tandem-support"></div><div id="second"></div>
-      <script src="/embed.js" data-api-base="${target.baseUrl}"></script>
-      <script>window.TandemSupport.mount(document.getElementById('second'), { apiBase: ${JSON.stringify(target.baseUrl)} });</script>
+      <script src="/embed.js" data-api-base="${suite.target.baseUrl}"></script>
+      <script>window.TandemSupport.mount(document.getElementById('second'), { apiBase: ${JSON.stringify(suite.target.baseUrl)} });</script>
       </body></html>`;
     // (This page has a second inline script only to call the public mount API.)
     const { page, apiRequests } = await openHost(hostUrl, html);
@@ -126,7 +103,7 @@ describe('embed.js on a plain host page', () => {
     const html = `<!doctype html><html lang="en"><head><title>Other origin</title></head><body>
       <h1>Partner site</h1>
       <div id="tandem-support"></div>
-      <script src="${target.baseUrl}/embed.js" data-api-base="${target.baseUrl}" data-target="#tandem-support"></script>
+      <script src="${suite.target.baseUrl}/embed.js" data-api-base="${suite.target.baseUrl}" data-suite.target="#tandem-support"></script>
       </body></html>`;
     const hostServer = http.createServer((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
@@ -135,9 +112,9 @@ describe('embed.js on a plain host page', () => {
     await new Promise((r) => hostServer.listen(0, '127.0.0.1', r));
     const hostOrigin = `http://127.0.0.1:${hostServer.address().port}`;
     try {
-      assert.notEqual(hostOrigin, new URL(target.baseUrl).origin);
-      current = await openPage(browser, target.baseUrl, { allowedOrigins: [hostOrigin] });
-      const { page, apiRequests } = current;
+      assert.notEqual(hostOrigin, new URL(suite.target.baseUrl).origin);
+      suite.current = await openPage(suite.browser, suite.target.baseUrl, { allowedOrigins: [hostOrigin] });
+      const { page, apiRequests } = suite.current;
       await page.goto(`${hostOrigin}/help.html`);
       const widget = page.locator('#tandem-support .tandem-support');
       await widget.getByRole('heading', { name: 'Contact support' }).waitFor();

@@ -1,48 +1,25 @@
 // Standalone page: form, errors, keyboard use, failures, status view.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
+  browserSuite,
   fillForm,
-  launchBrowser,
   openPage,
   readForm,
   REPLY_TIMEOUT_MS,
   sampleValues,
   screenshot,
-  startTarget,
 } from './run.mjs';
 
 const TICKET_RE = /^tkt_[0-9a-f]{32}$/;
 
-let browser;
-let target;
-let current;
-
-before(async () => {
-  target = await startTarget();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await target?.close();
-});
-
-afterEach(async () => {
-  if (!current) return;
-  const foreign = current.foreignRequests();
-  const errors = current.pageErrors;
-  await current.close();
-  current = undefined;
-  assert.deepEqual(foreign, [], 'the page must only talk to the configured API origin');
-  assert.deepEqual(errors, [], 'no uncaught page errors');
-});
+const suite = browserSuite('the page');
 
 async function open(hash = '#/') {
-  current = await openPage(browser, target.baseUrl);
-  await current.page.goto(`${target.baseUrl}/${hash}`);
-  await current.page.getByRole('heading', { level: 2 }).first().waitFor();
-  return current;
+  suite.current = await openPage(suite.browser, suite.target.baseUrl);
+  await suite.current.page.goto(`${suite.target.baseUrl}/${hash}`);
+  await suite.current.page.getByRole('heading', { level: 2 }).first().waitFor();
+  return suite.current;
 }
 
 describe('standalone support form', () => {

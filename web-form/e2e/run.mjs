@@ -5,9 +5,11 @@
 // Run all e2e tests:  node e2e/run.mjs   (same as: node --test e2e/)
 // The *.test.mjs files import the helpers below.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { after, afterEach, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -19,6 +21,32 @@ export const artifactsDir = path.join(here, 'artifacts');
 export const REPLY_TIMEOUT_MS = Number(process.env.E2E_REPLY_TIMEOUT_MS ?? (process.env.E2E_BASE_URL ? 90_000 : 15_000));
 
 export const usingFake = !process.env.E2E_BASE_URL;
+
+/**
+ * Registers a suite's browser, the target under test and the checks after every test
+ * (no request to another origin, no uncaught page error); returns them as `suite`.
+ */
+export function browserSuite(what) {
+  const suite = { browser: undefined, target: undefined, current: undefined };
+  before(async () => {
+    suite.target = await startTarget();
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.target?.close();
+  });
+  afterEach(async () => {
+    if (!suite.current) return;
+    const foreign = suite.current.foreignRequests();
+    const errors = suite.current.pageErrors;
+    await suite.current.close();
+    suite.current = undefined;
+    assert.deepEqual(foreign, [], `${what} must only talk to the configured API origin`);
+    assert.deepEqual(errors, [], 'no uncaught page errors');
+  });
+  return suite;
+}
 
 export async function launchBrowser() {
   return chromium.launch({
