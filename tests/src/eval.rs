@@ -13,7 +13,6 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -292,17 +291,8 @@ async fn wait_for_decision(app: &TestApp, ticket_id: &str, sent_at: Instant, tim
 
 /// The first search's top articles and the agent's own time, from the run it recorded.
 async fn agent_run(app: &TestApp, ticket_id: &str) -> Result<(Vec<String>, f64)> {
-    let out = app
-        .dynamodb
-        .query()
-        .table_name(app.table_name("TicketsTable"))
-        .key_condition_expression("pk = :pk AND begins_with(sk, :run)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("TICKET#{ticket_id}")))
-        .expression_attribute_values(":run", AttributeValue::S("RUN#".into()))
-        .consistent_read(true)
-        .send()
-        .await?;
-    let Some(run) = out.items().first() else {
+    let runs = app.ticket_items(ticket_id, "RUN#").await?;
+    let Some(run) = runs.first() else {
         return Ok((Vec::new(), 0.0));
     };
     let steps: Value = run

@@ -206,20 +206,27 @@ impl TestApp {
             .collect()
     }
 
-    /// The SES message id recorded on each outbound message of the ticket.
-    pub async fn reply_provider_ids(&self, ticket_id: &str) -> Result<Vec<Option<String>>> {
+    /// The items stored under a ticket whose sort key starts with `prefix`
+    /// (`MSG#` its messages, `RUN#` what the agent did).
+    pub async fn ticket_items(&self, ticket_id: &str, prefix: &str) -> Result<Vec<HashMap<String, AttributeValue>>> {
         let out = self
             .dynamodb
             .query()
             .table_name(self.table_name("TicketsTable"))
-            .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", AttributeValue::S(format!("TICKET#{ticket_id}")))
-            .expression_attribute_values(":msg", AttributeValue::S("MSG#".into()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.into()))
             .consistent_read(true)
             .send()
             .await?;
-        Ok(out
-            .items()
+        Ok(out.items().to_vec())
+    }
+
+    /// The SES message id recorded on each outbound message of the ticket.
+    pub async fn reply_provider_ids(&self, ticket_id: &str) -> Result<Vec<Option<String>>> {
+        Ok(self
+            .ticket_items(ticket_id, "MSG#")
+            .await?
             .iter()
             .filter(|i| {
                 i.get("direction")
