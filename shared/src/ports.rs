@@ -74,10 +74,12 @@ pub trait TicketStore: Send + Sync {
 
     async fn get_message(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<ConversationMessage>, InfraError>;
 
-    /// Records what the agent concluded about the ticket.
-    async fn record_outcome(
+    /// Stores the agent's reply and what it concluded about the ticket together, so
+    /// the status page never shows a reply on an open ticket or a decided ticket
+    /// without its reply.
+    async fn record_reply(
         &self,
-        id: &TicketId,
+        reply: &ConversationMessage,
         outcome: &TicketOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), InfraError>;

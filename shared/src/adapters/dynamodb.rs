@@ -27,7 +27,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -516,31 +516,51 @@ impl TicketStore for DynamoTicketStore {
         out.item.as_ref().map(message_from_item).transpose()
     }
 
-    async fn record_outcome(
+    async fn record_reply(
         &self,
-        id: &TicketId,
+        reply: &ConversationMessage,
         outcome: &TicketOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), InfraError> {
-        let mut update = self
-            .client
-            .update_item()
+        let put = Put::builder()
             .table_name(&self.table)
-            .key("pk", Self::ticket_pk(id))
+            .set_item(Some(message_item(reply)))
+            .condition_expression("attribute_not_exists(sk)")
+            .build()
+            .map_err(|e| InfraError::new("build reply put", e))?;
+        let set = "SET ticket_status = :status, category = :category, sentiment = :sentiment, updated_at = :now";
+        let mut values = HashMap::from([
+            (":status".to_owned(), s(outcome.status.as_str())),
+            (":category".to_owned(), s(outcome.category.as_str())),
+            (
+                ":sentiment".to_owned(),
+                AttributeValue::N(format!("{:.4}", outcome.sentiment)),
+            ),
+            (":now".to_owned(), s(timestamp(now))),
+        ]);
+        let expression = match outcome.escalation_reason {
+            Some(reason) => {
+                values.insert(":reason".to_owned(), s(reason.as_str()));
+                format!("{set}, escalation_reason = :reason")
+            }
+            None => format!("{set} REMOVE escalation_reason"),
+        };
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", Self::ticket_pk(&reply.ticket_id))
             .key("sk", s("META"))
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":status", s(outcome.status.as_str()))
-            .expression_attribute_values(":category", s(outcome.category.as_str()))
-            .expression_attribute_values(":sentiment", AttributeValue::N(format!("{:.4}", outcome.sentiment)))
-            .expression_attribute_values(":now", s(timestamp(now)));
-        let set = "SET ticket_status = :status, category = :category, sentiment = :sentiment, updated_at = :now";
-        update = match outcome.escalation_reason {
-            Some(reason) => update
-                .update_expression(format!("{set}, escalation_reason = :reason"))
-                .expression_attribute_values(":reason", s(reason.as_str())),
-            None => update.update_expression(format!("{set} REMOVE escalation_reason")),
-        };
-        update.send().await.map_err(infra("record ticket outcome"))?;
+            .update_expression(expression)
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|e| InfraError::new("build ticket update", e))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .send()
+            .await
+            .map_err(infra("record reply and outcome"))?;
         Ok(())
     }
 

@@ -110,21 +110,27 @@ impl TicketStore for MemoryStore {
             .cloned())
     }
 
-    async fn record_outcome(
+    async fn record_reply(
         &self,
-        id: &TicketId,
+        reply: &ConversationMessage,
         outcome: &TicketOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), InfraError> {
         let mut tickets = self.tickets.lock().expect("not poisoned");
         let ticket = tickets
-            .get_mut(id.as_str())
+            .get_mut(reply.ticket_id.as_str())
             .ok_or_else(|| InfraError::new("record outcome", "no such ticket"))?;
         ticket.status = outcome.status;
         ticket.escalation_reason = outcome.escalation_reason;
         ticket.category = outcome.category;
         ticket.sentiment = Some(outcome.sentiment);
         ticket.updated_at = now;
+        self.messages
+            .lock()
+            .expect("not poisoned")
+            .entry(reply.ticket_id.to_string())
+            .or_default()
+            .insert(reply.id.clone(), reply.clone());
         Ok(())
     }
 

@@ -159,14 +159,13 @@ impl Agent {
             delivery_status: Some(DeliveryStatus::Queued),
             provider_message_id: None,
         };
-        ports.tickets.record_message(&reply).await?;
         let outcome = TicketOutcome {
             status,
             escalation_reason: reason,
             category: handled.category,
             sentiment: handled.sentiment,
         };
-        ports.tickets.record_outcome(&ticket.id, &outcome, Utc::now()).await?;
+        ports.tickets.record_reply(&reply, &outcome, Utc::now()).await?;
         let earlier: Vec<f64> = history
             .iter()
             .filter(|m| m.direction == Direction::Inbound && m.id != logged.id)
