@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use integration_tests::{valid_form, TestApp};
+use support_core::stats::percentile;
 
 const QUESTIONS: &[&str] = &[
     "How do I invite a teammate to my workspace?",
@@ -17,22 +18,14 @@ const QUESTIONS: &[&str] = &[
     "How do I set up two-factor authentication?",
 ];
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank]
-}
-
-fn summary(label: &str, mut values: Vec<f64>) {
-    values.sort_by(f64::total_cmp);
+fn summary(label: &str, values: Vec<f64>) {
+    let at = |p| percentile(&values, p).unwrap_or(f64::NAN);
     println!(
         "{label:<42} n={:<4} p50={:>8.1} ms  p95={:>8.1} ms  max={:>8.1} ms",
         values.len(),
-        percentile(&values, 50.0),
-        percentile(&values, 95.0),
-        values.last().copied().unwrap_or(f64::NAN)
+        at(50.0),
+        at(95.0),
+        at(100.0)
     );
 }
 

@@ -91,12 +91,8 @@ fn ratio(num: usize, den: usize) -> f64 {
     }
 }
 
-fn percentile(mut values: Vec<f64>, p: f64) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    values[((p / 100.0) * (values.len() - 1) as f64).round() as usize]
+fn percentile(values: Vec<f64>, p: f64) -> f64 {
+    support_core::stats::percentile(&values, p).unwrap_or(0.0)
 }
 
 pub fn score(outcomes: &[&Outcome]) -> Scores {

@@ -7,12 +7,19 @@ pub mod eval;
 use std::time::{Duration, Instant};
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
 use local_stack::{LocalStack, LocalStackOptions};
 use serde_json::{json, Value};
+use support_aws::customers::dynamodb::DynamoCustomers;
+use support_aws::queue::sqs::SqsQueue;
+use support_aws::tickets::dynamodb::DynamoTickets;
+use support_core::domain::InboundMessage;
+use support_core::intake::Intake;
+use support_core::ports::queue::{MessageQueue, QueueMessage};
 
 /// Each app gets its own moto region, so tests in parallel never see each other's data.
 fn unique_region() -> String {
@@ -36,6 +43,18 @@ fn unique_region() -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + std::process::id() as usize;
     REGIONS[n % REGIONS.len()].to_owned()
+}
+
+/// A queue that keeps what was sent instead of sending it.
+#[derive(Default)]
+pub struct KeptQueue(pub std::sync::Mutex<Vec<QueueMessage>>);
+
+#[async_trait::async_trait]
+impl MessageQueue for KeptQueue {
+    async fn send(&self, message: QueueMessage) -> Result<(), support_core::ports::InfraError> {
+        self.0.lock().expect("not poisoned").push(message);
+        Ok(())
+    }
 }
 
 pub struct TestApp {
@@ -154,22 +173,51 @@ impl TestApp {
         }
     }
 
-    /// Puts a normalized inbound message on the inbound queue, as a channel's webhook
-    /// would (one FIFO group per sender, deduplicated by the channel's message id), and
-    /// returns the id of the ticket the agent opens for it.
+    /// Hands a normalized inbound message (JSON of `InboundMessage`) to the intake, as a
+    /// channel's webhook does: the customer identified, the ticket opened, the message
+    /// stored and queued for the agent. Returns the ticket's id.
     pub async fn deliver(&self, message: &Value) -> Result<String> {
-        let channel = message["channel"].as_str().context("a channel")?;
-        let id = message["channel_message_id"].as_str().context("a channel message id")?;
-        let sender = &message["sender"];
-        let group = sender["email"].as_str().or(sender["phone"].as_str()).unwrap_or(id);
-        self.send_fifo(
-            "InboundQueue",
-            &message.to_string(),
-            &group.replace(['@', '+'], "_"),
-            id,
+        let message: InboundMessage = serde_json::from_value(message.clone()).context("an inbound message")?;
+        Ok(self.intake().accept(message).await?.ticket_id.to_string())
+    }
+
+    /// The intake over this stack's tables and inbound queue.
+    pub fn intake(&self) -> Intake {
+        self.intake_onto(Arc::new(SqsQueue::new(
+            self.sqs.clone(),
+            self.queue_url("InboundQueue"),
+        )))
+    }
+
+    /// The intake over this stack's tables, queueing onto `inbound`.
+    pub fn intake_onto(&self, inbound: Arc<dyn MessageQueue>) -> Intake {
+        Intake::new(
+            Arc::new(DynamoCustomers::new(
+                self.dynamodb.clone(),
+                self.table_name("CustomersTable"),
+            )),
+            Arc::new(DynamoTickets::new(
+                self.dynamodb.clone(),
+                self.table_name("TicketsTable"),
+            )),
+            inbound,
         )
-        .await?;
-        Ok(shared::domain::TicketId::derived_from(&format!("{channel}#{id}")).to_string())
+    }
+
+    /// Runs the intake on a normalized inbound message but keeps what it would queue,
+    /// so a test can put it on the inbound queue itself (twice, say). Returns the ticket id
+    /// and the queue message.
+    pub async fn stored_not_queued(&self, message: &Value) -> Result<(String, QueueMessage)> {
+        let kept = Arc::new(KeptQueue::default());
+        let message: InboundMessage = serde_json::from_value(message.clone()).context("an inbound message")?;
+        let accepted = self.intake_onto(kept.clone()).accept(message).await?;
+        let queued = kept
+            .0
+            .lock()
+            .expect("not poisoned")
+            .pop()
+            .context("the intake queued it")?;
+        Ok((accepted.ticket_id.to_string(), queued))
     }
 
     /// Waits until the agent decided the ticket (answered or escalated) and returns it.

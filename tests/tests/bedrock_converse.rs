@@ -1,16 +1,21 @@
-//! The Bedrock adapter through the real AWS SDK against a local Converse stub:
-//! the wire format of a tool round trip, and the retry, timeout and error policy.
+//! The Bedrock adapter through the real AWS SDK against a local Converse stub: the wire
+//! format of a tool round trip rendered from the typed engine protocol, and the retry,
+//! timeout and error policy (the SDK's own retries, configured by `RetryPolicy`).
 
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use integration_tests::converse_stub::{ConverseStub, StubReply};
 use serde_json::{json, Value};
-use shared::agent::tool_specs;
-use shared::bedrock::{BedrockModel, RetryPolicy};
-use shared::model::{ChatModel, ContentBlock, ConverseRequest, Message, ModelError, Role, StopReason};
+use support_aws::engine::bedrock::{BedrockEngine, RetryPolicy};
+use support_core::domain::{Channel, Direction};
+use support_core::ports::engine::prompt::{first_user_message, SYSTEM_PROMPT};
+use support_core::ports::engine::tools::{specs, ToolCall};
+use support_core::ports::engine::{
+    Engine, EngineError, Exchange, HistoryLine, Round, SearchHit, SearchResults, ToolRequest, ToolResult, Turn,
+};
 
 const MODEL_ID: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
-const SYSTEM: &str = "You are the Tandem Boards support agent.";
 
 /// Millisecond backoff keeps the retry tests fast; four attempts make the counts distinct.
 fn fast_policy() -> RetryPolicy {
@@ -22,15 +27,20 @@ fn fast_policy() -> RetryPolicy {
     }
 }
 
-async fn model(stub: &ConverseStub, policy: RetryPolicy) -> BedrockModel {
-    BedrockModel::with_client(stub.client().await, MODEL_ID, policy)
+async fn engine(stub: &ConverseStub, policy: RetryPolicy) -> BedrockEngine {
+    BedrockEngine::new(stub.client().await, MODEL_ID, policy)
 }
 
-fn question() -> ConverseRequest {
-    ConverseRequest {
-        system: SYSTEM.into(),
-        messages: vec![Message::user_text("How do I invite a teammate?")],
-        tools: tool_specs(),
+fn question() -> Turn {
+    Turn {
+        channel: Channel::Email,
+        customer_text: "How do I invite a teammate?".into(),
+        history: vec![HistoryLine {
+            at: Utc::now(),
+            channel: Channel::Email,
+            direction: Direction::Inbound,
+            text: "How do I invite a teammate?".into(),
+        }],
     }
 }
 
@@ -53,22 +63,20 @@ async fn a_tool_use_and_its_result_make_a_round_trip_on_the_wire() {
             json!({"message": "Open Settings → Members and choose Invite."}),
         ),
     ]);
-    let model = model(&stub, fast_policy()).await;
+    let engine = engine(&stub, fast_policy()).await;
 
-    let mut request = question();
-    let first = model.converse(&request).await.expect("the first call answers");
-    assert_eq!(first.stop_reason, StopReason::ToolUse);
-    assert_eq!(first.message.role, Role::Assistant);
+    let turn = question();
+    let first = engine.next(&turn, &[]).await.expect("the first call answers");
+    assert_eq!(first.text.as_deref(), Some("Let me look that up."));
     assert_eq!(
-        first.message.content,
+        first.tool_requests,
         vec![
-            ContentBlock::Text("Let me look that up.".into()),
-            ContentBlock::ToolUse {
+            ToolRequest {
                 id: "t1".into(),
                 name: "search_knowledge_base".into(),
                 input: json!({"query": "invite a teammate", "limit": 3}),
             },
-            ContentBlock::ToolUse {
+            ToolRequest {
                 id: "t2".into(),
                 name: "no_such_tool".into(),
                 input: json!({}),
@@ -76,33 +84,39 @@ async fn a_tool_use_and_its_result_make_a_round_trip_on_the_wire() {
         ]
     );
 
-    let search_result = json!({"good_match": true, "hits": [
-        {"article": "kb-workspace-members", "score": 7.25, "text": "Settings → Members → Invite"}]});
-    request.messages.push(first.message);
-    request.messages.push(Message {
-        role: Role::User,
-        content: vec![
-            ContentBlock::ToolResult {
-                tool_use_id: "t1".into(),
-                content: search_result.clone(),
-                is_error: false,
+    let search = SearchResults {
+        good_match: true,
+        hits: vec![SearchHit {
+            article: "kb-workspace-members".into(),
+            title: "Workspace members".into(),
+            heading: "Invite".into(),
+            text: "Settings → Members → Invite".into(),
+            score: 7.25,
+        }],
+    };
+    let search_result = serde_json::to_value(&search).unwrap();
+    let rounds = vec![Round {
+        text: first.text.clone(),
+        exchanges: vec![
+            Exchange {
+                request: first.tool_requests[0].clone(),
+                result: ToolResult::Search(search),
             },
-            ContentBlock::ToolResult {
-                tool_use_id: "t2".into(),
-                content: json!({"error": "unknown tool no_such_tool"}),
-                is_error: true,
+            Exchange {
+                request: first.tool_requests[1].clone(),
+                result: ToolResult::Error {
+                    error: "unknown tool no_such_tool".into(),
+                },
             },
         ],
-    });
-    let second = model.converse(&request).await.expect("the second call answers");
-    assert_eq!(second.stop_reason, StopReason::ToolUse);
+    }];
+    let second = engine.next(&turn, &rounds).await.expect("the second call answers");
     assert_eq!(
-        second.message.content,
-        vec![ContentBlock::ToolUse {
-            id: "t3".into(),
-            name: "send_response".into(),
-            input: json!({"message": "Open Settings → Members and choose Invite."}),
-        }]
+        second.tool_requests,
+        vec![ToolCall::SendResponse {
+            message: "Open Settings → Members and choose Invite.".into()
+        }
+        .into_request("t3")]
     );
 
     let requests = stub.requests();
@@ -115,11 +129,11 @@ async fn a_tool_use_and_its_result_make_a_round_trip_on_the_wire() {
                 .is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256")),
             "the SDK signed the request"
         );
-        assert_eq!(r.body["system"], json!([{ "text": SYSTEM }]));
+        assert_eq!(r.body["system"], json!([{ "text": SYSTEM_PROMPT }]));
         assert_eq!(r.body["inferenceConfig"]["maxTokens"], 1024);
         let temperature = r.body["inferenceConfig"]["temperature"].as_f64().unwrap();
         assert!((temperature - 0.2).abs() < 1e-6, "temperature {temperature}");
-        let expected_tools: Vec<Value> = tool_specs()
+        let expected_tools: Vec<Value> = specs()
             .iter()
             .map(|t| {
                 json!({"toolSpec": {"name": t.name, "description": t.description,
@@ -132,7 +146,7 @@ async fn a_tool_use_and_its_result_make_a_round_trip_on_the_wire() {
     let first_body = &requests[0].body;
     assert_eq!(
         first_body["messages"],
-        json!([{"role": "user", "content": [{"text": "How do I invite a teammate?"}]}])
+        json!([{"role": "user", "content": [{"text": first_user_message(&turn)}]}])
     );
 
     let messages = requests[1].body["messages"].as_array().unwrap();
@@ -164,16 +178,13 @@ async fn throttling_is_retried_until_it_passes() {
         StubReply::throttling(),
         StubReply::text("Here is how."),
     ]);
-    let response = model(&stub, fast_policy())
+    let reply = engine(&stub, fast_policy())
         .await
-        .converse(&question())
+        .next(&question(), &[])
         .await
         .expect("the third attempt succeeds");
-    assert_eq!(response.stop_reason, StopReason::EndTurn);
-    assert_eq!(
-        response.message.content,
-        vec![ContentBlock::Text("Here is how.".into())]
-    );
+    assert_eq!(reply.text.as_deref(), Some("Here is how."));
+    assert!(reply.tool_requests.is_empty());
     assert_eq!(stub.request_count(), 3);
 }
 
@@ -181,16 +192,16 @@ async fn throttling_is_retried_until_it_passes() {
 async fn throttling_on_every_attempt_is_reported_as_throttled() {
     let stub = ConverseStub::start().await;
     stub.push((0..6).map(|_| StubReply::throttling()));
-    let error = model(&stub, fast_policy())
+    let error = engine(&stub, fast_policy())
         .await
-        .converse(&question())
+        .next(&question(), &[])
         .await
         .expect_err("every attempt is throttled");
     assert!(
-        matches!(&error, ModelError::Throttled(m) if m.contains("Too many requests")),
+        matches!(&error, EngineError::Throttled(m) if m.contains("Too many requests")),
         "{error:?}"
     );
-    // Our 4 attempts and no hidden SDK retries under them.
+    // The policy's 4 attempts, no more.
     assert_eq!(stub.request_count(), 4);
 }
 
@@ -202,12 +213,12 @@ async fn an_unavailable_service_is_retried_then_fails() {
         max_attempts: 3,
         ..fast_policy()
     };
-    let error = model(&stub, policy)
+    let error = engine(&stub, policy)
         .await
-        .converse(&question())
+        .next(&question(), &[])
         .await
         .expect_err("the service stays unavailable");
-    assert!(matches!(error, ModelError::Failed(_)), "{error:?}");
+    assert!(matches!(error, EngineError::Failed(_)), "{error:?}");
     assert_eq!(stub.request_count(), 3);
 }
 
@@ -218,13 +229,13 @@ async fn a_validation_error_fails_at_once() {
         StubReply::validation("Malformed input request"),
         StubReply::text("never asked for"),
     ]);
-    let error = model(&stub, fast_policy())
+    let error = engine(&stub, fast_policy())
         .await
-        .converse(&question())
+        .next(&question(), &[])
         .await
         .expect_err("the request is invalid");
     assert!(
-        matches!(&error, ModelError::Failed(m) if m.contains("ValidationException")),
+        matches!(&error, EngineError::Failed(m) if m.contains("ValidationException")),
         "{error:?}"
     );
     assert_eq!(stub.request_count(), 1);
@@ -237,12 +248,12 @@ async fn access_denied_fails_at_once() {
         StubReply::error(403, "AccessDeniedException", "No access to the model"),
         StubReply::text("never asked for"),
     ]);
-    let error = model(&stub, fast_policy())
+    let error = engine(&stub, fast_policy())
         .await
-        .converse(&question())
+        .next(&question(), &[])
         .await
         .expect_err("access is denied");
-    assert!(matches!(error, ModelError::Failed(_)), "{error:?}");
+    assert!(matches!(error, EngineError::Failed(_)), "{error:?}");
     assert_eq!(stub.request_count(), 1);
 }
 
@@ -256,12 +267,12 @@ async fn a_slow_model_times_out_after_its_attempts() {
         ..fast_policy()
     };
     let started = Instant::now();
-    let error = model(&stub, policy)
+    let error = engine(&stub, policy)
         .await
-        .converse(&question())
+        .next(&question(), &[])
         .await
         .expect_err("every attempt is too slow");
-    assert!(matches!(error, ModelError::Timeout(_)), "{error:?}");
+    assert!(matches!(error, EngineError::Timeout(_)), "{error:?}");
     assert_eq!(stub.request_count(), 2);
     assert!(
         started.elapsed() < Duration::from_secs(3),
@@ -281,28 +292,28 @@ async fn a_slow_call_is_retried() {
         timeout: Duration::from_millis(200),
         ..fast_policy()
     };
-    let response = model(&stub, policy)
+    let reply = engine(&stub, policy)
         .await
-        .converse(&question())
+        .next(&question(), &[])
         .await
         .expect("the second attempt is fast");
-    assert_eq!(response.message.content, vec![ContentBlock::Text("in time".into())]);
+    assert_eq!(reply.text.as_deref(), Some("in time"));
     assert_eq!(stub.request_count(), 2);
 }
 
-/// The real agent, its tool loop on Bedrock (the stub) and its stores on moto: an
-/// email asking a how-to question is searched, answered with `send_response`,
+/// The real intake and agent, the agent's tool loop on Bedrock (the stub) and the stores on
+/// moto: an email asking a how-to question is searched, answered with `send_response`,
 /// recorded and emailed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_tool_loop_runs_on_bedrock() {
     use std::sync::Arc;
 
-    use chrono::Utc;
     use integration_tests::TestApp;
-    use shared::adapters::{DynamoCustomerDirectory, DynamoTicketStore, SqsQueue};
-    use shared::agent::{Agent, AgentPorts};
-    use shared::domain::{Channel, InboundMessage, Sender, TicketId};
-    use shared::knowledge::Knowledge;
+    use support_aws::queue::sqs::SqsQueue;
+    use support_aws::tickets::dynamodb::DynamoTickets;
+    use support_core::agent::{Agent, AgentPorts};
+    use support_core::domain::QueuedMessage;
+    use support_core::knowledge::Knowledge;
 
     const ANSWER: &str = "Open Settings, then Members, and choose Invite. Your teammate gets an email link.";
     let stub = ConverseStub::start().await;
@@ -315,41 +326,27 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
         StubReply::tool_use("t2", "send_response", json!({ "message": ANSWER })),
     ]);
     let app = TestApp::spawn().await;
-    let sdk = app.stack.sdk_config().clone();
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let agent = Agent::with_ports(AgentPorts {
-        customers: Arc::new(DynamoCustomerDirectory::new(
-            dynamodb.clone(),
-            app.table_name("CustomersTable"),
-        )),
-        tickets: Arc::new(DynamoTicketStore::new(dynamodb, app.table_name("TicketsTable"))),
-        email_outbound: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&sdk),
-            app.queue_url("EmailOutboundQueue"),
-        )),
+    let tickets = Arc::new(DynamoTickets::new(app.dynamodb.clone(), app.table_name("TicketsTable")));
+    let agent = Agent::new(AgentPorts {
+        history: tickets.clone(),
+        replies: tickets,
+        email_outbound: Arc::new(SqsQueue::new(app.sqs.clone(), app.queue_url("EmailOutboundQueue"))),
         whatsapp_outbound: None,
-        model: Arc::new(model(&stub, fast_policy()).await),
-        model_name: format!("bedrock:{MODEL_ID}"),
+        engine: Arc::new(engine(&stub, fast_policy()).await),
         knowledge: Arc::new(Knowledge::articles_only()),
     });
-    let inbound = InboundMessage {
-        channel: Channel::Email,
-        channel_message_id: format!("gmail-{}", uuid::Uuid::new_v4()),
-        sender: Sender {
-            name: Some("Maya Lin".into()),
-            email: Some("maya@northwind.example".parse().unwrap()),
-            phone: None,
-        },
-        subject: Some("Invite a teammate".into()),
-        body: "How do I invite a teammate to my workspace?".into(),
-        received_at: Utc::now(),
-        correlation_id: "corr-bedrock".into(),
-        customer_id: None,
-        ticket_id: None,
-        category: None,
-        priority: None,
-    };
-    agent.handle_message(&inbound).await.expect("the message is handled");
+    let inbound = json!({
+        "channel": "email",
+        "channel_message_id": format!("gmail-{}", uuid::Uuid::new_v4()),
+        "sender": {"name": "Maya Lin", "email": "maya@northwind.example"},
+        "subject": "Invite a teammate",
+        "body": "How do I invite a teammate to my workspace?",
+        "received_at": Utc::now(),
+        "correlation_id": "corr-bedrock",
+    });
+    let (ticket_id, queued) = app.stored_not_queued(&inbound).await.unwrap();
+    let queued: QueuedMessage = serde_json::from_str(&queued.body).unwrap();
+    agent.handle(&queued).await.expect("the message is handled");
 
     let requests = stub.requests();
     assert_eq!(requests.len(), 2, "search, then send_response");
@@ -357,7 +354,7 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
     assert!(first["system"][0]["text"].as_str().is_some_and(|s| !s.is_empty()));
     assert_eq!(
         first["toolConfig"]["tools"].as_array().map(Vec::len),
-        Some(tool_specs().len())
+        Some(specs().len())
     );
     assert!(first["messages"][0]["content"][0]["text"]
         .as_str()
@@ -370,9 +367,8 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
     assert_eq!(hits["good_match"], true, "{hits}");
     assert!(hits["hits"].as_array().is_some_and(|h| !h.is_empty()));
 
-    let ticket_id = TicketId::derived_from(&inbound.idempotency_key());
     let ticket = app
-        .wait_for_sent_reply(ticket_id.as_str(), Duration::from_secs(20))
+        .wait_for_sent_reply(&ticket_id, Duration::from_secs(20))
         .await
         .unwrap();
     assert_eq!(ticket["status"], "answered", "{ticket}");

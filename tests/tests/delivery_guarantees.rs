@@ -7,7 +7,7 @@ use chrono::Utc;
 use integration_tests::TestApp;
 use serde_json::json;
 
-fn inbound(message_id: &str, email: &str, body: &str) -> String {
+fn inbound(message_id: &str, email: &str, body: &str) -> serde_json::Value {
     json!({
         "channel": "web_form",
         "channel_message_id": message_id,
@@ -18,7 +18,6 @@ fn inbound(message_id: &str, email: &str, body: &str) -> String {
         "correlation_id": format!("test-{message_id}"),
         "category": "technical",
     })
-    .to_string()
 }
 
 async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
@@ -41,10 +40,15 @@ async fn the_same_message_delivered_twice_gets_one_stored_message_and_one_reply(
         "ada@analytical.example",
         "I forgot my password, how do I reset it?",
     );
-    // Two deliveries of one channel message, past FIFO deduplication (different dedup ids),
-    // as after a webhook retry more than five minutes later.
-    app.send_fifo("InboundQueue", &body, "ada", "first").await.unwrap();
-    app.send_fifo("InboundQueue", &body, "ada", "second").await.unwrap();
+    // The intake stores it once; the queue then delivers it twice, past FIFO deduplication
+    // (different dedup ids), as after a re-drive more than five minutes later.
+    let (_, queued) = app.stored_not_queued(&body).await.unwrap();
+    app.send_fifo("InboundQueue", &queued.body, "ada", "first")
+        .await
+        .unwrap();
+    app.send_fifo("InboundQueue", &queued.body, "ada", "second")
+        .await
+        .unwrap();
     wait_until("both deliveries handled", Duration::from_secs(20), || async {
         app.queue_depth("InboundQueue").await == 0
             && app.queue_depth("EmailOutboundQueue").await == 0
@@ -77,7 +81,7 @@ async fn a_poison_message_lands_in_the_dlq_without_holding_up_the_others() {
         "grace@hopper.example",
         "How do I reset my password? I forgot it.",
     );
-    app.send_fifo("InboundQueue", &good, "grace", "good").await.unwrap();
+    app.deliver(&good).await.unwrap();
 
     wait_until("the good message is answered", Duration::from_secs(20), || async {
         app.sent_emails()

@@ -156,9 +156,15 @@ async fn hard_cases_are_answered_safely_without_escalation() {
         "WhatsApp replies stay short: {} chars",
         told.chars().count()
     );
+    // The public status page shows no sentiment; the stored ticket has it, with the category.
     for ticket in [&injection, &emoji, &competitor, &two_questions, &spanish, &whatsapp] {
+        assert!(ticket.get("sentiment").is_none(), "{ticket}");
+        let stored = app
+            .ticket_items(ticket["ticket_id"].as_str().unwrap(), "META")
+            .await
+            .unwrap();
         assert!(
-            ticket["sentiment"].is_number() && ticket["category"].is_string(),
+            stored[0].get("sentiment").is_some_and(|v| v.as_n().is_ok()) && ticket["category"].is_string(),
             "{ticket}"
         );
     }

@@ -1,10 +1,16 @@
 // A tiny in-memory stand-in for the support API, for developing and testing the
 // web form without the real stack. Serves dist/ (index.html at /, /embed.js),
-// e2e/host.html at /host.html, and implements:
-//   POST /support/submit        -> 201 | 422 | 413 | 400
+// e2e/host.html at /host.html, and implements the server's contract:
+//   POST /support/submit        -> 201 | 200 | 422 | 413 | 400
 //   GET  /support/ticket/<id>   -> 200 | 404
+// Submissions are idempotent: a repeat with the same `Idempotency-Key` header
+// (^[A-Za-z0-9_-]{8,128}$; anything else is a 400) answers 200 with the ticket the
+// first request made (201), same body. Text fields get the server's hygiene (bidi
+// controls removed, invisible-only counts as empty, control characters refused).
 // A ticket is `open` at first and becomes `answered` (with an outbound message)
-// about one second later. A subject containing "[escalate]" becomes `escalated`.
+// about one second later. A subject containing "[escalate]" becomes `escalated`
+// (reason human_request), "[escalate:refund]" with that reason (any code in
+// `escalation_teams` of the shared rules). The status JSON has no sentiment.
 //
 // Usage: node e2e/fake-api.mjs [port]     (prints the URL it listens on)
 
@@ -21,6 +27,17 @@ const rules = JSON.parse(await readFile(path.resolve(webFormDir, '../shared/webf
 const EMAIL_RE =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const TICKET_RE = /^tkt_[0-9a-f]{32}$/;
+const IDEMPOTENCY_KEY_RE = /^[A-Za-z0-9_-]{8,128}$/;
+
+// Text hygiene as the server has it (shared/core/src/domain/text.rs).
+const BIDI_RE = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+const WS = '\\t\\n\\v\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000';
+const TRIM_RE = new RegExp(`^[${WS}]+|[${WS}]+$`, 'g');
+const BLANK_RE = new RegExp(`^[${WS}\\u200B-\\u200D\\u2060\\uFEFF\\u00AD]*$`);
+const CONTROL_RE = /[\u0000-\u001F\u007F-\u009F]/;
+const STRAY_CONTROL_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+/** Bidi controls removed, then trimmed like Rust's `str::trim`. */
+const clean = (s) => s.replace(BIDI_RE, '').replace(TRIM_RE, '');
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -34,30 +51,47 @@ const MIME = {
 
 const len = (s) => [...s].length;
 
-/** Server-side validation with the same shared rules as the client. */
+/** Server-side validation with the same shared rules (and messages) as the server. */
 export function validatePayload(body) {
   const errors = [];
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return [{ field: 'body', message: 'body must be a JSON object' }];
   }
-  const str = (k) => (typeof body[k] === 'string' ? body[k].trim() : '');
-  for (const field of ['name', 'subject', 'message']) {
-    const { min, max } = rules[field];
-    const n = len(str(field));
-    if (n < min || n > max) errors.push({ field, message: `${field} must be between ${min} and ${max} characters` });
-  }
-  const email = str('email');
-  if (!email || len(email) > rules.email.max || !EMAIL_RE.test(email)) {
-    errors.push({ field: 'email', message: 'email must be a valid email address' });
-  }
-  if (!rules.categories.includes(str('category'))) {
-    errors.push({ field: 'category', message: `category must be one of ${rules.categories.join(', ')}` });
-  }
-  const priority = str('priority');
-  if (priority && !rules.priorities.includes(priority)) {
-    errors.push({ field: 'priority', message: `priority must be one of ${rules.priorities.join(', ')}` });
-  }
+  const fail = (field, message) => errors.push({ field, message });
+  const text = (field, label, { min = 0, max }, singleLine) => {
+    const raw = body[field];
+    if (raw === undefined || raw === null) return fail(field, `${label} is required`);
+    if (typeof raw !== 'string') return fail(field, `${label} must be text`);
+    const v = clean(raw);
+    const n = len(v);
+    if (BLANK_RE.test(v)) fail(field, `${label} is required`);
+    else if (n < min) fail(field, `${label} must be at least ${min} characters`);
+    else if (n > max) fail(field, `${label} must be at most ${max} characters`);
+    else if (singleLine && CONTROL_RE.test(v)) fail(field, `${label} must be a single line of text`);
+    else if (STRAY_CONTROL_RE.test(v)) fail(field, `${label} contains characters that are not text`);
+    else if (field === 'email' && !EMAIL_RE.test(v)) fail(field, 'Email must be a valid email address');
+  };
+  const choice = (field, label, allowed, required) => {
+    const raw = body[field];
+    if (raw === undefined || raw === null) return required ? fail(field, `${label} is required`) : undefined;
+    if (typeof raw !== 'string') return fail(field, `${label} must be text`);
+    if (!allowed.includes(raw.trim())) fail(field, `${label} must be one of: ${allowed.join(', ')}`);
+  };
+  text('name', 'Name', rules.name, true);
+  text('email', 'Email', rules.email, true);
+  text('subject', 'Subject', rules.subject, true);
+  choice('category', 'Category', rules.categories, true);
+  text('message', 'Message', rules.message, false);
+  choice('priority', 'Priority', rules.priorities, false);
   return errors;
+}
+
+/** "[escalate]" → human_request; "[escalate:<reason>]" → that reason (other if unknown); else null. */
+function escalationRequested(subject) {
+  const m = /\[escalate(?::([a-z_]+))?\]/.exec(subject);
+  if (!m) return null;
+  const reason = m[1] ?? 'human_request';
+  return Object.hasOwn(rules.escalation_teams, reason) ? reason : 'other';
 }
 
 function send(res, status, body, extraHeaders = {}) {
@@ -72,7 +106,7 @@ function corsHeaders(req) {
     ? {
         'Access-Control-Allow-Origin': origin,
         'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-        'Access-Control-Allow-Headers': 'Content-Type, Accept',
+        'Access-Control-Allow-Headers': 'Content-Type, Accept, Idempotency-Key',
         'Access-Control-Max-Age': '600',
         Vary: 'Origin',
       }
@@ -92,6 +126,8 @@ async function readBody(req, limit) {
 
 export function createFakeApi({ distDir = path.join(webFormDir, 'dist'), replyAfterMs = 1000 } = {}) {
   const tickets = new Map();
+  /** Idempotency-Key → the 201 body of the request that made the ticket. */
+  const submissions = new Map();
   const log = [];
 
   function view(t) {
@@ -100,7 +136,7 @@ export function createFakeApi({ distDir = path.join(webFormDir, 'dist'), replyAf
       const at = new Date(t.createdMs + replyAfterMs).toISOString();
       if (t.escalate) {
         t.status = 'escalated';
-        t.escalation_reason = 'customer_request';
+        t.escalation_reason = t.escalate;
       } else {
         t.status = 'answered';
         t.messages.push({
@@ -120,8 +156,7 @@ export function createFakeApi({ distDir = path.join(webFormDir, 'dist'), replyAf
       priority: t.priority,
       created_at: t.created_at,
       updated_at: t.updated_at,
-      escalation_reason: t.escalation_reason,
-      sentiment: null,
+      escalation_reason: t.status === 'escalated' ? t.escalation_reason : null,
       messages: t.messages,
     };
   }
@@ -163,6 +198,15 @@ export function createFakeApi({ distDir = path.join(webFormDir, 'dist'), replyAf
           if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
             return send(res, 415, { error: 'unsupported_media_type', message: 'Send JSON.' }, cors);
           }
+          const key = req.headers['idempotency-key'];
+          if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key)) {
+            return send(
+              res,
+              400,
+              { error: 'invalid_idempotency_key', message: 'Idempotency-Key must be 8 to 128 letters, digits, "-" or "_".' },
+              cors,
+            );
+          }
           const { text, tooLarge } = await readBody(req, rules.max_body_bytes);
           if (tooLarge) return send(res, 413, { error: 'payload_too_large', message: 'That request is too large.' }, cors);
           let body;
@@ -173,33 +217,32 @@ export function createFakeApi({ distDir = path.join(webFormDir, 'dist'), replyAf
           }
           const errors = validatePayload(body);
           if (errors.length) return send(res, 422, { error: 'validation_failed', errors }, cors);
+          // A repeat of an earlier request: the same ticket, 200 instead of 201.
+          if (key !== undefined && submissions.has(key)) return send(res, 200, submissions.get(key), cors);
           const ticket_id = `tkt_${randomBytes(16).toString('hex')}`;
           const nowIso = new Date().toISOString();
           const t = {
             ticket_id,
             createdMs: Date.now(),
             status: 'open',
-            name: body.name.trim(),
-            subject: body.subject.trim(),
+            name: clean(body.name),
+            subject: clean(body.subject),
             category: body.category.trim(),
             priority: (body.priority ?? '').trim() || rules.default_priority,
             created_at: nowIso,
             updated_at: nowIso,
             escalation_reason: null,
-            escalate: body.subject.includes('[escalate]'),
-            messages: [{ direction: 'inbound', channel: 'web_form', body: body.message.trim(), created_at: nowIso }],
+            escalate: escalationRequested(body.subject),
+            messages: [{ direction: 'inbound', channel: 'web_form', body: clean(body.message), created_at: nowIso }],
           };
           tickets.set(ticket_id, t);
-          return send(
-            res,
-            201,
-            {
-              ticket_id,
-              message: "Thanks! We've received your request and will reply by email.",
-              estimated_response_time: 'within 5 minutes',
-            },
-            cors,
-          );
+          const created = {
+            ticket_id,
+            message: "Thanks! We've received your request and will reply by email.",
+            estimated_response_time: 'within 5 minutes',
+          };
+          if (key !== undefined) submissions.set(key, created);
+          return send(res, 201, created, cors);
         }
         const m = /^\/support\/ticket\/([^/]+)$/.exec(p);
         if (m && req.method === 'GET') {
@@ -220,6 +263,7 @@ export function createFakeApi({ distDir = path.join(webFormDir, 'dist'), replyAf
   return {
     server,
     tickets,
+    submissions,
     log,
     /** Starts on `port` (0 = a free one) and resolves to the base URL. */
     listen(port = 0, host = '127.0.0.1') {

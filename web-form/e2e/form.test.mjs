@@ -7,11 +7,17 @@ import {
   openPage,
   readForm,
   REPLY_TIMEOUT_MS,
+  rules,
   sampleValues,
   screenshot,
 } from './run.mjs';
 
 const TICKET_RE = /^tkt_[0-9a-f]{32}$/;
+const KEY_RE = /^[A-Za-z0-9_-]{8,128}$/;
+/** A priority other than the default one. */
+const otherPriority = rules.priorities.find((p) => p !== rules.default_priority);
+/** One character short of a field's minimum length. */
+const tooShort = (field) => 'a'.repeat(rules[field].min - 1);
 
 const suite = browserSuite('the page');
 
@@ -27,7 +33,7 @@ describe('standalone support form', () => {
     const { page, apiRequests } = await open();
     const v = sampleValues();
     await fillForm(page, v);
-    assert.equal(await page.getByTestId('counter').textContent(), `${[...v.message].length} / 5000`);
+    assert.equal(await page.getByTestId('counter').textContent(), `${[...v.message].length} / ${rules.message.max}`);
     await screenshot(page, 'form.png');
 
     await page.getByRole('button', { name: 'Send request' }).click();
@@ -58,10 +64,10 @@ describe('standalone support form', () => {
 
   it('invalid input shows accessible inline errors and sends no request', async () => {
     const { page, apiRequests } = await open();
-    await page.getByLabel('Your name').fill(' A ');
+    await page.getByLabel('Your name').fill(` ${tooShort('name')} `);
     await page.getByLabel('Email').fill('not-an-email');
-    await page.getByLabel('Subject').fill('Hi');
-    await page.getByLabel('Message').fill('short');
+    await page.getByLabel('Subject').fill(tooShort('subject'));
+    await page.getByLabel('Message').fill(tooShort('message'));
     await page.getByRole('button', { name: 'Send request' }).click();
 
     // Focus moves to the first invalid field.
@@ -150,7 +156,7 @@ describe('standalone support form', () => {
 
   it('network failure keeps every typed value (and the draft survives a reload)', async () => {
     const { page, apiRequests } = await open();
-    const v = sampleValues({ subject: 'Network failure test: export to CSV', priority: 'high' });
+    const v = sampleValues({ subject: 'Network failure test: export to CSV', priority: otherPriority });
     await fillForm(page, v);
     await page.route('**/support/submit', (route) => route.abort('internetdisconnected'));
     await page.getByRole('button', { name: 'Send request' }).click();
@@ -168,11 +174,16 @@ describe('standalone support form', () => {
     await page.unroute('**/support/submit');
     await page.getByRole('button', { name: 'Send request' }).click();
     assert.match(await page.getByTestId('ticket-id').textContent({ timeout: 20_000 }), TICKET_RE);
-    assert.equal(apiRequests('/support/submit').length, 2);
+    const posts = apiRequests('/support/submit');
+    assert.equal(posts.length, 2);
+    // The retry is the same attempt, even after the reload: the same Idempotency-Key.
+    const keys = posts.map((r) => r.headers['idempotency-key']);
+    assert.match(keys[0], KEY_RE);
+    assert.equal(keys[1], keys[0]);
     await page.reload();
     await page.getByLabel('Your name').waitFor();
     assert.equal(await page.getByLabel('Your name').inputValue(), '');
-    assert.equal(await page.getByLabel('Priority').inputValue(), 'medium');
+    assert.equal(await page.getByLabel('Priority').inputValue(), rules.default_priority);
   });
 
   it('5xx keeps the input and shows the retry message', async () => {
@@ -226,7 +237,7 @@ describe('standalone status view', () => {
     assert.match(await page.getByTestId('not-found').textContent(), /No ticket with that id/);
   });
 
-  it('looks a ticket up by id and shows the escalation note', async () => {
+  it('looks a ticket up by id and shows the team it was passed to, never the reason code', async () => {
     const { page } = await open('#/status');
     // The ticket body is stubbed so the escalated state is deterministic on any stack.
     const id = `tkt_${'e'.repeat(32)}`;
@@ -238,12 +249,11 @@ describe('standalone status view', () => {
           ticket_id: id,
           status: 'escalated',
           subject: 'Discount for 300 seats?',
-          category: 'billing',
-          priority: 'high',
+          category: sampleValues().category,
+          priority: otherPriority,
           created_at: '2025-01-02T10:00:00Z',
           updated_at: '2025-01-02T10:01:00Z',
           escalation_reason: 'pricing',
-          sentiment: 0.1,
           messages: [
             { direction: 'inbound', channel: 'web_form', body: 'Can we get a discount?', created_at: '2025-01-02T10:00:00Z' },
           ],
@@ -255,8 +265,10 @@ describe('standalone status view', () => {
     await page.getByTestId('escalated-note').waitFor();
     assert.equal(
       await page.getByTestId('escalated-note').textContent(),
-      'A member of our support team will reply to you personally.',
+      `Passed to ${rules.escalation_teams.pricing}. Someone from the team will reply to you personally.`,
     );
+    assert.match(await page.getByTestId('status-live').textContent(), new RegExp(`passed to ${rules.escalation_teams.pricing}`));
+    assert.doesNotMatch(await page.getByTestId('ticket').textContent(), /pricing/i, 'the raw reason code is never shown');
     assert.equal(new URL(page.url()).hash, `#/status/${id}`);
     const time = await page.locator('.ts-msg time').first().textContent();
     const expected = await page.evaluate(

@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,9 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const webFormDir = path.resolve(here, '..');
 export const artifactsDir = path.join(here, 'artifacts');
+
+/** The form's rules (limits, categories, priorities, escalation teams): the file the form and the server read. */
+export const rules = JSON.parse(readFileSync(path.resolve(webFormDir, '../shared/webform-rules.json'), 'utf8'));
 
 /** How long to wait for the agent's reply (the real stack may call a model). */
 export const REPLY_TIMEOUT_MS = Number(process.env.E2E_REPLY_TIMEOUT_MS ?? (process.env.E2E_BASE_URL ? 90_000 : 15_000));
@@ -88,7 +91,7 @@ export async function openPage(browser, baseUrl, { allowedOrigins = [], viewport
   const page = await context.newPage();
   const requests = [];
   const pageErrors = [];
-  page.on('request', (r) => requests.push({ method: r.method(), url: r.url() }));
+  page.on('request', (r) => requests.push({ method: r.method(), url: r.url(), headers: r.headers() }));
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   const allowed = new Set([new URL(baseUrl).origin, ...allowedOrigins]);
   return {
@@ -117,13 +120,14 @@ export async function screenshot(page, name) {
 
 /** A valid submission that the real agent can answer from the knowledge base. */
 export function sampleValues(overrides = {}) {
+  assert.ok(rules.categories.includes('technical'), 'the samples use the "technical" category of the rules');
   return {
     name: 'Ada Lovelace',
     email: 'ada@example.com',
     subject: 'How do I export a board to CSV?',
     category: 'technical',
     categoryLabel: 'Technical support',
-    priority: 'medium',
+    priority: rules.default_priority,
     message: 'Hi! I would like to export my team board to a CSV file for a report. Where do I find that option?',
     ...overrides,
   };

@@ -4,15 +4,16 @@ import {
   categoryLabel,
   channelLabel,
   directionLabel,
+  escalationNote,
   formatTimestamp,
   priorityLabel,
   splitParagraphs,
   statusLabel,
+  ticketStatusText,
 } from './format';
 import { useIdPrefix } from './ids';
 import { isValidTicketId } from './validation';
 
-export const ESCALATED_NOTE = 'A member of our support team will reply to you personally.';
 const TICKET_ID_ERROR = 'Please enter a valid ticket ID: "tkt_" followed by 32 characters (0–9, a–f).';
 
 export interface StatusViewProps {
@@ -87,10 +88,10 @@ export function StatusView({ apiBase, ticketId, onLookup }: StatusViewProps) {
         setLoad({ phase: 'found', ticket: t });
         const count = t.messages.length;
         if (lastStatus === null) {
-          setLive(`Ticket status: ${statusLabel(t.status)}.`);
+          setLive(`Ticket status: ${ticketStatusText(t)}.`);
         } else if (t.status !== lastStatus) {
           const reply = t.messages.some((m) => m.direction === 'outbound') ? ' New reply from support.' : '';
-          setLive(`Status updated: ${statusLabel(t.status)}.${reply}`);
+          setLive(`Status updated: ${ticketStatusText(t)}.${reply}`);
         } else if (count > lastCount) {
           setLive('New message on your ticket.');
         }
@@ -254,7 +255,7 @@ function TicketDetails({
 
       {ticket.status === 'escalated' ? (
         <div className="ts-banner ts-banner--info" data-testid="escalated-note">
-          <p>{ESCALATED_NOTE}</p>
+          <p>{escalationNote(ticket.escalation_reason)}</p>
         </div>
       ) : null}
 

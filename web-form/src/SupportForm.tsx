@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'rea
 import { submitTicket, UNREACHABLE_MESSAGE, type SubmitSuccess } from './api';
 import { clearDraft, loadDraft, saveDraft } from './draft';
 import { CATEGORY_LABELS, counterText, errorSummary, PRIORITY_LABELS } from './format';
+import { loadAttempt, nextAttempt, saveAttempt, type Attempt, type AttemptEvent } from './idempotency';
 import { useIdPrefix } from './ids';
 import { rules } from './rules';
 import {
@@ -36,6 +37,9 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
   const [live, setLive] = useState('');
   const [success, setSuccess] = useState<SubmitSuccess | null>(null);
   const inFlight = useRef(false);
+  // The submission attempt whose Idempotency-Key a retry reuses (kept with the draft).
+  const [savedAttempt] = useState(() => loadAttempt());
+  const attempt = useRef<Attempt | null>(savedAttempt);
   const mounted = useRef(true);
   const refs = useRef<Partial<Record<FieldName, FieldElement | null>>>({});
   const successHeading = useRef<HTMLHeadingElement | null>(null);
@@ -68,9 +72,19 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
     }
   }
 
+  /** Moves on to the attempt after `event`, saved next to the draft. */
+  function track(event: AttemptEvent): Attempt | null {
+    const next = nextAttempt(attempt.current, event);
+    if (next !== attempt.current) saveAttempt(next);
+    attempt.current = next;
+    return next;
+  }
+
   function update(f: FieldName, v: string) {
     const next = { ...values, [f]: v };
     setValues(next);
+    // An edit ends the attempt: the next submit is a new request with a new key.
+    if (attempt.current) track({ type: 'edit' });
     // After the first submit, clear (or refresh) an error as soon as it is fixed.
     if (attempted && errors[f]) {
       setErrors((prev) => ({ ...prev, [f]: validateField(f, next) }));
@@ -99,8 +113,12 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
     inFlight.current = true;
     setSending(true);
     setLive('Sending your request…');
-    const result = await submitTicket(apiBase, toPayload(values));
+    const payload = toPayload(values);
+    // The same key as the last try when nothing changed since (a retry), else a new one.
+    const key = track({ type: 'submit', payload })?.key;
+    const result = await submitTicket(apiBase, payload, { idempotencyKey: key });
     inFlight.current = false;
+    track({ type: 'result', ok: result.kind === 'success' });
     if (!mounted.current) return;
     setSending(false);
 
@@ -132,6 +150,7 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
   }
 
   function startOver() {
+    track({ type: 'edit' });
     clearDraft();
     setValues(emptyValues());
     setErrors({});

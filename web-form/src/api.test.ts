@@ -10,14 +10,16 @@ import {
   submitUrl,
   ticketUrl,
 } from './api';
+import { IDEMPOTENCY_KEY_RE } from './idempotency';
+import { rules } from './rules';
 import type { SubmitPayload } from './validation';
 
 const payload: SubmitPayload = {
   name: 'Ada',
   email: 'ada@example.com',
   subject: 'Hello there',
-  category: 'general',
-  priority: 'medium',
+  category: rules.categories[0],
+  priority: rules.default_priority,
   message: 'A long enough message',
 };
 
@@ -110,6 +112,30 @@ describe('submitTicket', () => {
     expect(JSON.parse(init?.body as string)).toEqual(payload);
   });
 
+  it('sends the attempt\'s Idempotency-Key, or a fresh one per call when none is given', async () => {
+    const fetchImpl = vi.fn(async (_url: string, _init?: RequestInit) =>
+      jsonResponse(201, { ticket_id: TID, message: '', estimated_response_time: '' }),
+    );
+    const keyOf = (i: number) => (fetchImpl.mock.calls[i][1]?.headers as Record<string, string>)['Idempotency-Key'];
+    await submitTicket('', payload, { fetchImpl, idempotencyKey: 'attempt-0001' });
+    await submitTicket('', payload, { fetchImpl, idempotencyKey: 'attempt-0001' });
+    expect(keyOf(0)).toBe('attempt-0001');
+    expect(keyOf(1)).toBe('attempt-0001');
+    await submitTicket('', payload, { fetchImpl });
+    await submitTicket('', payload, { fetchImpl });
+    expect(keyOf(2)).toMatch(IDEMPOTENCY_KEY_RE);
+    expect(keyOf(3)).toMatch(IDEMPOTENCY_KEY_RE);
+    expect(keyOf(3)).not.toBe(keyOf(2));
+  });
+
+  it('200 (a repeat of the same key: the ticket already made) is success like 201', async () => {
+    const body = { ticket_id: TID, message: 'Thanks!', estimated_response_time: 'within 5 minutes' };
+    const first = await submitTicket('', payload, { fetchImpl: async () => jsonResponse(201, body), idempotencyKey: 'attempt-0002' });
+    const again = await submitTicket('', payload, { fetchImpl: async () => jsonResponse(200, body), idempotencyKey: 'attempt-0002' });
+    expect(first).toEqual({ kind: 'success', data: body });
+    expect(again).toEqual(first);
+  });
+
   it('maps 422 to field errors', async () => {
     const fetchImpl = async () =>
       jsonResponse(422, { error: 'validation_failed', errors: [{ field: 'email', message: 'bad email' }] });
@@ -172,12 +198,11 @@ describe('fetchTicket', () => {
     ticket_id: TID,
     status: 'answered',
     subject: 'Hello there',
-    category: 'general',
-    priority: 'medium',
+    category: payload.category,
+    priority: payload.priority,
     created_at: '2024-01-01T00:00:00Z',
     updated_at: '2024-01-01T00:01:00Z',
     escalation_reason: null,
-    sentiment: null,
     messages: [],
   };
   it('GETs /support/ticket/<id>', async () => {
@@ -185,6 +210,11 @@ describe('fetchTicket', () => {
     expect(await fetchTicket('https://api.example.com', TID, { fetchImpl })).toEqual({ kind: 'found', ticket });
     expect(fetchImpl.mock.calls[0][0]).toBe(`https://api.example.com/support/ticket/${TID}`);
     expect(fetchImpl.mock.calls[0][1]?.method).toBe('GET');
+  });
+  it('passes the escalation reason through (the page shows it as a team)', async () => {
+    const escalated = { ...ticket, status: 'escalated', escalation_reason: 'refund' };
+    const r = await fetchTicket('', TID, { fetchImpl: async () => jsonResponse(200, escalated) });
+    expect(r).toEqual({ kind: 'found', ticket: escalated });
   });
   it('404 is not_found', async () => {
     expect(await fetchTicket('', TID, { fetchImpl: async () => jsonResponse(404, { error: 'not_found' }) })).toEqual({

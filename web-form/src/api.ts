@@ -1,3 +1,4 @@
+import { newIdempotencyKey } from './idempotency';
 import { FIELDS, type FieldErrors, type FieldName, type SubmitPayload } from './validation';
 
 export const SUBMIT_TIMEOUT_MS = 15_000;
@@ -29,8 +30,8 @@ export interface Ticket {
   priority: string;
   created_at: string;
   updated_at: string;
+  /** Why a person took over (a code from `escalation_teams` in the rules), only while escalated. */
   escalation_reason: string | null;
-  sentiment: number | null;
   messages: TicketMessage[];
 }
 
@@ -50,6 +51,11 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Aborts the request early (e.g. on unmount). */
   signal?: AbortSignal;
+}
+
+export interface SubmitOptions extends RequestOptions {
+  /** The attempt's Idempotency-Key; a fresh one when not given. */
+  idempotencyKey?: string;
 }
 
 /** Removes trailing slashes so `${base}/support/...` never has `//`. */
@@ -150,16 +156,24 @@ function isSubmitSuccess(body: unknown): body is SubmitSuccess {
   return isRecord(body) && typeof body.ticket_id === 'string' && body.ticket_id.length > 0;
 }
 
+/**
+ * POSTs the form. 201 (a new ticket) and 200 (the ticket an earlier request with the same
+ * Idempotency-Key made) are both success, with the same body.
+ */
 export async function submitTicket(
   apiBase: string,
   payload: SubmitPayload,
-  opts: RequestOptions = {},
+  opts: SubmitOptions = {},
 ): Promise<SubmitResult> {
   const r = await request(
     submitUrl(apiBase),
     {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'Idempotency-Key': opts.idempotencyKey ?? newIdempotencyKey(),
+      },
       body: JSON.stringify(payload),
     },
     opts,

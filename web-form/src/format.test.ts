@@ -1,15 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CATEGORY_LABELS,
   categoryLabel,
   channelLabel,
   counterText,
   directionLabel,
   errorSummary,
+  escalationNote,
+  escalationTeam,
   formatTimestamp,
+  PRIORITY_LABELS,
   priorityLabel,
   splitParagraphs,
   statusLabel,
+  ticketStatusText,
 } from './format';
+import { rules } from './rules';
 
 describe('labels', () => {
   it('status labels', () => {
@@ -19,20 +25,50 @@ describe('labels', () => {
     expect(statusLabel('resolved')).toBe('Resolved');
     expect(statusLabel('waiting_on_customer')).toBe('Waiting on customer');
   });
-  it('category labels', () => {
-    expect(categoryLabel('general')).toBe('General question');
-    expect(categoryLabel('technical')).toBe('Technical support');
-    expect(categoryLabel('billing')).toBe('Billing');
-    expect(categoryLabel('bug_report')).toBe('Bug report');
-    expect(categoryLabel('feedback')).toBe('Feedback');
+  it('category labels: one for each category of the rules, and no others', () => {
+    expect(Object.keys(CATEGORY_LABELS)).toEqual(rules.categories);
+    for (const c of rules.categories) {
+      expect(categoryLabel(c)).toBe(CATEGORY_LABELS[c]);
+      expect(categoryLabel(c)).toMatch(/^[A-Z][a-z]+( [a-z]+)*$/);
+    }
+    expect(categoryLabel('some_new_thing')).toBe('Some new thing');
   });
-  it('priority, direction and channel labels', () => {
-    expect(priorityLabel('medium')).toBe('Medium');
+  it('priority labels: one for each priority of the rules, and no others', () => {
+    expect(Object.keys(PRIORITY_LABELS)).toEqual(rules.priorities);
+    for (const p of rules.priorities) expect(priorityLabel(p)).toBe(p.charAt(0).toUpperCase() + p.slice(1));
+  });
+  it('direction and channel labels', () => {
     expect(directionLabel('inbound')).toBe('You');
     expect(directionLabel('outbound')).toBe('Support team');
     expect(channelLabel('web_form')).toBe('Web form');
     expect(channelLabel('whatsapp')).toBe('WhatsApp');
     expect(channelLabel('email')).toBe('Email');
+  });
+});
+
+describe('escalation: the team, never the reason code', () => {
+  it('the rules name a team for every reason, with a fallback "other"', () => {
+    expect(Object.keys(rules.escalation_teams).length).toBeGreaterThan(0);
+    expect(rules.escalation_teams.other).toBeTruthy();
+    for (const [reason, team] of Object.entries(rules.escalation_teams)) {
+      expect(reason).toMatch(/^[a-z][a-z_]*$/);
+      expect(team).toMatch(/^our [a-z ]+$/);
+    }
+  });
+  it.each(Object.entries(rules.escalation_teams))('%s → %s', (reason, team) => {
+    expect(escalationTeam(reason)).toBe(team);
+    expect(escalationNote(reason)).toBe(`Passed to ${team}. Someone from the team will reply to you personally.`);
+    expect(ticketStatusText({ status: 'escalated', escalation_reason: reason })).toBe(`Escalated — passed to ${team}`);
+  });
+  it('a missing or unknown reason reads as "other", never as the code', () => {
+    for (const reason of [null, undefined, '', 'customer_request', '__proto__', 'toString', 'constructor']) {
+      expect(escalationTeam(reason)).toBe(rules.escalation_teams.other);
+    }
+    expect(escalationNote('customer_request')).not.toMatch(/customer_request/);
+  });
+  it('other statuses are just their label', () => {
+    expect(ticketStatusText({ status: 'answered', escalation_reason: null })).toBe('Answered');
+    expect(ticketStatusText({ status: 'open' })).toMatch(/^Open/);
   });
 });
 
@@ -57,9 +93,10 @@ describe('formatTimestamp', () => {
 
 describe('counter and summary', () => {
   it('counterText', () => {
-    expect(counterText('', 5000)).toBe('0 / 5000');
-    expect(counterText('a'.repeat(123), 5000)).toBe('123 / 5000');
-    expect(counterText('😀é', 5000)).toBe('2 / 5000');
+    const max = rules.message.max;
+    expect(counterText('', max)).toBe(`0 / ${max}`);
+    expect(counterText('a'.repeat(123), max)).toBe(`123 / ${max}`);
+    expect(counterText('😀é', max)).toBe(`2 / ${max}`);
   });
   it('errorSummary', () => {
     expect(errorSummary(0)).toBe('');

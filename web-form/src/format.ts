@@ -1,3 +1,4 @@
+import { rules } from './rules';
 import { charCount } from './validation';
 
 export const CATEGORY_LABELS: Record<string, string> = {
@@ -17,7 +18,7 @@ export const PRIORITY_LABELS: Record<string, string> = {
 export const STATUS_LABELS: Record<string, string> = {
   open: 'Open — we are working on it',
   answered: 'Answered',
-  escalated: 'Escalated to our support team',
+  escalated: 'Escalated',
   resolved: 'Resolved',
 };
 
@@ -28,6 +29,27 @@ function humanize(s: string): string {
 
 export function statusLabel(status: string): string {
   return STATUS_LABELS[status] ?? humanize(status);
+}
+
+/**
+ * The team an escalated ticket went to, from `escalation_teams` in the shared rules;
+ * the reason code itself is never shown. An unknown or missing reason reads as `other`.
+ */
+export function escalationTeam(reason: string | null | undefined): string {
+  const teams = rules.escalation_teams;
+  if (reason != null && Object.prototype.hasOwnProperty.call(teams, reason)) return teams[reason];
+  return teams.other;
+}
+
+/** The note on an escalated ticket: "Passed to our billing team. Someone from …". */
+export function escalationNote(reason: string | null | undefined): string {
+  return `Passed to ${escalationTeam(reason)}. Someone from the team will reply to you personally.`;
+}
+
+/** The status as announced to screen readers; for an escalated ticket with its team. */
+export function ticketStatusText(ticket: { status: string; escalation_reason?: string | null }): string {
+  const label = statusLabel(ticket.status);
+  return ticket.status === 'escalated' ? `${label} — passed to ${escalationTeam(ticket.escalation_reason)}` : label;
 }
 
 export function categoryLabel(category: string): string {

@@ -18,8 +18,8 @@ const valid: FormValues = {
   name: 'Ada Lovelace',
   email: 'ada@example.com',
   subject: 'Cannot export board',
-  category: 'technical',
-  priority: 'high',
+  category: rules.categories[0],
+  priority: rules.priorities[rules.priorities.length - 1],
   message: 'The CSV export button does nothing on my board.',
 };
 
@@ -28,12 +28,19 @@ const withField = (f: keyof FormValues, v: string): FormValues => ({ ...valid, [
 describe('rules come from the shared source of truth', () => {
   it('uses shared/webform-rules.json', () => {
     expect(rules).toEqual(rulesJson);
-    expect(rules.name).toEqual({ min: 2, max: 100 });
-    expect(rules.subject).toEqual({ min: 5, max: 200 });
-    expect(rules.message).toEqual({ min: 10, max: 5000 });
-    expect(rules.email.max).toBe(254);
-    expect(rules.categories).toEqual(['general', 'technical', 'billing', 'bug_report', 'feedback']);
-    expect(rules.priorities).toEqual(['low', 'medium', 'high']);
+  });
+  it('the file is coherent', () => {
+    for (const f of ['name', 'subject', 'message'] as const) {
+      expect(rules[f].min).toBeGreaterThanOrEqual(1);
+      expect(rules[f].max).toBeGreaterThanOrEqual(rules[f].min);
+    }
+    expect(rules.email.max).toBeGreaterThan(0);
+    for (const list of [rules.categories, rules.priorities]) {
+      expect(list.length).toBeGreaterThan(0);
+      expect(new Set(list).size).toBe(list.length);
+      for (const code of list) expect(code).toMatch(/^[a-z][a-z_]*$/);
+    }
+    expect(rules.priorities).toContain(rules.default_priority);
   });
 });
 
@@ -49,10 +56,10 @@ describe('validate', () => {
     expect(firstInvalidField(errors)).toBe('name');
   });
 
-  for (const [field, min, max] of [
-    ['name', 2, 100],
-    ['subject', 5, 200],
-    ['message', 10, 5000],
+  for (const [field, { min, max }] of [
+    ['name', rules.name],
+    ['subject', rules.subject],
+    ['message', rules.message],
   ] as const) {
     describe(`${field} length ${min}–${max}`, () => {
       it(`rejects ${min - 1}, accepts ${min}`, () => {
@@ -74,10 +81,11 @@ describe('validate', () => {
   }
 
   it('counts code points, not UTF-16 units (emoji)', () => {
+    const { min, max } = rules.name;
     expect(charCount('😀😀')).toBe(2);
-    expect(validateField('name', withField('name', '😀😀'))).toBeUndefined();
-    expect(validateField('name', withField('name', '😀'.repeat(100)))).toBeUndefined();
-    expect(validateField('name', withField('name', '😀'.repeat(101)))).toMatch(/at most 100/);
+    expect(validateField('name', withField('name', '😀'.repeat(Math.max(min, 2))))).toBeUndefined();
+    expect(validateField('name', withField('name', '😀'.repeat(max)))).toBeUndefined();
+    expect(validateField('name', withField('name', '😀'.repeat(max + 1)))).toMatch(new RegExp(`at most ${max}`));
   });
 
   describe('email', () => {
@@ -107,42 +115,51 @@ describe('validate', () => {
     it('requires a value', () => {
       expect(validateField('email', withField('email', '  '))).toMatch(/enter your email/);
     });
-    it('max 254 characters', () => {
+    it(`max ${rules.email.max} characters`, () => {
+      const max = rules.email.max;
       const domain = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.com`; // 185
-      const ok = `${'x'.repeat(254 - 1 - domain.length)}@${domain}`;
-      expect(ok.length).toBe(254);
+      expect(max - 1 - domain.length).toBeGreaterThan(0);
+      const ok = `${'x'.repeat(max - 1 - domain.length)}@${domain}`;
+      expect(ok.length).toBe(max);
       expect(isValidEmail(ok)).toBe(true);
       const tooLong = `x${ok}`;
-      expect(tooLong.length).toBe(255);
-      expect(validateField('email', withField('email', tooLong))).toMatch(/at most 254/);
+      expect(tooLong.length).toBe(max + 1);
+      expect(validateField('email', withField('email', tooLong))).toMatch(new RegExp(`at most ${max}`));
     });
   });
 
   describe('category', () => {
-    it.each(['general', 'technical', 'billing', 'bug_report', 'feedback'])('accepts %s', (c) => {
+    it.each(rules.categories)('accepts %s', (c) => {
       expect(validateField('category', withField('category', c))).toBeUndefined();
     });
-    it.each(['', 'other', 'Technical', 'bug report'])('rejects "%s"', (c) => {
+    // Not a category: empty, unknown, another case, a space for the underscore.
+    const notCategories = [
+      '',
+      'no_such_category',
+      ...rules.categories.map((c) => c.charAt(0).toUpperCase() + c.slice(1)),
+      ...rules.categories.filter((c) => c.includes('_')).map((c) => c.replace(/_/g, ' ')),
+    ];
+    it.each(notCategories)('rejects "%s"', (c) => {
       expect(validateField('category', withField('category', c))).toMatch(/choose a category/);
     });
   });
 
   describe('priority', () => {
-    it.each(['low', 'medium', 'high'])('accepts %s', (p) => {
+    it.each(rules.priorities)('accepts %s', (p) => {
       expect(validateField('priority', withField('priority', p))).toBeUndefined();
     });
-    it('empty is allowed (defaults to medium)', () => {
+    it('empty is allowed (the default priority applies)', () => {
       expect(validateField('priority', withField('priority', ''))).toBeUndefined();
     });
     it('rejects unknown values', () => {
+      expect(rules.priorities).not.toContain('urgent');
       expect(validateField('priority', withField('priority', 'urgent'))).toMatch(/priority/);
     });
   });
 });
 
 describe('defaults and payload', () => {
-  it('the empty form defaults priority to medium', () => {
-    expect(emptyValues().priority).toBe('medium');
+  it('the empty form starts on the default priority', () => {
     expect(emptyValues().priority).toBe(rules.default_priority);
   });
 
@@ -152,7 +169,7 @@ describe('defaults and payload', () => {
         name: '  Ada  ',
         email: ' ada@example.com\n',
         subject: '\tHello there ',
-        category: 'billing ',
+        category: `${rules.categories[0]} `,
         priority: '',
         message: '  a long enough message  ',
       }),
@@ -160,8 +177,8 @@ describe('defaults and payload', () => {
       name: 'Ada',
       email: 'ada@example.com',
       subject: 'Hello there',
-      category: 'billing',
-      priority: 'medium',
+      category: rules.categories[0],
+      priority: rules.default_priority,
       message: 'a long enough message',
     });
   });
@@ -187,5 +204,112 @@ describe('ticket id format', () => {
     '',
   ])('rejects %s', (id) => {
     expect(isValidTicketId(id)).toBe(false);
+  });
+});
+
+describe('text hygiene (mirrors the server)', () => {
+  const BIDI = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069', '\u200E', '\u200F', '\u061C'];
+  const INVISIBLE = ['\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u00AD'];
+
+  describe('bidi controls are removed from every field before validation and sending', () => {
+    it.each(BIDI.map((c) => [`U+${c.charCodeAt(0).toString(16).toUpperCase()}`, c]))('%s', (_name, c) => {
+      const dirty: FormValues = {
+        name: `${c}Ada${c} Lovelace`,
+        email: `ada@exam${c}ple.com${c}`,
+        subject: `Invoice ${c}fdp.exe`,
+        category: `${c}${valid.category}`,
+        priority: `${valid.priority}${c}`,
+        message: `Hello ${c}there,\nthe export does nothing.${c}`,
+      };
+      expect(validate(dirty)).toEqual({});
+      expect(toPayload(dirty)).toEqual({
+        name: 'Ada Lovelace',
+        email: 'ada@example.com',
+        subject: 'Invoice fdp.exe',
+        category: valid.category,
+        priority: valid.priority,
+        message: 'Hello there,\nthe export does nothing.',
+      });
+    });
+    it('the classic right-to-left override trick', () => {
+      expect(toPayload(withField('subject', 'Invoice \u202Efdp.exe')).subject).toBe('Invoice fdp.exe');
+    });
+    it('they do not count towards the length', () => {
+      const short = 'a'.repeat(rules.name.min - 1);
+      expect(validateField('name', withField('name', `${short}${'\u202E'.repeat(5)}`))).toMatch(/at least/);
+    });
+    it('a field of bidi controls only is empty', () => {
+      expect(validateField('email', withField('email', '\u200E\u202E'))).toBe('Please enter your email address.');
+      expect(validateField('category', withField('category', '\u2066'))).toMatch(/choose a category/);
+      expect(toPayload(withField('priority', '\u2067')).priority).toBe(rules.default_priority);
+    });
+  });
+
+  describe('a name or subject of whitespace and invisible characters only is empty', () => {
+    it.each(INVISIBLE.map((c) => [`U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`, c]))(
+      '%s',
+      (_name, c) => {
+        const only = `${c} ${c}\u00A0${c}${c}${c}${c}`; // long enough to pass any minimum length
+        expect(validateField('name', withField('name', only))).toBe('Please enter your name.');
+        expect(validateField('subject', withField('subject', only))).toBe('Please enter a subject.');
+      },
+    );
+    it('mixed with bidi controls and Unicode spaces', () => {
+      const only = '\u200B\u202E\u3000\u2060\u2066\uFEFF\u00AD\u2028\u200D\u0085';
+      expect(validateField('name', withField('name', only))).toBe('Please enter your name.');
+      expect(validateField('subject', withField('subject', only))).toBe('Please enter a subject.');
+      expect(validate(withField('name', only))).toEqual({ name: 'Please enter your name.' });
+    });
+    it('the message and the email are held to the same rule', () => {
+      expect(validateField('message', withField('message', '\u200B'.repeat(rules.message.min)))).toBe(
+        'Please enter a message.',
+      );
+      expect(validateField('email', withField('email', '\u200B\uFEFF'))).toBe('Please enter your email address.');
+    });
+    it('one visible character is enough to not be empty', () => {
+      expect(validateField('name', withField('name', `\u200B${'a'.repeat(rules.name.min)}\u200B`))).toBeUndefined();
+    });
+  });
+
+  describe('name and subject are a single line without control characters', () => {
+    it.each([
+      ['a tab', 'Ada\tLovelace'],
+      ['a newline', 'Ada\nLovelace'],
+      ['a carriage return', 'Ada\r\nLovelace'],
+      ['NUL', 'Ada\u0000Lovelace'],
+      ['escape', 'Ada\u001B[31mLovelace'],
+      ['DEL', 'Ada\u007FLovelace'],
+      ['a C1 control (NEL)', 'Ada\u0085Lovelace'],
+    ])('%s', (_name, v) => {
+      expect(validateField('name', withField('name', v))).toBe('Name must be a single line of text.');
+      expect(validateField('subject', withField('subject', `Re: ${v}`))).toBe('Subject must be a single line of text.');
+    });
+    it('leading and trailing line breaks are trimmed, not refused', () => {
+      expect(validateField('name', withField('name', '\nAda Lovelace\r\n'))).toBeUndefined();
+      expect(validateField('subject', withField('subject', '\tCannot export board\n'))).toBeUndefined();
+    });
+    it('length is checked first, like the server', () => {
+      expect(validateField('name', withField('name', 'a'.repeat(rules.name.max) + '\u0000a'))).toMatch(/at most/);
+    });
+  });
+
+  describe('the message may have line breaks and tabs, and no other control characters', () => {
+    it('accepts newlines, CRLF and tabs', () => {
+      expect(validateField('message', withField('message', 'Hello,\n\n\tthe export\r\ndoes nothing.'))).toBeUndefined();
+    });
+    it.each([
+      ['NUL', '\u0000'],
+      ['bell', '\u0007'],
+      ['backspace', '\u0008'],
+      ['vertical tab', '\u000B'],
+      ['form feed', '\u000C'],
+      ['escape', '\u001B'],
+      ['DEL', '\u007F'],
+      ['a C1 control', '\u009B'],
+    ])('refuses %s', (_name, c) => {
+      expect(validateField('message', withField('message', `Hello${c}there, the export does nothing.`))).toBe(
+        'Message contains characters that are not text.',
+      );
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { rules } from './rules';
+import { cleanText, hasControlChars, hasStrayControls, isBlank } from './text';
 
 export const FIELDS = ['name', 'email', 'subject', 'category', 'priority', 'message'] as const;
 export type FieldName = (typeof FIELDS)[number];
@@ -31,7 +32,7 @@ export function isValidTicketId(id: string): boolean {
 }
 
 export function isValidEmail(email: string): boolean {
-  const e = email.trim();
+  const e = cleanText(email);
   if (e.length === 0 || e.length > rules.email.max) return false;
   if (!EMAIL_RE.test(e)) return false;
   const local = e.slice(0, e.lastIndexOf('@'));
@@ -57,11 +58,20 @@ export function charCount(s: string): number {
   return n;
 }
 
-function lengthError(label: string, value: string, min: number, max: number): string | undefined {
-  const len = charCount(value.trim());
-  if (len === 0) return `Please enter ${label}.`;
+/**
+ * A free-text field checked as the server does: bidirectional controls removed and the
+ * value trimmed first; nothing visible left counts as empty; then the length in code
+ * points; then control characters (none on a single line; only line breaks and tabs
+ * in the message).
+ */
+function textError(label: string, value: string, min: number, max: number, singleLine: boolean): string | undefined {
+  const v = cleanText(value);
+  if (isBlank(v)) return `Please enter ${label}.`;
+  const len = charCount(v);
   if (len < min) return `${capitalize(label)} must be at least ${min} characters.`;
   if (len > max) return `${capitalize(label)} must be at most ${max} characters.`;
+  if (singleLine && hasControlChars(v)) return `${capitalize(label)} must be a single line of text.`;
+  if (hasStrayControls(v)) return `${capitalize(label)} contains characters that are not text.`;
   return undefined;
 }
 
@@ -74,24 +84,24 @@ export function validateField(field: FieldName, values: FormValues): string | un
   const v = values[field] ?? '';
   switch (field) {
     case 'name':
-      return lengthError('your name', v, rules.name.min, rules.name.max);
+      return textError('your name', v, rules.name.min, rules.name.max, true);
     case 'subject':
-      return lengthError('a subject', v, rules.subject.min, rules.subject.max);
+      return textError('a subject', v, rules.subject.min, rules.subject.max, true);
     case 'message':
-      return lengthError('a message', v, rules.message.min, rules.message.max);
+      return textError('a message', v, rules.message.min, rules.message.max, false);
     case 'email': {
-      const e = v.trim();
-      if (e.length === 0) return 'Please enter your email address.';
+      const e = cleanText(v);
+      if (isBlank(e)) return 'Please enter your email address.';
       if (charCount(e) > rules.email.max) return `Email must be at most ${rules.email.max} characters.`;
       if (!isValidEmail(e)) return 'Please enter a valid email address, like name@example.com.';
       return undefined;
     }
     case 'category':
-      if (!rules.categories.includes(v.trim())) return 'Please choose a category.';
+      if (!rules.categories.includes(cleanText(v))) return 'Please choose a category.';
       return undefined;
     case 'priority': {
-      const p = v.trim();
-      if (p === '') return undefined; // defaults to medium
+      const p = cleanText(v);
+      if (p === '') return undefined; // the server fills in the default priority
       if (!rules.priorities.includes(p)) return 'Please choose a priority.';
       return undefined;
     }
@@ -115,15 +125,15 @@ export function firstInvalidField(errors: FieldErrors): FieldName | undefined {
   return FIELDS.find((f) => errors[f]);
 }
 
-/** Trimmed payload, with the default priority filled in. */
+/** The payload as sent: every field without bidirectional controls and trimmed, with the default priority filled in. */
 export function toPayload(values: FormValues): SubmitPayload {
-  const priority = values.priority.trim();
+  const priority = cleanText(values.priority);
   return {
-    name: values.name.trim(),
-    email: values.email.trim(),
-    subject: values.subject.trim(),
-    category: values.category.trim(),
+    name: cleanText(values.name),
+    email: cleanText(values.email),
+    subject: cleanText(values.subject),
+    category: cleanText(values.category),
     priority: priority === '' ? rules.default_priority : priority,
-    message: values.message.trim(),
+    message: cleanText(values.message),
   };
 }

@@ -2,16 +2,17 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use shared::agent::Agent;
-use shared::config::AgentConfig;
+use support_aws::config::AgentConfig;
+use support_aws::lambda::sqs_batch::process_records;
+use support_aws::wiring;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let agent = Agent::new(AgentConfig::from_env()?, &shared::adapters::aws_config().await)?;
+    let agent = wiring::agent(AgentConfig::from_env()?, &wiring::aws_sdk_config().await);
     let agent = &agent;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(agent.handle_batch(event.payload).await?)
+        Ok::<_, Error>(process_records(event.payload, |message| async move { agent.handle(&message).await }).await?)
     }))
     .await
 }

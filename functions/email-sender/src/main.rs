@@ -2,16 +2,17 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use shared::config::EmailSenderConfig;
-use shared::email_sender::EmailSender;
+use support_aws::config::EmailSenderConfig;
+use support_aws::lambda::sqs_batch::process_records;
+use support_aws::wiring;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let sender = EmailSender::new(EmailSenderConfig::from_env()?, &shared::adapters::aws_config().await);
-    let sender = &sender;
+    let delivery = wiring::email_delivery(EmailSenderConfig::from_env()?, &wiring::aws_sdk_config().await);
+    let delivery = &delivery;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(sender.handle_batch(event.payload).await?)
+        Ok::<_, Error>(process_records(event.payload, |reply| async move { delivery.send(&reply).await }).await?)
     }))
     .await
 }

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::{Body, Request, Response};
+use support_aws::lambda::sqs_batch::process_records;
 
 /// A function behind the HTTP gateway (an `HttpApi` event).
 #[async_trait]
@@ -68,23 +69,27 @@ where
 }
 
 #[async_trait]
-impl HttpFunction for shared::webform::WebformApi {
+impl HttpFunction for support_aws::lambda::webform_http::WebformApi {
     async fn call(&self, request: Request) -> Response<Body> {
         self.handle(request).await
     }
 }
 
 #[async_trait]
-impl SqsFunction for shared::agent::Agent {
+impl SqsFunction for support_core::agent::Agent {
     async fn call(&self, event: SqsEvent) -> Result<SqsBatchResponse, String> {
-        self.handle_batch(event).await.map_err(|e| e.to_string())
+        process_records(event, |message| async move { self.handle(&message).await })
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
 #[async_trait]
-impl SqsFunction for shared::email_sender::EmailSender {
+impl SqsFunction for support_core::delivery::EmailDelivery {
     async fn call(&self, event: SqsEvent) -> Result<SqsBatchResponse, String> {
-        self.handle_batch(event).await.map_err(|e| e.to_string())
+        process_records(event, |reply| async move { self.send(&reply).await })
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -99,22 +104,23 @@ pub enum Handler {
 /// way its Lambda binary does (`XConfig::from_env()` there, `from_lookup` over the
 /// template's environment here). `None` when the binary is not one of ours.
 pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkConfig) -> Result<Option<Handler>> {
-    use shared::config::{AgentConfig, EmailSenderConfig, WebformConfig};
+    use support_aws::config::{AgentConfig, ConfigError, EmailSenderConfig, WebformConfig};
+    use support_aws::wiring;
     let lookup = |k: &str| env.get(k).cloned();
-    let config_error = |e: shared::config::ConfigError| anyhow!("{binary}: {e}");
+    let config_error = |e: ConfigError| anyhow!("{binary}: {e}");
     Ok(Some(match binary {
-        "webform-api" => {
-            let config = WebformConfig::from_lookup(lookup).map_err(config_error)?;
-            Handler::Http(Arc::new(shared::webform::WebformApi::new(config, sdk)))
-        }
-        "agent" => {
-            let config = AgentConfig::from_lookup(lookup).map_err(config_error)?;
-            Handler::Sqs(Arc::new(shared::agent::Agent::new(config, sdk).map_err(config_error)?))
-        }
-        "email-sender" => {
-            let config = EmailSenderConfig::from_lookup(lookup).map_err(config_error)?;
-            Handler::Sqs(Arc::new(shared::email_sender::EmailSender::new(config, sdk)))
-        }
+        "webform-api" => Handler::Http(Arc::new(wiring::webform_api(
+            WebformConfig::from_lookup(lookup).map_err(config_error)?,
+            sdk,
+        ))),
+        "agent" => Handler::Sqs(Arc::new(wiring::agent(
+            AgentConfig::from_lookup(lookup).map_err(config_error)?,
+            sdk,
+        ))),
+        "email-sender" => Handler::Sqs(Arc::new(wiring::email_delivery(
+            EmailSenderConfig::from_lookup(lookup).map_err(config_error)?,
+            sdk,
+        ))),
         _ => return Ok(None),
     }))
 }

@@ -687,7 +687,7 @@ mod tests {
             agent["EMAIL_OUTBOUND_QUEUE_URL"],
             "http://moto/123456789012/local-email-outbound"
         );
-        assert_eq!(agent["CUSTOMERS_TABLE"], "local-customers");
+        assert_eq!(agent["TICKETS_TABLE"], "local-tickets");
 
         let options = LocalStackOptions::default()
             .env("MODEL_PROVIDER", "bedrock")
@@ -713,11 +713,11 @@ mod tests {
         let b = bindings(&t, &options, &fake_resources(&t)).unwrap();
         let env = |f: &str| function_environment(&t, f, &b, &options).unwrap();
         let webform = env("WebformApiFunction");
-        shared::config::WebformConfig::from_lookup(|k| webform.get(k).cloned()).unwrap();
+        support_aws::config::WebformConfig::from_lookup(|k| webform.get(k).cloned()).unwrap();
         let agent = env("AgentFunction");
-        shared::config::AgentConfig::from_lookup(|k| agent.get(k).cloned()).unwrap();
+        support_aws::config::AgentConfig::from_lookup(|k| agent.get(k).cloned()).unwrap();
         let sender = env("EmailSenderFunction");
-        shared::config::EmailSenderConfig::from_lookup(|k| sender.get(k).cloned()).unwrap();
+        support_aws::config::EmailSenderConfig::from_lookup(|k| sender.get(k).cloned()).unwrap();
     }
 
     #[test]

@@ -1165,7 +1165,8 @@ mod tests {
             vec![
                 ("by_customer", "gsi1pk", "gsi1sk"),
                 ("by_status", "ticket_status", "updated_at"),
-                ("by_day", "created_day", "created_at")
+                ("by_day", "created_day", "created_at"),
+                ("by_outbox", "outbox", "outbox_at")
             ]
         );
         assert!(tickets.global_indexes.iter().all(|i| i.projection_type == "ALL"));
@@ -1240,6 +1241,7 @@ mod tests {
             vec![
                 ("AgentFunction", "agent"),
                 ("EmailSenderFunction", "email-sender"),
+                ("IntakeSweeperFunction", "intake-sweeper"),
                 ("WebformApiFunction", "webform-api")
             ]
         );

@@ -1,0 +1,203 @@
+//! Each function's configuration, read from its environment (set by
+//! template.yaml in AWS, by the local stack on one machine).
+
+use std::fmt;
+
+use support_core::domain::{parse_email_address, EmailAddress};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+struct Lookup<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Lookup<F> {
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.optional(name).ok_or(ConfigError::Missing(name))
+    }
+
+    fn optional(&self, name: &'static str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+}
+
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebformConfig {
+    pub customers_table: String,
+    pub tickets_table: String,
+    pub inbound_queue_url: String,
+}
+
+impl WebformConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Lookup(lookup);
+        Ok(Self {
+            customers_table: env.required("CUSTOMERS_TABLE")?,
+            tickets_table: env.required("TICKETS_TABLE")?,
+            inbound_queue_url: env.required("INBOUND_QUEUE_URL")?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup)
+    }
+}
+
+/// Which model answers: Amazon Bedrock, or the offline retrieval-and-rules engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelProvider {
+    Offline,
+    Bedrock { model_id: String },
+}
+
+impl fmt::Display for ModelProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelProvider::Offline => f.write_str("offline"),
+            ModelProvider::Bedrock { model_id } => write!(f, "bedrock ({model_id})"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentConfig {
+    pub tickets_table: String,
+    pub email_outbound_queue_url: String,
+    /// Optional until the WhatsApp sender is deployed: without it WhatsApp replies fail loudly.
+    pub whatsapp_outbound_queue_url: Option<String>,
+    pub model: ModelProvider,
+}
+
+impl AgentConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Lookup(lookup);
+        let model = match env.optional("MODEL_PROVIDER").as_deref() {
+            None | Some("offline") => ModelProvider::Offline,
+            Some("bedrock") => ModelProvider::Bedrock {
+                model_id: env.required("BEDROCK_MODEL_ID")?,
+            },
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "MODEL_PROVIDER",
+                    reason: format!("`{other}` is not `offline` or `bedrock`"),
+                })
+            }
+        };
+        Ok(Self {
+            tickets_table: env.required("TICKETS_TABLE")?,
+            email_outbound_queue_url: env.required("EMAIL_OUTBOUND_QUEUE_URL")?,
+            whatsapp_outbound_queue_url: env.optional("WHATSAPP_OUTBOUND_QUEUE_URL"),
+            model,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup)
+    }
+}
+
+/// The intake sweeper queues what a crash or an outage left in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweeperConfig {
+    pub tickets_table: String,
+    pub inbound_queue_url: String,
+}
+
+impl SweeperConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Lookup(lookup);
+        Ok(Self {
+            tickets_table: env.required("TICKETS_TABLE")?,
+            inbound_queue_url: env.required("INBOUND_QUEUE_URL")?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailSenderConfig {
+    pub tickets_table: String,
+    pub sender_address: EmailAddress,
+    pub configuration_set: Option<String>,
+}
+
+impl EmailSenderConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Lookup(lookup);
+        let sender = env.required("SENDER_ADDRESS")?;
+        Ok(Self {
+            tickets_table: env.required("TICKETS_TABLE")?,
+            sender_address: parse_email_address(&sender).map_err(|e| ConfigError::Invalid {
+                name: "SENDER_ADDRESS",
+                reason: e.to_string(),
+            })?,
+            configuration_set: env.optional("SES_CONFIGURATION_SET"),
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn agent_defaults_to_the_offline_engine_and_names_what_is_missing() {
+        let base = [("TICKETS_TABLE", "t"), ("EMAIL_OUTBOUND_QUEUE_URL", "q")];
+        assert_eq!(
+            AgentConfig::from_lookup(lookup(&base)).unwrap().model,
+            ModelProvider::Offline
+        );
+        let mut bedrock = base.to_vec();
+        bedrock.push(("MODEL_PROVIDER", "bedrock"));
+        assert_eq!(
+            AgentConfig::from_lookup(lookup(&bedrock)),
+            Err(ConfigError::Missing("BEDROCK_MODEL_ID"))
+        );
+        let mut wrong = base.to_vec();
+        wrong.push(("MODEL_PROVIDER", "gpt"));
+        assert!(matches!(
+            AgentConfig::from_lookup(lookup(&wrong)),
+            Err(ConfigError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn sender_address_must_be_an_email_and_empty_configuration_set_means_none() {
+        let ok = [
+            ("TICKETS_TABLE", "t"),
+            ("SENDER_ADDRESS", "support@tandem.example"),
+            ("SES_CONFIGURATION_SET", ""),
+        ];
+        assert_eq!(
+            EmailSenderConfig::from_lookup(lookup(&ok)).unwrap().configuration_set,
+            None
+        );
+        let bad = [("TICKETS_TABLE", "t"), ("SENDER_ADDRESS", "support")];
+        assert!(matches!(
+            EmailSenderConfig::from_lookup(lookup(&bad)),
+            Err(ConfigError::Invalid { .. })
+        ));
+    }
+}

@@ -1,0 +1,58 @@
+//! What the DynamoDB adapters share: item mapping through serde_dynamo, timestamps that
+//! sort as text, and error conversion.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
+use support_core::ports::InfraError;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn to_item<T: serde::Serialize>(value: &T) -> Item {
+    serde_dynamo::to_item(value).expect("our items serialize")
+}
+
+pub fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, InfraError> {
+    serde_dynamo::from_item(item).map_err(|e| InfraError::new("read item", e))
+}
+
+pub fn infra<E>(operation: &'static str) -> impl FnOnce(E) -> InfraError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |e| InfraError::new(operation, aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+}
+
+/// Whether the `index`th write of a cancelled transaction failed its condition.
+pub fn condition_failed(reasons: &[CancellationReason], index: usize) -> bool {
+    reasons
+        .get(index)
+        .and_then(|r| r.code())
+        .is_some_and(|code| code == "ConditionalCheckFailed")
+}
+
+/// Timestamps as RFC 3339 with milliseconds and `Z`: one width, so they sort as text
+/// (the indexes' sort keys are timestamps).
+pub mod timestamp {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn text(at: &DateTime<Utc>) -> String {
+        at.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&text(at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,221 @@
+//! The web support form's HTTP API: submit a request (through the intake), read a
+//! ticket's status. Requests are dispatched on the API Gateway route key, so the routes
+//! are the ones template.yaml declares ([`ROUTES`]; a test holds the two together).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{json, Map, Value};
+use support_core::domain::rules::RULES;
+use support_core::domain::{Channel, InboundMessage, Sender, TicketId};
+use support_core::intake::Intake;
+use support_core::ports::tickets::TicketReader;
+use support_core::ports::InfraError;
+use support_core::webform::{validate, FieldError, TicketView};
+
+pub const SUBMIT: &str = "POST /support/submit";
+pub const TICKET_STATUS: &str = "GET /support/ticket/{id}";
+/// The route keys this function serves: template.yaml's `HttpApi` events of the function.
+pub const ROUTES: &[&str] = &[SUBMIT, TICKET_STATUS];
+
+pub struct WebformApi {
+    intake: Intake,
+    tickets: Arc<dyn TicketReader>,
+}
+
+fn json_response(status: u16, body: Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(Body::Text(body.to_string()))
+        .expect("status and headers are valid")
+}
+
+fn error(status: u16, code: &str, message: &str) -> Response<Body> {
+    json_response(status, json!({ "error": code, "message": message }))
+}
+
+fn unavailable(e: &InfraError, message: &str) -> Response<Body> {
+    tracing::error!(error = %e, "infrastructure failure");
+    error(503, "unavailable", message)
+}
+
+/// A header value in a safe format (it reaches logs and keys), or `None`.
+fn safe_header<'a>(request: &'a Request, name: &str, min: usize, max: usize) -> Option<Result<&'a str, ()>> {
+    let value = request.headers().get(name)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .filter(|v| (min..=max).contains(&v.len()))
+            .filter(|v| {
+                v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+            })
+            .ok_or(()),
+    )
+}
+
+impl WebformApi {
+    pub fn new(intake: Intake, tickets: Arc<dyn TicketReader>) -> Self {
+        Self { intake, tickets }
+    }
+
+    /// Answers one HTTP request. Bad input gets a 4xx and changes nothing; infrastructure
+    /// trouble before anything was stored gets a 503.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let route_key = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        match route_key.as_str() {
+            SUBMIT => self.submit(request).await,
+            TICKET_STATUS => {
+                let id = request
+                    .path_parameters_ref()
+                    .and_then(|p| p.first("id"))
+                    .unwrap_or_default()
+                    .to_owned();
+                self.ticket_status(&id).await
+            }
+            // API Gateway routes only the template's routes here.
+            _ => error(404, "not_found", "No such route"),
+        }
+    }
+
+    async fn submit(&self, request: Request) -> Response<Body> {
+        let form = match decode_form(&request) {
+            Ok(form) => form,
+            Err(rejection) => return error(rejection.status, rejection.code, &rejection.message),
+        };
+        let submission = match validate(&form) {
+            Ok(submission) => submission,
+            Err(errors) => return validation_failed(&errors),
+        };
+        // A client's correlation id reaches the logs: only in a safe format.
+        let correlation_id = match safe_header(&request, "x-correlation-id", 1, 64) {
+            Some(Ok(id)) => id.to_owned(),
+            _ => uuid::Uuid::new_v4().to_string(),
+        };
+        let key = match safe_header(&request, "idempotency-key", 8, 128) {
+            Some(Ok(key)) if !key.contains([':', '.']) => key.to_owned(),
+            Some(_) => {
+                return error(
+                    400,
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 8 to 128 letters, digits, - or _",
+                )
+            }
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let message = InboundMessage {
+            channel: Channel::WebForm,
+            // Scoped by address: the same key from two people is two submissions.
+            channel_message_id: format!("{}#{key}", submission.email.as_str().to_lowercase()),
+            sender: Sender {
+                name: Some(submission.name),
+                email: Some(submission.email),
+                phone: None,
+            },
+            subject: Some(submission.subject),
+            body: submission.message,
+            received_at: Utc::now(),
+            correlation_id: correlation_id.clone(),
+            category: Some(submission.category),
+            priority: Some(submission.priority),
+        };
+        match self.intake.accept(message).await {
+            Ok(accepted) => {
+                tracing::info!(ticket_id = %accepted.ticket_id, %correlation_id, replay = accepted.replay, "web form submission");
+                json_response(
+                    if accepted.replay { 200 } else { 201 },
+                    json!({
+                        "ticket_id": accepted.ticket_id,
+                        "message": "Thanks — we have your request. You will get an answer by email and on the ticket's status page.",
+                        "estimated_response_time": "within 5 minutes",
+                    }),
+                )
+            }
+            Err(e) => unavailable(
+                &e,
+                "Support is briefly unavailable and your request was not saved. Please try again in a minute.",
+            ),
+        }
+    }
+
+    async fn ticket_status(&self, id: &str) -> Response<Body> {
+        let not_found = || error(404, "not_found", "No ticket with that id");
+        let Ok(id) = TicketId::parse(id) else {
+            return not_found();
+        };
+        match self.tickets.ticket_thread(&id).await {
+            Ok(Some((ticket, messages))) => json_response(200, json!(TicketView::new(ticket, messages))),
+            Ok(None) => not_found(),
+            Err(e) => unavailable(&e, "Support is briefly unavailable. Please try again in a minute."),
+        }
+    }
+}
+
+fn validation_failed(errors: &[FieldError]) -> Response<Body> {
+    json_response(422, json!({ "error": "validation_failed", "errors": errors }))
+}
+
+/// Why a request body was refused: a 4xx status, a stable code and a message for people.
+struct Rejection {
+    status: u16,
+    code: &'static str,
+    message: String,
+}
+
+fn reject(status: u16, code: &'static str, message: impl Into<String>) -> Rejection {
+    Rejection {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+/// The request body as a JSON object, or why not.
+fn decode_form(request: &Request) -> Result<Map<String, Value>, Rejection> {
+    let content_type = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let is_json = content_type
+        .split(';')
+        .next()
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(reject(
+            415,
+            "unsupported_media_type",
+            "Send the form as application/json",
+        ));
+    }
+    let bytes: &[u8] = match request.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if bytes.len() > RULES.max_body_bytes {
+        return Err(reject(
+            413,
+            "payload_too_large",
+            format!("The request body must be at most {} bytes", RULES.max_body_bytes),
+        ));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(form)) => Ok(form),
+        Ok(_) => Err(reject(400, "malformed_json", "The request body must be a JSON object")),
+        Err(e) => Err(reject(
+            400,
+            "malformed_json",
+            format!("The request body is not valid JSON: {e}"),
+        )),
+    }
+}

@@ -1,0 +1,36 @@
+//! The AWS side of the customer-success agent: the adapters of the core's ports (one
+//! folder per port, as in the core), the wiring from configuration to ports, and the
+//! Lambda glue. Each adapter is behind a feature, so each function links only the SDKs
+//! it uses.
+
+pub mod config;
+pub mod lambda;
+pub mod wiring;
+
+#[cfg(feature = "dynamodb")]
+pub mod customers {
+    pub mod dynamodb;
+}
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
+#[cfg(feature = "bedrock")]
+pub mod engine {
+    pub mod bedrock;
+}
+#[cfg(feature = "ses")]
+pub mod mailer {
+    pub mod ses;
+}
+#[cfg(any(feature = "sqs", feature = "sqs-events"))]
+pub mod queue {
+    #[cfg(feature = "sqs")]
+    pub mod sqs;
+    /// The SQS message attribute carrying the correlation id from webhook to send.
+    pub const CORRELATION_ATTRIBUTE: &str = "correlation_id";
+}
+#[cfg(feature = "dynamodb")]
+pub mod tickets {
+    pub mod dynamodb;
+}
+
+pub use support_core as core;

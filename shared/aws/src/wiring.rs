@@ -1,0 +1,99 @@
+//! From configuration to ports: each function's use case built over its AWS adapters,
+//! once per container. The Lambda binaries and the local stack both build them here.
+
+#[cfg(any(feature = "dynamodb", feature = "sqs", feature = "ses", feature = "bedrock"))]
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
+#[cfg(any(feature = "dynamodb", feature = "sqs", feature = "ses", feature = "bedrock"))]
+use crate::config;
+
+/// How soon an approved learned answer reaches a running agent.
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "bedrock"))]
+const LEARNED_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The AWS configuration shared by every client of a function: region, credentials and
+/// endpoints (`AWS_ENDPOINT_URL` points it at a local emulator).
+pub async fn aws_sdk_config() -> SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+#[cfg(all(feature = "dynamodb", feature = "sqs"))]
+fn intake(
+    customers_table: &str,
+    tickets: Arc<crate::tickets::dynamodb::DynamoTickets>,
+    inbound_queue_url: &str,
+    sdk: &SdkConfig,
+) -> support_core::intake::Intake {
+    let customers =
+        crate::customers::dynamodb::DynamoCustomers::new(aws_sdk_dynamodb::Client::new(sdk), customers_table);
+    let inbound = crate::queue::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), inbound_queue_url);
+    support_core::intake::Intake::new(Arc::new(customers), tickets, Arc::new(inbound))
+}
+
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "http"))]
+pub fn webform_api(config: config::WebformConfig, sdk: &SdkConfig) -> crate::lambda::webform_http::WebformApi {
+    let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        config.tickets_table,
+    ));
+    let intake = intake(&config.customers_table, tickets.clone(), &config.inbound_queue_url, sdk);
+    crate::lambda::webform_http::WebformApi::new(intake, tickets)
+}
+
+#[cfg(all(feature = "dynamodb", feature = "sqs"))]
+pub fn intake_sweeper(config: config::SweeperConfig, sdk: &SdkConfig) -> support_core::intake::Sweeper {
+    let tickets =
+        crate::tickets::dynamodb::DynamoTickets::new(aws_sdk_dynamodb::Client::new(sdk), config.tickets_table);
+    let inbound = crate::queue::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.inbound_queue_url);
+    support_core::intake::Sweeper::new(Arc::new(tickets), Arc::new(inbound))
+}
+
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "bedrock"))]
+pub fn agent(config: config::AgentConfig, sdk: &SdkConfig) -> support_core::agent::Agent {
+    use support_core::ports::engine::offline::OfflineEngine;
+    use support_core::ports::engine::Engine;
+    use support_core::ports::queue::MessageQueue;
+
+    let engine: Arc<dyn Engine> = match config.model {
+        config::ModelProvider::Offline => Arc::new(OfflineEngine),
+        config::ModelProvider::Bedrock { model_id } => Arc::new(crate::engine::bedrock::BedrockEngine::new(
+            aws_sdk_bedrockruntime::Client::new(sdk),
+            model_id,
+            crate::engine::bedrock::RetryPolicy::default(),
+        )),
+    };
+    let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        config.tickets_table,
+    ));
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let queue = |url: String| Arc::new(crate::queue::sqs::SqsQueue::new(sqs.clone(), url)) as Arc<dyn MessageQueue>;
+    support_core::agent::Agent::new(support_core::agent::AgentPorts {
+        knowledge: Arc::new(support_core::knowledge::Knowledge::with_learned(
+            tickets.clone(),
+            LEARNED_REFRESH,
+        )),
+        history: tickets.clone(),
+        replies: tickets,
+        email_outbound: queue(config.email_outbound_queue_url),
+        whatsapp_outbound: config.whatsapp_outbound_queue_url.map(queue),
+        engine,
+    })
+}
+
+#[cfg(all(feature = "dynamodb", feature = "ses"))]
+pub fn email_delivery(config: config::EmailSenderConfig, sdk: &SdkConfig) -> support_core::delivery::EmailDelivery {
+    support_core::delivery::EmailDelivery::new(
+        Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.tickets_table,
+        )),
+        Arc::new(crate::mailer::ses::SesMailer::new(
+            aws_sdk_sesv2::Client::new(sdk),
+            config.configuration_set,
+        )),
+        config.sender_address,
+    )
+}

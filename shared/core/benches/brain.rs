@@ -1,0 +1,172 @@
+//! `cargo bench -p support-core --bench brain`: knowledge search over 1,000 generated
+//! articles (p50/p99 per query), and the intake's and the agent's own time per message
+//! with the offline engine (in-memory ports: no emulator, no network).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use support_core::agent::{Agent, AgentPorts};
+use support_core::domain::{Channel, EmailAddress, InboundMessage, QueuedMessage, Sender};
+use support_core::intake::Intake;
+use support_core::knowledge::{Knowledge, KnowledgeBase};
+use support_core::ports::customers::memory::MemoryCustomers;
+use support_core::ports::engine::offline::OfflineEngine;
+use support_core::ports::queue::memory::MemoryQueue;
+use support_core::ports::tickets::memory::MemoryTickets;
+use support_core::stats::percentile;
+
+const TOPICS: &[&str] = &[
+    "boards",
+    "cards",
+    "timeline",
+    "dependencies",
+    "automations",
+    "templates",
+    "guests",
+    "comments",
+    "notifications",
+    "invoices",
+    "billing",
+    "seats",
+    "passwords",
+    "two-factor",
+    "SAML",
+    "Slack",
+    "GitHub",
+    "Zapier",
+    "webhooks",
+    "API",
+    "exports",
+    "imports",
+    "attachments",
+    "mobile",
+    "roles",
+    "audit",
+    "retention",
+    "residency",
+    "labels",
+    "checklists",
+];
+const ACTIONS: &[&str] = &[
+    "set up",
+    "troubleshoot",
+    "configure",
+    "share",
+    "archive",
+    "restore",
+    "limit",
+    "filter",
+    "sync",
+    "migrate",
+];
+
+fn generated_articles(n: usize) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| {
+            let topic = TOPICS[i % TOPICS.len()];
+            let action = ACTIONS[(i / TOPICS.len()) % ACTIONS.len()];
+            let slug = format!("article-{i}");
+            let body = format!(
+                "# How to {action} {topic} ({i})\n<!-- category: general -->\n## Overview\nThis article explains how to {action} {topic} in a workspace, \
+                 step {i}. Open Settings, choose {topic}, then {action} what you need. Admins and owners can change it for the team.\n\
+                 ## Steps\n1. Open the board menu.\n2. Select {topic} and choose {action}.\n3. Save. Changes apply within a minute.\n\
+                 ## Troubleshooting\nIf {topic} does not {action}, check your role, your plan's limits and the audit log for errors {i}.\n"
+            );
+            (slug, body)
+        })
+        .collect()
+}
+
+fn percentiles(micros: &[f64]) -> (f64, f64) {
+    let at = |p| percentile(micros, p).unwrap_or(f64::NAN);
+    (at(50.0), at(99.0))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let articles = generated_articles(1000);
+    let started = Instant::now();
+    let kb = KnowledgeBase::from_articles(articles.iter().map(|(s, b)| (s.as_str(), b.as_str())));
+    println!(
+        "knowledge base: 1,000 articles, {} passages, indexed in {:.0} ms",
+        kb.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    let queries = [
+        "How do I set up SAML single sign-on for my team?",
+        "my webhooks stopped arriving, how do I fix it",
+        "where can I download invoices",
+        "can guests comment on cards?",
+        "sync on the mobile app is broken",
+        "restore an archived board",
+        "what are the limits of automations on my plan",
+        "export everything to CSV",
+    ];
+    let mut micros = Vec::new();
+    for round in 0..2000 {
+        let query = queries[round % queries.len()];
+        let at = Instant::now();
+        let hits = kb.search(query, 3);
+        micros.push(at.elapsed().as_secs_f64() * 1e6);
+        assert!(!hits.is_empty());
+    }
+    let (p50, p99) = percentiles(&micros);
+    println!(
+        "knowledge search (top 3), 2,000 queries: p50 {:.0} µs, p99 {:.0} µs",
+        p50, p99
+    );
+
+    let tickets = Arc::new(MemoryTickets::default());
+    let inbound = Arc::new(MemoryQueue::default());
+    let intake = Intake::new(Arc::new(MemoryCustomers::default()), tickets.clone(), inbound.clone());
+    let agent = Agent::new(AgentPorts {
+        history: tickets.clone(),
+        replies: tickets,
+        email_outbound: Arc::new(MemoryQueue::default()),
+        whatsapp_outbound: Some(Arc::new(MemoryQueue::default())),
+        engine: Arc::new(OfflineEngine),
+        knowledge: Arc::new(Knowledge::articles_only()),
+    });
+    let bodies = [
+        "How do I invite a teammate to my workspace?",
+        "I forgot my password, how do I reset it?",
+        "How can I import my boards from Trello?",
+        "Does Tandem have built-in time tracking?",
+        "I want a refund for last month.",
+        "Where can I download my invoices?",
+    ];
+    let mut micros = Vec::new();
+    for i in 0..600 {
+        let message = InboundMessage {
+            channel: if i % 2 == 0 { Channel::Email } else { Channel::Whatsapp },
+            channel_message_id: format!("bench-{i}"),
+            sender: Sender {
+                name: Some("Bench Customer".into()),
+                email: Some(
+                    format!("customer{}@bench.example", i % 50)
+                        .parse::<EmailAddress>()
+                        .unwrap(),
+                ),
+                phone: Some(format!("+4477009{:05}", i % 50)),
+            },
+            subject: None,
+            body: bodies[i % bodies.len()].into(),
+            received_at: Utc::now(),
+            correlation_id: format!("bench-{i}"),
+            category: None,
+            priority: None,
+        };
+        let at = Instant::now();
+        intake.accept(message).await.expect("accepted");
+        let queued = inbound.sent.lock().unwrap().pop().expect("queued");
+        let queued: QueuedMessage = serde_json::from_str(&queued.body).unwrap();
+        agent.handle(&queued).await.expect("handled");
+        micros.push(at.elapsed().as_secs_f64() * 1e6);
+    }
+    let (p50, p99) = percentiles(&micros);
+    println!(
+        "intake and agent per message, offline engine, in-memory ports, 600 messages: p50 {:.0} µs, p99 {:.0} µs",
+        p50, p99
+    );
+}

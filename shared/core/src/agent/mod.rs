@@ -1,0 +1,411 @@
+//! The agent: every message the intake stored, from any channel, goes through the same
+//! steps (SPEC "The agent"): load the customer's history, score sentiment and check the
+//! rules, search, answer or escalate, check the answer, format for the channel, record,
+//! and hand the reply to the channel's sender. The customer and the ticket come from the
+//! intake, on the queued message: the agent never identifies anyone itself.
+
+mod classify;
+pub mod format;
+mod guardrails;
+pub mod sentiment;
+pub mod tool_loop;
+pub(crate) mod words;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use serde_json::json;
+
+pub use classify::classify;
+pub use format::{format_reply, handoff_text, reply_subject, whatsapp_messages};
+pub use guardrails::{after_model, before_model, BeforeModel};
+pub use tool_loop::{Decision, Step};
+
+use crate::domain::{
+    Category, Channel, ConversationMessage, DeliveryStatus, Direction, EscalationReason, MessageId, OutboundReply,
+    QueuedMessage, TicketStatus,
+};
+use crate::knowledge::Knowledge;
+use crate::ports::engine::prompt::history_text;
+use crate::ports::engine::{Engine, HistoryLine, Turn};
+use crate::ports::queue::{MessageQueue, QueueMessage};
+use crate::ports::tickets::{AgentRun, HistoryReader, ReplyLog, ReplyRecorded, TicketOutcome};
+use crate::ProcessingError;
+
+const HISTORY_MESSAGES: usize = 20;
+
+/// The ports the agent works through.
+pub struct AgentPorts {
+    pub history: Arc<dyn HistoryReader>,
+    pub replies: Arc<dyn ReplyLog>,
+    pub email_outbound: Arc<dyn MessageQueue>,
+    /// Replies to WhatsApp wait here for the WhatsApp sender.
+    pub whatsapp_outbound: Option<Arc<dyn MessageQueue>>,
+    pub engine: Arc<dyn Engine>,
+    pub knowledge: Arc<Knowledge>,
+}
+
+pub struct Agent {
+    ports: AgentPorts,
+}
+
+/// What the agent concluded for one message, before it is recorded.
+struct Handled {
+    decision: Decision,
+    steps: Vec<Step>,
+    sentiment: f64,
+    category: Category,
+}
+
+impl Agent {
+    pub fn new(ports: AgentPorts) -> Self {
+        Self { ports }
+    }
+
+    pub async fn handle(&self, message: &QueuedMessage) -> Result<(), ProcessingError> {
+        let started = Instant::now();
+        let ports = &self.ports;
+        let ticket = &message.ticket;
+        let reply_id = MessageId::reply_to(&message.message_id);
+        // History across channels, this message included (last).
+        let history = ports
+            .history
+            .customer_history(&message.customer_id, HISTORY_MESSAGES)
+            .await?;
+        if let Some(existing) = history.iter().find(|m| m.id == reply_id) {
+            tracing::info!(ticket_id = %ticket.id, "duplicate delivery: already answered");
+            return self.enqueue_again(message, existing).await;
+        }
+        let turn = Turn {
+            channel: message.channel,
+            customer_text: message.customer_text(),
+            history: history
+                .iter()
+                .map(|m| HistoryLine {
+                    at: m.created_at,
+                    channel: m.channel,
+                    direction: m.direction,
+                    text: m.body.clone(),
+                })
+                .collect(),
+        };
+        let handled = self.decide(message, &turn).await;
+        let (answer, status, reason) = match &handled.decision {
+            Decision::Respond { text, .. } => (text.clone(), TicketStatus::Answered, None),
+            Decision::Escalate { reason, .. } => (
+                handoff_text(*reason, message.channel),
+                TicketStatus::Escalated,
+                Some(*reason),
+            ),
+        };
+        let reply = ConversationMessage {
+            id: reply_id,
+            ticket_id: ticket.id.clone(),
+            customer_id: message.customer_id.clone(),
+            direction: Direction::Outbound,
+            channel: message.channel,
+            body: format_reply(message.channel, message.sender.name.as_deref(), &ticket.id, &answer),
+            created_at: Utc::now(),
+            delivery_status: Some(DeliveryStatus::Queued),
+            provider_message_id: None,
+        };
+        let outcome = TicketOutcome {
+            status,
+            escalation_reason: reason,
+            category: handled.category,
+            sentiment: handled.sentiment,
+        };
+        let earlier: Vec<f64> = history
+            .iter()
+            .filter(|m| m.direction == Direction::Inbound && m.id != message.message_id)
+            .map(|m| sentiment::score(&m.body))
+            .collect();
+        let sender = &message.sender;
+        let run = AgentRun {
+            message_id: message.message_id.clone(),
+            engine: ports.engine.name(),
+            decision: serde_json::to_value(&handled.decision).unwrap_or_default(),
+            steps: serde_json::to_value(&handled.steps).unwrap_or_default(),
+            context: json!({
+                "customer": { "id": message.customer_id, "name": sender.name, "email": sender.email, "phone": sender.phone },
+                "channel": message.channel,
+                "message": turn.customer_text,
+                "category": handled.category,
+                "priority": ticket.priority,
+                "sentiment": handled.sentiment,
+                "sentiment_trend": sentiment::trend(&earlier, handled.sentiment),
+                "history": history_text(&turn.history),
+                "told_customer": reply.body,
+            }),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        match ports.replies.record_reply(&reply, &outcome, &run, Utc::now()).await? {
+            ReplyRecorded::Recorded => self.enqueue_reply(message, &reply).await?,
+            // A redelivery raced this one and recorded first: its reply is the one that counts.
+            ReplyRecorded::AlreadyAnswered(existing) => return self.enqueue_again(message, &existing).await,
+        }
+        tracing::info!(ticket_id = %ticket.id, status = %status, category = %handled.category,
+            sentiment = handled.sentiment, elapsed_ms = started.elapsed().as_millis() as u64, "message handled");
+        Ok(())
+    }
+
+    /// The rules before the engine, the engine's tool loop, and the checks after it.
+    async fn decide(&self, message: &QueuedMessage, turn: &Turn) -> Handled {
+        let sentiment = sentiment::score(&message.body);
+        let canned = |text: &str| {
+            let decision = Decision::Respond {
+                text: text.to_owned(),
+                sources: Vec::new(),
+            };
+            (decision, Vec::new())
+        };
+        let knowledge = self.ports.knowledge.current().await;
+        let text = &turn.customer_text;
+        let (decision, steps) = match before_model(text, &message.body, message.channel, sentiment) {
+            BeforeModel::Escalate { reason, why } => {
+                let summary = format!("Escalated by rule: {why}.");
+                (Decision::Escalate { reason, summary }, Vec::new())
+            }
+            BeforeModel::AskWhatTheyNeed => canned(format::ask_what_they_need()),
+            BeforeModel::Decline => canned(format::decline_request()),
+            BeforeModel::DescribeTandemOnly => canned(format::describe_tandem()),
+            BeforeModel::Answer => {
+                let context = tool_loop::Context {
+                    ticket: &message.ticket,
+                    turn,
+                    knowledge: &knowledge,
+                };
+                match tool_loop::run(self.ports.engine.as_ref(), &context).await {
+                    Ok((Decision::Respond { text, sources }, steps)) => match after_model(&text) {
+                        Some(checked) => (Decision::Respond { text: checked, sources }, steps),
+                        None => {
+                            let summary = "The drafted answer failed the checks (competitors, prices, promises).";
+                            let decision = Decision::Escalate {
+                                reason: EscalationReason::Other,
+                                summary: summary.into(),
+                            };
+                            (decision, steps)
+                        }
+                    },
+                    Ok(escalated) => escalated,
+                    // The customer gets an apology and a person gets the ticket: never lost.
+                    Err(e) => {
+                        tracing::error!(error = %e, "engine failed: escalating");
+                        let decision = Decision::Escalate {
+                            reason: EscalationReason::Other,
+                            summary: format!("The engine failed: {e}"),
+                        };
+                        (decision, Vec::new())
+                    }
+                }
+            }
+        };
+        let category = match &decision {
+            // The customer chose it on the form.
+            _ if message.channel == Channel::WebForm => message.ticket.category,
+            Decision::Escalate {
+                reason: EscalationReason::Refund | EscalationReason::Pricing,
+                ..
+            } => Category::Billing,
+            Decision::Respond { sources, .. } if sources.is_empty() => Category::General,
+            Decision::Respond { sources, .. } => classify(
+                text,
+                sentiment,
+                sources.first().and_then(|a| knowledge.article_category(a)),
+            ),
+            Decision::Escalate { .. } => classify(text, sentiment, None),
+        };
+        Handled {
+            decision,
+            steps,
+            sentiment,
+            category,
+        }
+    }
+
+    /// A reply recorded earlier is handed on again only if it never left; the sender's
+    /// claim makes sure it is delivered once.
+    async fn enqueue_again(
+        &self,
+        message: &QueuedMessage,
+        existing: &ConversationMessage,
+    ) -> Result<(), ProcessingError> {
+        if existing.delivery_status == Some(DeliveryStatus::Queued) {
+            self.enqueue_reply(message, existing).await?;
+        }
+        Ok(())
+    }
+
+    async fn enqueue_reply(&self, message: &QueuedMessage, reply: &ConversationMessage) -> Result<(), ProcessingError> {
+        let sender = &message.sender;
+        let (queue, recipient) =
+            match message.channel {
+                Channel::Email | Channel::WebForm => {
+                    let email = sender.email.as_ref().ok_or_else(|| {
+                        ProcessingError::Permanent("the customer has no email address to reply to".into())
+                    })?;
+                    (&self.ports.email_outbound, email.to_string())
+                }
+                Channel::Whatsapp => {
+                    let queue =
+                        self.ports.whatsapp_outbound.as_ref().ok_or_else(|| {
+                            ProcessingError::Permanent("no WhatsApp outbound queue is configured".into())
+                        })?;
+                    let phone = sender.phone.clone().ok_or_else(|| {
+                        ProcessingError::Permanent("the customer has no phone number to reply to".into())
+                    })?;
+                    (queue, phone)
+                }
+            };
+        let outbound = OutboundReply {
+            ticket_id: message.ticket.id.clone(),
+            message_id: reply.id.clone(),
+            channel: message.channel,
+            recipient,
+            recipient_name: sender.name.clone(),
+            subject: reply_subject(&message.ticket.subject, &message.ticket.id),
+            body: reply.body.clone(),
+            correlation_id: message.correlation_id.clone(),
+        };
+        let queued = QueueMessage {
+            body: serde_json::to_string(&outbound).expect("replies serialize"),
+            group_id: None,
+            deduplication_id: None,
+            correlation_id: message.correlation_id.clone(),
+        };
+        queue.send(queued).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::domain::{InboundMessage, Sender, TicketId};
+    use crate::intake::Intake;
+    use crate::ports::customers::memory::MemoryCustomers;
+    use crate::ports::engine::offline::OfflineEngine;
+    use crate::ports::engine::{EngineError, EngineReply, Round};
+    use crate::ports::queue::memory::MemoryQueue;
+    use crate::ports::tickets::memory::MemoryTickets;
+    use crate::ports::tickets::TicketReader;
+
+    struct Unavailable;
+
+    #[async_trait]
+    impl Engine for Unavailable {
+        fn name(&self) -> String {
+            "unavailable".into()
+        }
+
+        async fn next(&self, _: &Turn, _: &[Round]) -> Result<EngineReply, EngineError> {
+            Err(EngineError::Timeout("no answer within 20 s".into()))
+        }
+    }
+
+    struct World {
+        tickets: Arc<MemoryTickets>,
+        inbound: Arc<MemoryQueue>,
+        outbound: Arc<MemoryQueue>,
+        intake: Intake,
+        agent: Agent,
+    }
+
+    fn world(engine: Arc<dyn Engine>) -> World {
+        let tickets = Arc::new(MemoryTickets::default());
+        let inbound = Arc::new(MemoryQueue::default());
+        let outbound = Arc::new(MemoryQueue::default());
+        World {
+            intake: Intake::new(Arc::new(MemoryCustomers::default()), tickets.clone(), inbound.clone()),
+            agent: Agent::new(AgentPorts {
+                history: tickets.clone(),
+                replies: tickets.clone(),
+                email_outbound: outbound.clone(),
+                whatsapp_outbound: None,
+                engine,
+                knowledge: Arc::new(Knowledge::articles_only()),
+            }),
+            tickets,
+            inbound,
+            outbound,
+        }
+    }
+
+    fn message(id: &str, name: &str, body: &str) -> InboundMessage {
+        InboundMessage {
+            channel: Channel::Email,
+            channel_message_id: id.into(),
+            sender: Sender {
+                name: Some(name.into()),
+                email: Some("ada@example.com".parse().unwrap()),
+                phone: None,
+            },
+            subject: Some("Help".into()),
+            body: body.into(),
+            received_at: Utc::now(),
+            correlation_id: id.into(),
+            category: None,
+            priority: None,
+        }
+    }
+
+    /// Runs the intake, then the agent on what the intake queued.
+    async fn deliver(world: &World, inbound: InboundMessage) -> TicketId {
+        let accepted = world.intake.accept(inbound).await.unwrap();
+        let queued = world.inbound.sent.lock().unwrap().last().cloned().unwrap();
+        let queued: QueuedMessage = serde_json::from_str(&queued.body).unwrap();
+        world.agent.handle(&queued).await.unwrap();
+        accepted.ticket_id
+    }
+
+    #[tokio::test]
+    async fn when_the_engine_fails_the_customer_gets_an_apology_and_a_person_the_ticket() {
+        let world = world(Arc::new(Unavailable));
+        let ticket_id = deliver(&world, message("m-1", "Ada Byron", "How do I export a board to CSV?")).await;
+        let (ticket, messages) = world.tickets.ticket_thread(&ticket_id).await.unwrap().unwrap();
+        assert_eq!(ticket.status, TicketStatus::Escalated);
+        assert_eq!(ticket.escalation_reason, Some(EscalationReason::Other));
+        assert!(messages[1].body.contains("I'm sorry"), "{}", messages[1].body);
+        assert_eq!(world.outbound.sent.lock().unwrap().len(), 1, "the apology is sent");
+        let run = &world.tickets.runs()[0];
+        assert!(run.decision["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 20 s"));
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_message_is_answered_once() {
+        let world = world(Arc::new(OfflineEngine));
+        let ticket_id = deliver(&world, message("m-2", "Ada Byron", "How do I reset my password?")).await;
+        let queued = world.inbound.sent.lock().unwrap()[0].clone();
+        world
+            .agent
+            .handle(&serde_json::from_str(&queued.body).unwrap())
+            .await
+            .unwrap();
+        let (_, messages) = world.tickets.ticket_thread(&ticket_id).await.unwrap().unwrap();
+        assert_eq!(messages.len(), 2, "one inbound, one reply");
+        // The reply never left (still queued), so the redelivery hands it on again; the
+        // sender's claim makes sure it is emailed once.
+        assert_eq!(world.outbound.sent.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_greeting_uses_the_name_given_with_this_message() {
+        let world = world(Arc::new(OfflineEngine));
+        deliver(
+            &world,
+            message("m-3", "URGENT call +1-555-0100 now", "How do I reset my password?"),
+        )
+        .await;
+        deliver(&world, message("m-4", "Ada Byron", "How do I export a board to CSV?")).await;
+        let sent = world.outbound.sent.lock().unwrap();
+        let last: OutboundReply = serde_json::from_str(&sent.last().unwrap().body).unwrap();
+        assert!(last.body.starts_with("Hi Ada,"), "{}", last.body);
+        assert_eq!(last.recipient_name.as_deref(), Some("Ada Byron"));
+    }
+}

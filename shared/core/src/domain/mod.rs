@@ -1,0 +1,22 @@
+//! The domain: who writes in, on which channel, and what we keep about it.
+//! Everything here is pure data with validating constructors; no AWS.
+
+#[macro_use]
+mod names;
+mod address;
+mod ids;
+mod message;
+pub mod rules;
+pub mod text;
+mod ticket;
+
+pub use address::parse_email_address;
+pub use ids::{CustomerId, IdParseError, MessageId, TicketId};
+pub use message::{
+    Channel, ConversationMessage, DeliveryStatus, Direction, InboundMessage, OutboundReply, QueuedMessage, Sender,
+    TicketFacts,
+};
+pub use names::{parse_variant, UnknownVariant};
+pub use ticket::{Category, EscalationReason, Priority, Ticket, TicketStatus};
+
+pub use email_address::EmailAddress;

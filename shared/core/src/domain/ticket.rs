@@ -1,0 +1,86 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[cfg(test)]
+use super::parse_variant;
+use super::{Channel, CustomerId, TicketId};
+#[cfg(test)]
+use strum::VariantNames;
+
+named_set!(
+    /// What the customer is writing about (the web form's category field).
+    Category { General, Technical, Billing, BugReport, Feedback }
+);
+
+named_set!(Priority { Low, Medium, High });
+
+named_set!(
+    /// Where a ticket stands, as shown on the status page.
+    TicketStatus { Open, Answered, Escalated, Resolved }
+);
+
+named_set!(
+    /// Why a person must take over; shown to the customer only as the team it went to.
+    EscalationReason { Pricing, Refund, Legal, Sentiment, HumanRequest, NoAnswer, Other }
+);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub customer_id: CustomerId,
+    pub channel: Channel,
+    pub subject: String,
+    pub category: Category,
+    pub priority: Priority,
+    pub status: TicketStatus,
+    pub escalation_reason: Option<EscalationReason>,
+    /// VADER compound score (-1..1) of the customer's latest message, once the agent saw it.
+    pub sentiment: Option<f64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Ticket {
+    pub fn open(
+        id: TicketId,
+        customer_id: CustomerId,
+        channel: Channel,
+        subject: String,
+        category: Category,
+        priority: Priority,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            customer_id,
+            channel,
+            subject,
+            category,
+            priority,
+            status: TicketStatus::Open,
+            escalation_reason: None,
+            sentiment: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_sets_round_trip_and_reject_unknown_values() {
+        for category in Category::VARIANTS {
+            assert_eq!(parse_variant::<Category>(category).unwrap().as_str(), *category);
+        }
+        let err = parse_variant::<Category>("sales").unwrap_err();
+        assert_eq!(err.allowed, "general, technical, billing, bug_report, feedback");
+        assert_eq!(
+            serde_json::to_string(&EscalationReason::HumanRequest).unwrap(),
+            "\"human_request\""
+        );
+        assert_eq!(EscalationReason::HumanRequest.to_string(), "human_request");
+    }
+}

@@ -1,0 +1,295 @@
+//! The intake: the one place where a channel's inbound message becomes stored facts (the
+//! customer identified, the ticket opened, the message recorded) and is handed to the
+//! agent. It runs once, in the function that receives the message.
+//!
+//! Nothing accepted is lost: the ticket, the message and an outbox entry for it are written
+//! in one step, the message is then queued and the entry cleared. A crash before the write
+//! leaves nothing; a crash after it leaves an outbox entry that the scheduled [`Sweeper`]
+//! queues. The queue's deduplication id and the agent's idempotent reply
+//! make a message queued twice answered once.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+use tracing::Instrument;
+
+use crate::domain::{
+    text, Category, ConversationMessage, CustomerId, Direction, InboundMessage, MessageId, Priority, QueuedMessage,
+    Ticket, TicketFacts, TicketId,
+};
+use crate::ports::customers::CustomerDirectory;
+use crate::ports::queue::{MessageQueue, QueueMessage};
+use crate::ports::tickets::{IntakeLog, Opened};
+use crate::ports::InfraError;
+
+/// How many outbox entries one sweep queues at most.
+const REDRIVE_BATCH: usize = 100;
+
+/// What the intake did with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub ticket_id: TicketId,
+    /// The same message (same channel id or idempotency key) came before: nothing new was stored.
+    pub replay: bool,
+}
+
+pub struct Intake {
+    customers: Arc<dyn CustomerDirectory>,
+    log: Arc<dyn IntakeLog>,
+    inbound: Arc<dyn MessageQueue>,
+}
+
+impl Intake {
+    pub fn new(customers: Arc<dyn CustomerDirectory>, log: Arc<dyn IntakeLog>, inbound: Arc<dyn MessageQueue>) -> Self {
+        Self {
+            customers,
+            log,
+            inbound,
+        }
+    }
+
+    /// Stores the message on a new ticket and queues it for the agent. `Err` means nothing
+    /// of the message was stored (a customer may have been created): the caller may retry.
+    /// Once stored, the message is accepted even if queueing fails: the sweeper queues it.
+    pub async fn accept(&self, message: InboundMessage) -> Result<Accepted, InfraError> {
+        let message = hygienic(message);
+        let key = message.idempotency_key();
+        let customer_id = self.customers.identify(&message.sender, Utc::now()).await?;
+        let ticket = Ticket::open(
+            TicketId::derived_from(&key),
+            customer_id.clone(),
+            message.channel,
+            message.subject.clone().unwrap_or_else(|| "Conversation".into()),
+            message.category.unwrap_or(Category::General),
+            message.priority.unwrap_or(Priority::Medium),
+            message.received_at,
+        );
+        let message_id = MessageId::inbound(message.received_at.timestamp_millis(), &key);
+        let stored = stored_message(&message, &message_id, &customer_id, &ticket.id);
+        let queued_as = queue_message(&message, &key, message_id.clone(), customer_id, &ticket);
+        if self.log.open_ticket(&ticket, &stored, &queued_as).await? == Opened::Replay {
+            tracing::info!(ticket_id = %ticket.id, "the same message again: returning its ticket");
+            return Ok(Accepted {
+                ticket_id: ticket.id,
+                replay: true,
+            });
+        }
+        if let Err(e) = hand_over(
+            self.log.as_ref(),
+            self.inbound.as_ref(),
+            &ticket.id,
+            &message_id,
+            queued_as,
+        )
+        .await
+        {
+            // Stored with its outbox entry: the sweeper queues it.
+            tracing::warn!(ticket_id = %ticket.id, error = %e, "queueing failed after storing: left to the sweeper");
+        }
+        tracing::info!(ticket_id = %ticket.id, channel = %message.channel, "message accepted");
+        Ok(Accepted {
+            ticket_id: ticket.id,
+            replay: false,
+        })
+    }
+}
+
+/// The outbox sweeper: queues what a crash or an outage left stored but not queued.
+pub struct Sweeper {
+    log: Arc<dyn IntakeLog>,
+    inbound: Arc<dyn MessageQueue>,
+}
+
+/// How old an outbox entry must be before the sweeper takes it: younger ones belong to an
+/// intake still running.
+pub const SWEEP_GRACE: Duration = Duration::seconds(30);
+
+impl Sweeper {
+    pub fn new(log: Arc<dyn IntakeLog>, inbound: Arc<dyn MessageQueue>) -> Self {
+        Self { log, inbound }
+    }
+
+    /// One scheduled sweep: everything older than [`SWEEP_GRACE`].
+    pub async fn redrive_now(&self) -> Result<usize, InfraError> {
+        self.redrive(Utc::now(), SWEEP_GRACE).await
+    }
+
+    /// Queues every stored message whose outbox entry is older than `grace` (left behind
+    /// by a crash or an outage); returns how many.
+    pub async fn redrive(&self, now: DateTime<Utc>, grace: Duration) -> Result<usize, InfraError> {
+        let pending = self.log.pending(now - grace, REDRIVE_BATCH).await?;
+        let count = pending.len();
+        for entry in pending {
+            let span = tracing::info_span!("redrive", ticket_id = %entry.ticket_id, correlation_id = %entry.queued_as.correlation_id);
+            hand_over(
+                self.log.as_ref(),
+                self.inbound.as_ref(),
+                &entry.ticket_id,
+                &entry.message_id,
+                entry.queued_as,
+            )
+            .instrument(span)
+            .await?;
+        }
+        if count > 0 {
+            tracing::warn!(count, "queued messages a crash or an outage had left behind");
+        }
+        Ok(count)
+    }
+}
+
+/// Queues a stored message, then clears its outbox entry.
+async fn hand_over(
+    log: &dyn IntakeLog,
+    inbound: &dyn MessageQueue,
+    ticket: &TicketId,
+    message: &MessageId,
+    queued_as: QueueMessage,
+) -> Result<(), InfraError> {
+    inbound.send(queued_as).await?;
+    log.mark_queued(ticket, message).await
+}
+
+/// Every channel's text made safe before storage and before any header: bidirectional
+/// controls and stray control characters removed, names and subjects on one line.
+fn hygienic(mut message: InboundMessage) -> InboundMessage {
+    message.sender.name = message.sender.name.as_deref().and_then(text::clean_line);
+    message.subject = message.subject.as_deref().and_then(text::clean_line);
+    message.body = text::clean_body(&message.body);
+    message
+}
+
+fn stored_message(
+    message: &InboundMessage,
+    id: &MessageId,
+    customer: &CustomerId,
+    ticket: &TicketId,
+) -> ConversationMessage {
+    ConversationMessage {
+        id: id.clone(),
+        ticket_id: ticket.clone(),
+        customer_id: customer.clone(),
+        direction: Direction::Inbound,
+        channel: message.channel,
+        body: message.body.clone(),
+        created_at: message.received_at,
+        delivery_status: None,
+        provider_message_id: None,
+    }
+}
+
+/// The inbound queue is FIFO with one group per customer, so one customer's messages are
+/// handled in order and never concurrently; the deduplication id turns a repeat within
+/// five minutes into a no-op.
+fn queue_message(
+    message: &InboundMessage,
+    key: &str,
+    message_id: MessageId,
+    customer_id: CustomerId,
+    ticket: &Ticket,
+) -> QueueMessage {
+    let queued = QueuedMessage {
+        customer_id: customer_id.clone(),
+        message_id,
+        ticket: TicketFacts {
+            id: ticket.id.clone(),
+            subject: ticket.subject.clone(),
+            category: ticket.category,
+            priority: ticket.priority,
+            status: ticket.status,
+        },
+        channel: message.channel,
+        sender: message.sender.clone(),
+        subject: message.subject.clone(),
+        body: message.body.clone(),
+        received_at: message.received_at,
+        correlation_id: message.correlation_id.clone(),
+    };
+    QueueMessage {
+        body: serde_json::to_string(&queued).expect("queued messages serialize"),
+        group_id: Some(customer_id.to_string()),
+        deduplication_id: Some(hex::encode(Sha256::digest(key.as_bytes()))),
+        correlation_id: message.correlation_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::domain::{Channel, Sender};
+    use crate::ports::customers::memory::MemoryCustomers;
+    use crate::ports::queue::memory::MemoryQueue;
+    use crate::ports::tickets::memory::MemoryTickets;
+    use crate::ports::tickets::TicketReader;
+
+    /// A queue that is down.
+    struct Down;
+
+    #[async_trait]
+    impl MessageQueue for Down {
+        async fn send(&self, _: QueueMessage) -> Result<(), InfraError> {
+            Err(InfraError::new("send to queue", "connection refused"))
+        }
+    }
+
+    fn message(key: &str) -> InboundMessage {
+        InboundMessage {
+            channel: Channel::WebForm,
+            channel_message_id: key.into(),
+            sender: Sender {
+                name: Some("Maya\u{202e} Lin\0".into()),
+                email: Some("maya@northwind.example".parse().unwrap()),
+                phone: None,
+            },
+            subject: Some("Invite \u{202e}a teammate".into()),
+            body: "How do I invite\0 a teammate?".into(),
+            received_at: Utc::now(),
+            correlation_id: "c-1".into(),
+            category: Some(Category::Technical),
+            priority: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_same_submission_twice_is_one_ticket_and_one_queued_message() {
+        let (log, queue) = (Arc::new(MemoryTickets::default()), Arc::new(MemoryQueue::default()));
+        let intake = Intake::new(Arc::new(MemoryCustomers::default()), log.clone(), queue.clone());
+        let first = intake.accept(message("key-1")).await.unwrap();
+        let again = intake.accept(message("key-1")).await.unwrap();
+        assert_eq!(
+            (first.ticket_id.clone(), first.replay, again.replay),
+            (again.ticket_id.clone(), false, true)
+        );
+        assert_eq!(queue.sent.lock().unwrap().len(), 1);
+        let (ticket, messages) = log.ticket_thread(&first.ticket_id).await.unwrap().unwrap();
+        assert_eq!(ticket.subject, "Invite a teammate", "bidirectional controls removed");
+        assert_eq!(messages[0].body, "How do I invite a teammate?");
+        let queued: QueuedMessage = serde_json::from_str(&queue.sent.lock().unwrap()[0].body).unwrap();
+        assert_eq!(queued.sender.name.as_deref(), Some("Maya Lin"));
+    }
+
+    #[tokio::test]
+    async fn a_message_stored_while_the_queue_is_down_is_queued_by_the_sweeper() {
+        let log = Arc::new(MemoryTickets::default());
+        let customers = Arc::new(MemoryCustomers::default());
+        let down = Intake::new(customers.clone(), log.clone(), Arc::new(Down));
+        let accepted = down.accept(message("key-2")).await.unwrap();
+        assert!(!accepted.replay, "stored, so accepted");
+
+        let queue = Arc::new(MemoryQueue::default());
+        let sweeper = Sweeper::new(log.clone(), queue.clone());
+        let later = Utc::now() + Duration::minutes(5);
+        assert_eq!(
+            sweeper.redrive(Utc::now(), Duration::minutes(1)).await.unwrap(),
+            0,
+            "too fresh"
+        );
+        assert_eq!(sweeper.redrive(later, Duration::minutes(1)).await.unwrap(), 1);
+        assert_eq!(sweeper.redrive(later, Duration::minutes(1)).await.unwrap(), 0, "once");
+        let queued: QueuedMessage = serde_json::from_str(&queue.sent.lock().unwrap()[0].body).unwrap();
+        assert_eq!(queued.ticket.id, accepted.ticket_id);
+    }
+}

@@ -1,0 +1,110 @@
+//! The knowledge base kept current with the approved learned answers.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::RwLock;
+
+use super::{bundled_articles, KnowledgeBase, Passage};
+use crate::ports::learned::{LearnedAnswer, LearnedAnswers};
+
+/// Learned answers appear in search results as articles named `learned:<id>`.
+pub const LEARNED_PREFIX: &str = "learned:";
+
+/// A learned answer as a passage: its question is searched like an article title.
+pub(super) fn passage(answer: &LearnedAnswer) -> Passage {
+    Passage {
+        article: format!("{LEARNED_PREFIX}{}", answer.id),
+        title: answer.question.clone(),
+        category: answer.category,
+        heading: String::new(),
+        text: answer.answer.clone(),
+    }
+}
+
+/// The knowledge base the agent searches: the bundled articles plus the
+/// approved learned answers, rebuilt when older than `refresh` so an approval
+/// reaches running functions within minutes.
+pub struct Knowledge {
+    learned: Option<Arc<dyn LearnedAnswers>>,
+    refresh: Duration,
+    current: RwLock<Option<(Instant, Arc<KnowledgeBase>)>>,
+}
+
+impl Knowledge {
+    /// The bundled articles only.
+    pub fn articles_only() -> Self {
+        Self {
+            learned: None,
+            refresh: Duration::MAX,
+            current: RwLock::new(None),
+        }
+    }
+
+    pub fn with_learned(learned: Arc<dyn LearnedAnswers>, refresh: Duration) -> Self {
+        Self {
+            learned: Some(learned),
+            refresh,
+            current: RwLock::new(None),
+        }
+    }
+
+    pub async fn current(&self) -> Arc<KnowledgeBase> {
+        if let Some((built, kb)) = self.current.read().await.as_ref() {
+            if built.elapsed() < self.refresh {
+                return kb.clone();
+            }
+        }
+        let mut slot = self.current.write().await;
+        if let Some((built, kb)) = slot.as_ref() {
+            if built.elapsed() < self.refresh {
+                return kb.clone();
+            }
+        }
+        let learned = match &self.learned {
+            Some(source) => source.approved().await.unwrap_or_else(|e| {
+                // Answering from the articles alone beats not answering.
+                tracing::warn!(error = %e, "learned answers unavailable: searching the articles only");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        let kb = Arc::new(KnowledgeBase::from_sources(bundled_articles(), &learned));
+        *slot = Some((Instant::now(), kb.clone()));
+        kb
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::domain::Category;
+    use crate::ports::InfraError;
+
+    struct Fixed(Vec<LearnedAnswer>);
+
+    #[async_trait]
+    impl LearnedAnswers for Fixed {
+        async fn approved(&self) -> Result<Vec<LearnedAnswer>, InfraError> {
+            Ok(self.0.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn approved_learned_answers_are_searched_with_the_articles() {
+        let figma = LearnedAnswer {
+            id: "l-1".into(),
+            question: "How do I show a Figma design on a card?".into(),
+            answer: "Paste the Figma share link into the card description; Tandem shows a live preview.".into(),
+            category: Some(Category::Technical),
+        };
+        let knowledge = Knowledge::with_learned(Arc::new(Fixed(vec![figma])), Duration::from_secs(60));
+        let kb = knowledge.current().await;
+        let hits = kb.search("figma design preview on a card", 3);
+        assert_eq!(hits[0].passage.article, "learned:l-1");
+        assert_eq!(kb.article_category("learned:l-1"), Some(Category::Technical));
+        assert!(kb.len() > KnowledgeBase::bundled().len());
+    }
+}

@@ -1,0 +1,115 @@
+//! The engine that drafts answers: Amazon Bedrock in production, the offline engine
+//! locally. Both speak one typed tool-calling protocol: the agent hands over the [`Turn`]
+//! and the [`Round`]s so far, the engine answers with text and [`ToolRequest`]s. Nothing
+//! parses prompt text; a model-backed engine renders its prompt from these types
+//! ([`prompt`]).
+
+pub mod offline;
+pub mod prompt;
+pub mod tools;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::domain::{Channel, Direction, TicketFacts};
+
+/// The customer's message being handled, with what the engine may know around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    pub channel: Channel,
+    /// Subject and body, as the customer wrote them.
+    pub customer_text: String,
+    /// The customer's recent messages across channels, oldest first (this one last).
+    pub history: Vec<HistoryLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryLine {
+    pub at: DateTime<Utc>,
+    pub channel: Channel,
+    pub direction: Direction,
+    pub text: String,
+}
+
+/// A tool call as the engine asked for it: a model may write anything in `input`, so the
+/// agent parses it into a [`tools::ToolCall`] before acting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolRequest {
+    pub id: String,
+    pub name: String,
+    pub input: Value,
+}
+
+/// What the engine says in one round.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EngineReply {
+    pub text: Option<String>,
+    pub tool_requests: Vec<ToolRequest>,
+}
+
+/// One round of the conversation: the engine's reply and what each requested tool returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Round {
+    pub text: Option<String>,
+    pub exchanges: Vec<Exchange>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    pub request: ToolRequest,
+    pub result: ToolResult,
+}
+
+/// What a tool returned, typed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ToolResult {
+    Search(SearchResults),
+    Ticket(TicketFacts),
+    History { history: Vec<HistoryLine> },
+    Error { error: String },
+}
+
+impl ToolResult {
+    pub fn is_error(&self) -> bool {
+        matches!(self, ToolResult::Error { .. })
+    }
+}
+
+/// The best passages for a query, best first, and whether the best is good enough to answer from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchResults {
+    pub good_match: bool,
+    pub hits: Vec<SearchHit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    /// The article's slug, or `learned:<id>` for an approved learned answer.
+    pub article: String,
+    pub title: String,
+    pub heading: String,
+    pub text: String,
+    pub score: f32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the engine is throttled: {0}")]
+    Throttled(String),
+    #[error("the engine timed out: {0}")]
+    Timeout(String),
+    #[error("the engine failed: {0}")]
+    Failed(String),
+}
+
+#[async_trait]
+pub trait Engine: Send + Sync {
+    /// Recorded with every decision, e.g. `offline` or `bedrock (<model id>)`.
+    fn name(&self) -> String;
+
+    /// The engine's next reply, given the turn and the rounds so far.
+    async fn next(&self, turn: &Turn, rounds: &[Round]) -> Result<EngineReply, EngineError>;
+}

@@ -1,0 +1,23 @@
+//! Answers learned from resolved tickets. A person writes the answer when they resolve an
+//! escalated ticket; only once a person approves it does the agent search it.
+
+use async_trait::async_trait;
+
+use super::InfraError;
+use crate::domain::Category;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearnedAnswer {
+    pub id: String,
+    /// The question as customers ask it: searched like an article title.
+    pub question: String,
+    pub answer: String,
+    pub category: Option<Category>,
+}
+
+/// Where approved learned answers are kept.
+#[async_trait]
+pub trait LearnedAnswers: Send + Sync {
+    /// Only the answers a person approved.
+    async fn approved(&self) -> Result<Vec<LearnedAnswer>, InfraError>;
+}
