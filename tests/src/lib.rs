@@ -1,6 +1,7 @@
 //! `TestApp`: the whole system on moto, driven from outside like a user would:
 //! HTTP to the gateway, messages onto the queues, and what moto's SES recorded.
 
+pub mod aws_calls;
 pub mod converse_stub;
 pub mod eval;
 
@@ -61,8 +62,13 @@ pub struct TestApp {
     pub stack: LocalStack,
     pub base_url: String,
     pub http: reqwest::Client,
+    /// The test's own clients: straight to moto, never counted with the functions' calls.
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// Set by [`TestApp::spawn_counting_aws_calls`].
+    pub aws_calls: Option<aws_calls::CallCounter>,
+    /// The moto this app started itself (when counting calls), kept running with it.
+    _moto: Option<local_stack::moto::MotoServer>,
 }
 
 /// A valid web form submission; tests change one field at a time.
@@ -91,13 +97,42 @@ impl TestApp {
         let stack = LocalStack::start(options.region(unique_region()).port(0))
             .await
             .expect("the local stack starts");
-        let base_url = stack.gateway_url().expect("the gateway runs");
         let sdk = stack.sdk_config().clone();
+        Self::assemble(stack, &sdk, None, None)
+    }
+
+    /// A stack whose functions reach moto through a [`aws_calls::CallCounter`], so a test
+    /// can count every AWS call they make.
+    pub async fn spawn_counting_aws_calls() -> Self {
+        let binary = local_stack::moto::locate(None, &local_stack::workspace_root());
+        let moto = local_stack::moto::MotoServer::start(&binary).await.expect("moto starts");
+        let counter = aws_calls::CallCounter::start(moto.endpoint())
+            .await
+            .expect("the call counter starts");
+        let region = unique_region();
+        let options = LocalStackOptions::default()
+            .endpoint_url(counter.url())
+            .region(region.clone())
+            .port(0);
+        let stack = LocalStack::start(options).await.expect("the local stack starts");
+        let direct = local_stack::local_sdk_config(moto.endpoint(), &region).await;
+        counter.take();
+        Self::assemble(stack, &direct, Some(counter), Some(moto))
+    }
+
+    fn assemble(
+        stack: LocalStack,
+        sdk: &aws_config::SdkConfig,
+        aws_calls: Option<aws_calls::CallCounter>,
+        moto: Option<local_stack::moto::MotoServer>,
+    ) -> Self {
         Self {
-            base_url,
+            base_url: stack.gateway_url().expect("the gateway runs"),
             http: reqwest::Client::new(),
-            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
-            sqs: aws_sdk_sqs::Client::new(&sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            aws_calls,
+            _moto: moto,
             stack,
         }
     }

@@ -1,0 +1,15 @@
+//! Every integration test of the system, in one test binary so the AWS SDKs link once:
+//! black-box tests through the local stack (moto, the gateway, the pollers and the real
+//! handlers), the Bedrock adapter against a local Converse server, and the template linters.
+
+mod aws_calls;
+mod bad_input;
+mod bedrock_converse;
+mod crash_recovery;
+mod delivery_guarantees;
+mod eval_thresholds;
+mod guardrails_pipeline;
+mod learned_answers;
+mod sample_events;
+mod template_lint;
+mod web_form_spine;
