@@ -22,6 +22,7 @@
 
 pub mod functions;
 pub mod gateway;
+pub mod intrinsics;
 pub mod moto;
 pub mod poller;
 pub mod provision;
