@@ -87,6 +87,8 @@ pub struct LocalStackOptions {
     pub start_pollers: bool,
     /// ReceiveMessage long-poll wait of the pollers (seconds).
     pub poll_wait_seconds: i32,
+    /// How long the gateway waits for a request body before answering 408.
+    pub body_timeout: Duration,
     /// Handlers by function logical id, instead of the built-in ones.
     pub handlers: BTreeMap<String, Handler>,
 }
@@ -108,6 +110,7 @@ impl Default for LocalStackOptions {
             start_gateway: true,
             start_pollers: true,
             poll_wait_seconds: 1,
+            body_timeout: gateway::DEFAULT_BODY_TIMEOUT,
             handlers: BTreeMap::new(),
         }
     }
@@ -183,6 +186,11 @@ impl LocalStackOptions {
 
     pub fn without_pollers(mut self) -> Self {
         self.start_pollers = false;
+        self
+    }
+
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
 
@@ -399,8 +407,8 @@ impl LocalStack {
                 .await
                 .with_context(|| format!("binding the gateway to 127.0.0.1:{}", options.port))?;
             let addr = listener.local_addr()?;
-            let state = gateway_state(&template, &handlers, &options, static_dir.clone(), &endpoint_url);
-            let app = gateway::router(Arc::new(state)).into_make_service_with_connect_info::<SocketAddr>();
+            let config = gateway_config(&template, &handlers, &options, static_dir.clone(), &endpoint_url);
+            let app = gateway::router(config)?.into_make_service_with_connect_info::<SocketAddr>();
             let mut stop_rx = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
                 let shutdown = async move {
@@ -600,13 +608,13 @@ fn function_environment(
     Ok(env)
 }
 
-fn gateway_state(
+fn gateway_config(
     template: &StackTemplate,
     handlers: &BTreeMap<String, Handler>,
     options: &LocalStackOptions,
     static_dir: Option<PathBuf>,
     endpoint_url: &str,
-) -> gateway::GatewayState {
+) -> gateway::GatewayConfig {
     let mut routes = Vec::new();
     let mut functions = BTreeMap::new();
     for (f, e) in template.http_events() {
@@ -630,11 +638,12 @@ fn gateway_state(
         .iter()
         .filter_map(|(id, api)| Some((id.clone(), api.cors.clone()?)))
         .collect();
-    gateway::GatewayState {
+    gateway::GatewayConfig {
         routes,
         functions,
         cors,
         static_dir,
+        body_timeout: options.body_timeout,
         health: json!({
             "region": options.region,
             "endpoint": endpoint_url,
