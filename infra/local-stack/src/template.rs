@@ -13,10 +13,12 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::path::Path;
 use std::str::FromStr;
+use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
+use serde_json::Value as Json;
 use serde_norway::Value;
 
 pub use crate::intrinsics::{evaluate, referenced_resource, Bindings, LOCAL_ACCOUNT_ID};
@@ -151,6 +153,21 @@ pub enum EventSpec {
         maximum_batching_window_seconds: u32,
         report_batch_item_failures: bool,
         enabled: bool,
+    },
+    /// A `Schedule` (EventBridge rule) or `ScheduleV2` (EventBridge Scheduler) event.
+    Schedule {
+        name: String,
+        /// `true` for `ScheduleV2`.
+        v2: bool,
+        /// `rate(...)`, `cron(...)` or `at(...)`.
+        expression: String,
+        /// The period of a `rate(...)`; `None` for cron and at, which are not run on a timer.
+        rate: Option<Duration>,
+        enabled: bool,
+        /// The rule's (schedule's) `Name`, when set.
+        rule_name: Option<String>,
+        /// `Input`: the JSON sent instead of the scheduled event, when set.
+        input: Option<Json>,
     },
     /// Any other event type: kept so a caller can see it is not emulated.
     Other { name: String, kind: String },
@@ -354,7 +371,8 @@ struct Event {
     properties: Value,
 }
 
-/// The properties of the events the local stack runs: `HttpApi` and `SQS`.
+/// The properties of the events the local stack runs: `HttpApi`, `SQS`, `Schedule` and
+/// `ScheduleV2`.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 struct EventProperties {
@@ -374,6 +392,15 @@ struct EventProperties {
     function_response_types: Vec<String>,
     #[serde(deserialize_with = "optional")]
     enabled: Option<bool>,
+    #[serde(alias = "ScheduleExpression", deserialize_with = "optional")]
+    schedule: Option<String>,
+    /// `ENABLED` or `DISABLED`.
+    #[serde(deserialize_with = "optional")]
+    state: Option<String>,
+    #[serde(deserialize_with = "optional")]
+    name: Option<String>,
+    #[serde(deserialize_with = "optional")]
+    input: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -584,6 +611,11 @@ impl StackTemplate {
         self.events(|e| matches!(e, EventSpec::HttpApi { .. }))
     }
 
+    /// The Schedule and ScheduleV2 events of every function: (function, event).
+    pub fn schedule_events(&self) -> Vec<(&FunctionSpec, &EventSpec)> {
+        self.events(|e| matches!(e, EventSpec::Schedule { .. }))
+    }
+
     fn check_references(&self) -> Result<(), TemplateError> {
         for q in self.queues.values() {
             let Some(r) = &q.redrive else { continue };
@@ -679,11 +711,12 @@ fn function_spec(id: &str, p: FunctionProps, metadata: FunctionMetadata) -> Resu
     for (name, event) in p.events {
         let at = format!("{id}.Events.{name}.Properties");
         let kind = event.kind;
-        if !matches!(kind.as_str(), "HttpApi" | "SQS") {
+        if !matches!(kind.as_str(), "HttpApi" | "SQS" | "Schedule" | "ScheduleV2") {
             events.push(EventSpec::Other { name, kind });
             continue;
         }
         let e: EventProperties = properties(event.properties, &at)?;
+        let enabled = e.enabled.unwrap_or(true) && !e.state.is_some_and(|s| s.eq_ignore_ascii_case("DISABLED"));
         events.push(match kind.as_str() {
             "HttpApi" => EventSpec::HttpApi {
                 name,
@@ -691,14 +724,29 @@ fn function_spec(id: &str, p: FunctionProps, metadata: FunctionMetadata) -> Resu
                 method: e.method.map_or_else(|| "ANY".into(), |m| m.to_ascii_uppercase()),
                 path: e.path.unwrap_or_else(|| "$default".into()),
             },
-            _ => EventSpec::Sqs {
+            "SQS" => EventSpec::Sqs {
                 name,
                 queue: e.queue.ok_or_else(|| invalid(&at, "Queue missing"))?,
                 batch_size: e.batch_size.unwrap_or(10),
                 maximum_batching_window_seconds: e.maximum_batching_window_in_seconds.unwrap_or(0),
                 report_batch_item_failures: e.function_response_types.iter().any(|t| t == "ReportBatchItemFailures"),
-                enabled: e.enabled.unwrap_or(true),
+                enabled,
             },
+            _ => {
+                let v2 = kind == "ScheduleV2";
+                let key = if v2 { "ScheduleExpression" } else { "Schedule" };
+                let expression = e.schedule.ok_or_else(|| invalid(&at, format!("{key} missing")))?;
+                let input = e.input.map(|i| serde_json::from_str(&i)).transpose();
+                EventSpec::Schedule {
+                    name,
+                    v2,
+                    rate: crate::schedule::rate(&expression).map_err(|e| invalid(format!("{at}.{key}"), e))?,
+                    expression,
+                    enabled,
+                    rule_name: e.name,
+                    input: input.map_err(|e| invalid(format!("{at}.Input"), format!("not JSON: {e}")))?,
+                }
+            }
         });
     }
     Ok(FunctionSpec {
@@ -1048,6 +1096,71 @@ mod tests {
         );
         let err = queue("{VisibilityTimeout: soon}").unwrap_err().to_string();
         assert!(err.contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn schedule_events_are_read() {
+        let t = StackTemplate::parse(include_str!("../tests/schedule-template.yaml")).unwrap();
+        let events: Vec<(&str, &EventSpec)> = t
+            .schedule_events()
+            .into_iter()
+            .map(|(f, e)| (f.logical_id.as_str(), e))
+            .collect();
+        assert_eq!(
+            events[0],
+            (
+                "ReportFunction",
+                &EventSpec::Schedule {
+                    name: "Nightly".into(),
+                    v2: true,
+                    expression: "cron(0 3 * * ? *)".into(),
+                    rate: None,
+                    enabled: true,
+                    rule_name: None,
+                    input: None,
+                }
+            )
+        );
+        assert_eq!(
+            events[1],
+            (
+                "SweeperFunction",
+                &EventSpec::Schedule {
+                    name: "Sweep".into(),
+                    v2: false,
+                    expression: "rate(1 minute)".into(),
+                    rate: Some(Duration::from_secs(60)),
+                    enabled: true,
+                    rule_name: None,
+                    input: None,
+                }
+            )
+        );
+        let EventSpec::Schedule {
+            enabled,
+            input,
+            rule_name,
+            rate,
+            ..
+        } = events[2].1
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (*enabled, rule_name.as_deref(), *rate),
+            (false, Some("weekly-digest"), Some(Duration::from_secs(7 * 86400)))
+        );
+        assert_eq!(input, &Some(serde_json::json!({"kind": "digest"})));
+
+        let bad = |schedule: &str| {
+            StackTemplate::parse(&format!(
+                "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        S: {{Type: Schedule, Properties: {{Schedule: \"{schedule}\"}}}}\n"
+            ))
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(bad("rate(0 minutes)").contains("F.Events.S"));
+        assert!(bad("every day").contains("rate("));
     }
 
     #[test]
