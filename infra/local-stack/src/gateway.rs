@@ -247,12 +247,20 @@ fn endpoint(config: &Arc<GatewayConfig>, route: &Route) -> MethodRouter {
 }
 
 fn with_cors(endpoint: MethodRouter, route: &Route, cors: &BTreeMap<String, CorsLayer>) -> MethodRouter {
-    match route.api.as_ref().and_then(|api| cors.get(api)) {
-        Some(layer) => endpoint
-            .layer(layer.clone())
-            .layer(middleware::from_fn(api_gateway_cors)),
-        None => endpoint,
-    }
+    let Some(layer) = route.api.as_ref().and_then(|api| cors.get(api)) else {
+        return endpoint;
+    };
+    // Inside out: the function's own CORS headers are dropped (API Gateway ignores them),
+    // the configured ones added, then adjusted to what API Gateway sends.
+    endpoint
+        .layer::<_, std::convert::Infallible>(middleware::map_response(without_cors_headers))
+        .layer(layer.clone())
+        .layer(middleware::from_fn(api_gateway_cors))
+}
+
+async fn without_cors_headers(mut response: Response) -> Response {
+    remove_cors_headers(response.headers_mut());
+    response
 }
 
 /// The tower-http CORS layer for an API's `CorsConfiguration`.
@@ -268,9 +276,16 @@ fn cors_layer(c: &CorsSpec) -> Result<CorsLayer> {
     let origins = match (wildcard(&c.allow_origins), c.allow_credentials) {
         (true, false) => AllowOrigin::any(),
         (true, true) => AllowOrigin::mirror_request(),
+        // The listed origins, and API Gateway's prefixes like `https://*`.
         (false, _) => {
-            let origins = c.allow_origins.iter().map(|o| HeaderValue::from_str(o));
-            AllowOrigin::list(origins.collect::<Result<Vec<_>, _>>()?)
+            let allowed = c.allow_origins.clone();
+            AllowOrigin::predicate(move |origin, _| {
+                let origin = origin.to_str().unwrap_or_default();
+                allowed.iter().any(|a| match a.strip_suffix('*') {
+                    Some(prefix) => origin.len() > prefix.len() && origin.starts_with(prefix),
+                    None => a.eq_ignore_ascii_case(origin),
+                })
+            })
         }
     };
     let methods = match (wildcard(&c.allow_methods), c.allow_credentials) {
@@ -309,21 +324,24 @@ async fn api_gateway_cors(request: Request, next: Next) -> Response {
         request.method() == Method::OPTIONS && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let origin = request.headers().contains_key(header::ORIGIN);
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    if !origin || !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
-        let cors: Vec<HeaderName> = headers
-            .keys()
-            .filter(|k| k.as_str().starts_with("access-control-"))
-            .cloned()
-            .collect();
-        for name in cors {
-            headers.remove(name);
-        }
+    if !origin || !response.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        remove_cors_headers(response.headers_mut());
     }
     if preflight && response.status() == StatusCode::OK {
         *response.status_mut() = StatusCode::NO_CONTENT;
     }
     response
+}
+
+fn remove_cors_headers(headers: &mut http::HeaderMap) {
+    let cors: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| k.as_str().starts_with("access-control-"))
+        .cloned()
+        .collect();
+    for name in cors {
+        headers.remove(name);
+    }
 }
 
 /// What answers a request no route of its method takes.
@@ -917,7 +935,38 @@ mod tests {
         assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://a.example");
         let (_, headers, _) = send(&app, "POST", "/submit", &[("origin", "https://b.example")]).await;
         assert!(!headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        // The function's own CORS headers are ignored, as API Gateway does.
+        let mut config = GatewayConfig {
+            cors: BTreeMap::from([("Api".to_owned(), cors.clone())]),
+            ..config(vec![Route::new("POST", "/submit", "F", Some("Api".into()))])
+        };
+        config.functions.insert(
+            "F".into(),
+            GatewayFunction {
+                handler: Some(crate::functions::http_fn(|_| async {
+                    let mut r = lambda_http::Response::new(lambda_http::Body::Empty);
+                    r.headers_mut()
+                        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+                    r
+                })),
+                timeout: Duration::from_secs(1),
+            },
+        );
+        let own = router(config).unwrap();
+        let (_, headers, _) = send(&own, "POST", "/submit", &[("origin", "https://b.example")]).await;
+        assert!(
+            !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            "{headers:?}"
+        );
 
+        let https = with(CorsSpec {
+            allow_origins: vec!["https://*".into()],
+            ..cors.clone()
+        });
+        let (_, headers, _) = send(&https, "POST", "/submit", &[("origin", "https://x.example")]).await;
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://x.example");
+        let (_, headers, _) = send(&https, "POST", "/submit", &[("origin", "http://x.example")]).await;
+        assert!(!headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
         let star = with(CorsSpec {
             allow_origins: vec!["*".into()],
             ..cors
