@@ -24,6 +24,13 @@ pub trait SqsFunction: Send + Sync + 'static {
     async fn call(&self, event: SqsEvent) -> Result<SqsBatchResponse, String>;
 }
 
+/// A function behind an EventBridge schedule (a `Schedule` or `ScheduleV2` event). `Err`
+/// fails the invocation.
+#[async_trait]
+pub trait ScheduledFunction: Send + Sync + 'static {
+    async fn call(&self, event: serde_json::Value) -> Result<(), String>;
+}
+
 struct HttpFn<F>(F);
 
 #[async_trait]
@@ -50,6 +57,19 @@ where
     }
 }
 
+struct ScheduledFn<F>(F);
+
+#[async_trait]
+impl<F, Fut> ScheduledFunction for ScheduledFn<F>
+where
+    F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    async fn call(&self, event: serde_json::Value) -> Result<(), String> {
+        (self.0)(event).await
+    }
+}
+
 /// An [`HttpFunction`] from a closure.
 pub fn http_fn<F, Fut>(f: F) -> Arc<dyn HttpFunction>
 where
@@ -66,6 +86,15 @@ where
     Fut: Future<Output = Result<SqsBatchResponse, String>> + Send + 'static,
 {
     Arc::new(SqsFn(f))
+}
+
+/// A [`ScheduledFunction`] from a closure.
+pub fn scheduled_fn<F, Fut>(f: F) -> Arc<dyn ScheduledFunction>
+where
+    F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    Arc::new(ScheduledFn(f))
 }
 
 #[async_trait]
@@ -98,6 +127,7 @@ impl SqsFunction for support_core::delivery::EmailDelivery {
 pub enum Handler {
     Http(Arc<dyn HttpFunction>),
     Sqs(Arc<dyn SqsFunction>),
+    Scheduled(Arc<dyn ScheduledFunction>),
 }
 
 /// Builds the real handler of a template function from its resolved environment, the same

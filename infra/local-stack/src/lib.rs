@@ -6,8 +6,9 @@
 //! - each function's environment is the template's (Globals + function) with `!Ref`,
 //!   `!GetAtt` and parameters resolved to the local resources, and its real handler from
 //!   `shared` is built from that environment, exactly as its Lambda binary does;
-//! - an HTTP gateway routes the template's `HttpApi` events, and one poller per `SQS`
-//!   event does what Lambda's event source mapping does.
+//! - an HTTP gateway routes the template's `HttpApi` events, one poller per `SQS` event
+//!   does what Lambda's event source mapping does, and one timer per `Schedule` or
+//!   `ScheduleV2` event does what EventBridge does.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -22,9 +23,11 @@
 
 pub mod functions;
 pub mod gateway;
+pub mod intrinsics;
 pub mod moto;
 pub mod poller;
 pub mod provision;
+pub mod schedule;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -39,7 +42,7 @@ use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use functions::{http_fn, sqs_fn, Handler, HttpFunction, SqsFunction};
+pub use functions::{http_fn, scheduled_fn, sqs_fn, Handler, HttpFunction, ScheduledFunction, SqsFunction};
 pub use poller::{PollerSnapshot, PollerStats};
 pub use provision::{QueueResource, Resources, TableResource};
 pub use template::{EventSpec, FunctionSpec, QueueSpec, StackTemplate, TableSpec};
@@ -86,6 +89,12 @@ pub struct LocalStackOptions {
     pub start_pollers: bool,
     /// ReceiveMessage long-poll wait of the pollers (seconds).
     pub poll_wait_seconds: i32,
+    /// Run the `Schedule`/`ScheduleV2` events on timers.
+    pub start_schedules: bool,
+    /// Every schedule's period instead of the template's (tests); also runs cron schedules.
+    pub schedule_interval: Option<Duration>,
+    /// How long the gateway waits for a request body before answering 408.
+    pub body_timeout: Duration,
     /// Handlers by function logical id, instead of the built-in ones.
     pub handlers: BTreeMap<String, Handler>,
 }
@@ -107,6 +116,9 @@ impl Default for LocalStackOptions {
             start_gateway: true,
             start_pollers: true,
             poll_wait_seconds: 1,
+            start_schedules: true,
+            schedule_interval: None,
+            body_timeout: gateway::DEFAULT_BODY_TIMEOUT,
             handlers: BTreeMap::new(),
         }
     }
@@ -185,6 +197,21 @@ impl LocalStackOptions {
         self
     }
 
+    pub fn without_schedules(mut self) -> Self {
+        self.start_schedules = false;
+        self
+    }
+
+    pub fn schedule_interval(mut self, interval: Duration) -> Self {
+        self.schedule_interval = Some(interval);
+        self
+    }
+
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
     pub fn http_function(mut self, logical_id: impl Into<String>, f: Arc<dyn HttpFunction>) -> Self {
         self.handlers.insert(logical_id.into(), Handler::Http(f));
         self
@@ -192,6 +219,11 @@ impl LocalStackOptions {
 
     pub fn sqs_function(mut self, logical_id: impl Into<String>, f: Arc<dyn SqsFunction>) -> Self {
         self.handlers.insert(logical_id.into(), Handler::Sqs(f));
+        self
+    }
+
+    pub fn scheduled_function(mut self, logical_id: impl Into<String>, f: Arc<dyn ScheduledFunction>) -> Self {
+        self.handlers.insert(logical_id.into(), Handler::Scheduled(f));
         self
     }
 }
@@ -217,6 +249,7 @@ pub struct LocalStack {
     gateway_addr: Option<SocketAddr>,
     static_dir: Option<PathBuf>,
     pollers: BTreeMap<String, Arc<PollerStats>>,
+    schedules: BTreeMap<String, Vec<Arc<schedule::ScheduleTarget>>>,
     timings: StartupTimings,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -387,6 +420,13 @@ impl LocalStack {
             }
         }
 
+        let schedules = schedule_targets(&template, &handlers, &options);
+        if options.start_schedules {
+            for target in schedules.values().flatten().filter(|t| t.interval.is_some()) {
+                tasks.push(tokio::spawn(target.clone().run(stop_rx.clone())));
+            }
+        }
+
         let static_dir = options
             .static_dir
             .clone()
@@ -398,8 +438,8 @@ impl LocalStack {
                 .await
                 .with_context(|| format!("binding the gateway to 127.0.0.1:{}", options.port))?;
             let addr = listener.local_addr()?;
-            let state = gateway_state(&template, &handlers, &options, static_dir.clone(), &endpoint_url);
-            let app = gateway::router(Arc::new(state)).into_make_service_with_connect_info::<SocketAddr>();
+            let config = gateway_config(&template, &handlers, &options, static_dir.clone(), &endpoint_url);
+            let app = gateway::router(config)?.into_make_service_with_connect_info::<SocketAddr>();
             let mut stop_rx = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
                 let shutdown = async move {
@@ -427,6 +467,7 @@ impl LocalStack {
             gateway_addr,
             static_dir,
             pollers,
+            schedules,
             timings,
             stop,
             tasks,
@@ -486,6 +527,22 @@ impl LocalStack {
     /// Counters of the poller feeding a function.
     pub fn poller_stats(&self, function: &str) -> Option<PollerSnapshot> {
         self.pollers.get(function).map(|s| s.snapshot())
+    }
+
+    /// Runs the function's `Schedule`/`ScheduleV2` events now, one after the other, as
+    /// their timers would (cron and disabled schedules too), and returns the first failure.
+    pub async fn run_scheduled(&self, function: &str) -> Result<(), String> {
+        let targets = self
+            .schedules
+            .get(function)
+            .ok_or_else(|| format!("{function} has no schedule event with a handler"))?;
+        for target in targets {
+            target
+                .invoke()
+                .await
+                .map_err(|e| format!("{function} {}: {e}", target.event))?;
+        }
+        Ok(())
     }
 
     pub fn timings(&self) -> StartupTimings {
@@ -599,13 +656,71 @@ fn function_environment(
     Ok(env)
 }
 
-fn gateway_state(
+/// Each function's schedule events with its handler, and the period of their timers.
+fn schedule_targets(
+    template: &StackTemplate,
+    handlers: &BTreeMap<String, Handler>,
+    options: &LocalStackOptions,
+) -> BTreeMap<String, Vec<Arc<schedule::ScheduleTarget>>> {
+    let mut targets: BTreeMap<String, Vec<_>> = BTreeMap::new();
+    for (f, e) in template.schedule_events() {
+        let EventSpec::Schedule {
+            name,
+            v2,
+            expression,
+            rate,
+            enabled,
+            rule_name,
+            input,
+        } = e
+        else {
+            continue;
+        };
+        let Some(Handler::Scheduled(handler)) = handlers.get(&f.logical_id).cloned() else {
+            tracing::warn!(function = %f.logical_id, event = %name, "no scheduled handler; schedule not started");
+            continue;
+        };
+        let interval = options.schedule_interval.or(*rate).filter(|_| *enabled);
+        if interval.is_none() && *enabled {
+            tracing::warn!(function = %f.logical_id, event = %name, %expression, "only rate() schedules run on a timer locally; LocalStack::run_scheduled runs this one");
+        }
+        let rule = rule_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}{name}", options.prefix, f.logical_id));
+        let (service, resource) = if *v2 {
+            ("scheduler", "schedule/default")
+        } else {
+            ("events", "rule")
+        };
+        targets
+            .entry(f.logical_id.clone())
+            .or_default()
+            .push(Arc::new(schedule::ScheduleTarget {
+                function: f.logical_id.clone(),
+                event: name.clone(),
+                arn: format!(
+                    "arn:aws:{service}:{}:{}:{resource}/{rule}",
+                    options.region,
+                    template::LOCAL_ACCOUNT_ID
+                ),
+                region: options.region.clone(),
+                account_id: template::LOCAL_ACCOUNT_ID.into(),
+                input: input.clone(),
+                interval,
+                timeout: Duration::from_secs(f.timeout_seconds),
+                handler,
+            }));
+    }
+    targets
+}
+
+fn gateway_config(
     template: &StackTemplate,
     handlers: &BTreeMap<String, Handler>,
     options: &LocalStackOptions,
     static_dir: Option<PathBuf>,
     endpoint_url: &str,
-) -> gateway::GatewayState {
+) -> gateway::GatewayConfig {
     let mut routes = Vec::new();
     let mut functions = BTreeMap::new();
     for (f, e) in template.http_events() {
@@ -629,11 +744,12 @@ fn gateway_state(
         .iter()
         .filter_map(|(id, api)| Some((id.clone(), api.cors.clone()?)))
         .collect();
-    gateway::GatewayState {
+    gateway::GatewayConfig {
         routes,
         functions,
         cors,
         static_dir,
+        body_timeout: options.body_timeout,
         health: json!({
             "region": options.region,
             "endpoint": endpoint_url,

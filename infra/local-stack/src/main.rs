@@ -63,6 +63,15 @@ fn print_summary(stack: &LocalStack) {
             out.push_str(&format!("                    {method:<5} {gateway}{path}\n"));
         }
     }
+    for (f, e) in stack.template().schedule_events() {
+        if let local_stack::EventSpec::Schedule {
+            expression, enabled, ..
+        } = e
+        {
+            let state = if *enabled { "" } else { "  (disabled)" };
+            out.push_str(&format!("  Schedule        {:<20} {expression}{state}\n", f.logical_id));
+        }
+    }
     out.push_str(&format!(
         "  AWS (moto)      {}  region {}{}\n",
         stack.endpoint_url(),

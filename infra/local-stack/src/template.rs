@@ -1,46 +1,73 @@
-//! The parts of template.yaml the local stack needs, parsed into plain structs, and an
-//! evaluator for the CloudFormation intrinsics (`!Ref`, `!GetAtt`, `!Sub`, ...) so that
-//! local names and environment variables come from the template, not from a second copy.
+//! The parts of template.yaml the local stack needs, read through typed serde structs, so
+//! that local names and environment variables come from the template, not from a second
+//! copy.
+//!
+//! Only the values that are usually intrinsics stay YAML ([`Value`]), to be evaluated by
+//! [`crate::intrinsics`]: environment variables and the CORS configuration. References to
+//! resources (the queue of an SQS event or of a redrive policy, the API of an HttpApi event)
+//! are read as the logical id they name. Other properties are literals (CloudFormation's
+//! strings for numbers and booleans, like `"30"` or `"true"`, included); an intrinsic there
+//! is an error, never read as the string it holds.
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
 use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
 
+use indexmap::IndexMap;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value as Json;
-use serde_yaml::Value;
+use serde_norway::Value;
+
+pub use crate::intrinsics::{evaluate, referenced_resource, Bindings, LOCAL_ACCOUNT_ID};
+use crate::intrinsics::{evaluate_string, intrinsic};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("cannot read {path}: {source}")]
     Io { path: String, source: std::io::Error },
-    #[error("template is not valid YAML: {0}")]
-    Yaml(#[from] serde_yaml::Error),
+    #[error("invalid template: {0}")]
+    Yaml(#[from] serde_norway::Error),
     #[error("{at}: {message}")]
     Invalid { at: String, message: String },
 }
 
-fn invalid(at: impl Into<String>, message: impl Into<String>) -> TemplateError {
+pub(crate) fn invalid(at: impl Into<String>, message: impl Display) -> TemplateError {
     TemplateError::Invalid {
         at: at.into(),
-        message: message.into(),
+        message: message.to_string(),
     }
 }
 
 /// A template parameter (`Parameters:`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct ParameterSpec {
+    #[serde(rename = "Type", default = "string_type")]
     pub kind: String,
+    #[serde(default, deserialize_with = "optional")]
     pub default: Option<String>,
+    #[serde(default, deserialize_with = "list")]
     pub allowed_values: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+fn string_type() -> String {
+    "String".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct KeyElement {
+    #[serde(rename = "AttributeName")]
     pub attribute: String,
     /// `HASH` or `RANGE`.
+    #[serde(rename = "KeyType")]
     pub key_type: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "IndexProps")]
 pub struct IndexSpec {
     pub name: String,
     pub key_schema: Vec<KeyElement>,
@@ -68,33 +95,49 @@ pub struct TableSpec {
     pub stream_view_type: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct RedriveSpec {
-    /// Logical id of the dead-letter queue.
+    /// Logical id of the dead-letter queue (`deadLetterTargetArn: !GetAtt <queue>.Arn`).
+    #[serde(rename = "deadLetterTargetArn", deserialize_with = "resource")]
     pub dead_letter_queue: String,
+    #[serde(rename = "maxReceiveCount", deserialize_with = "scalar")]
     pub max_receive_count: u32,
 }
 
-/// An `AWS::SQS::Queue`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An `AWS::SQS::Queue` (its properties).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct QueueSpec {
+    #[serde(skip)]
     pub logical_id: String,
+    #[serde(rename = "QueueName", deserialize_with = "optional")]
     pub declared_name: Option<String>,
+    #[serde(rename = "FifoQueue", deserialize_with = "scalar")]
     pub fifo: bool,
+    #[serde(deserialize_with = "scalar")]
     pub content_based_deduplication: bool,
+    #[serde(deserialize_with = "optional")]
     pub visibility_timeout: Option<u32>,
+    #[serde(deserialize_with = "optional")]
     pub message_retention_period: Option<u32>,
+    #[serde(deserialize_with = "optional")]
     pub delay_seconds: Option<u32>,
+    #[serde(deserialize_with = "optional")]
     pub maximum_message_size: Option<u32>,
+    #[serde(deserialize_with = "optional")]
     pub receive_message_wait_time_seconds: Option<u32>,
+    #[serde(deserialize_with = "optional")]
     pub deduplication_scope: Option<String>,
+    #[serde(deserialize_with = "optional")]
     pub fifo_throughput_limit: Option<String>,
+    #[serde(rename = "RedrivePolicy")]
     pub redrive: Option<RedriveSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventSpec {
-    /// An `HttpApi` event: `method` is upper case (`ANY` for any), `path` may hold `{param}`.
+    /// An `HttpApi` event: `method` is upper case (`ANY` for any), `path` may hold `{param}`
+    /// and `{proxy+}`, or is `$default`.
     HttpApi {
         name: String,
         api: Option<String>,
@@ -110,6 +153,21 @@ pub enum EventSpec {
         maximum_batching_window_seconds: u32,
         report_batch_item_failures: bool,
         enabled: bool,
+    },
+    /// A `Schedule` (EventBridge rule) or `ScheduleV2` (EventBridge Scheduler) event.
+    Schedule {
+        name: String,
+        /// `true` for `ScheduleV2`.
+        v2: bool,
+        /// `rate(...)`, `cron(...)` or `at(...)`.
+        expression: String,
+        /// The period of a `rate(...)`; `None` for cron and at, which are not run on a timer.
+        rate: Option<Duration>,
+        enabled: bool,
+        /// The rule's (schedule's) `Name`, when set.
+        rule_name: Option<String>,
+        /// `Input`: the JSON sent instead of the scheduled event, when set.
+        input: Option<Json>,
     },
     /// Any other event type: kept so a caller can see it is not emulated.
     Other { name: String, kind: String },
@@ -130,13 +188,20 @@ pub struct FunctionSpec {
     pub events: Vec<EventSpec>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct CorsSpec {
+    #[serde(deserialize_with = "list")]
     pub allow_origins: Vec<String>,
+    #[serde(deserialize_with = "list")]
     pub allow_methods: Vec<String>,
+    #[serde(deserialize_with = "list")]
     pub allow_headers: Vec<String>,
+    #[serde(deserialize_with = "list")]
     pub expose_headers: Vec<String>,
+    #[serde(deserialize_with = "optional")]
     pub max_age: Option<u32>,
+    #[serde(deserialize_with = "scalar")]
     pub allow_credentials: bool,
 }
 
@@ -157,12 +222,282 @@ pub struct StackTemplate {
     pub http_apis: BTreeMap<String, HttpApiSpec>,
     /// Logical id → resource type, for every resource.
     pub resource_types: BTreeMap<String, String>,
-    conditions: BTreeMap<String, Value>,
+    pub(crate) conditions: BTreeMap<String, Value>,
 }
 
 /// SAM's defaults when a function sets neither value.
 const SAM_DEFAULT_TIMEOUT: u64 = 3;
 const SAM_DEFAULT_MEMORY: u64 = 128;
+
+// ---------------------------------------------------------------------------------------
+// The template's shape, as serde reads it
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Document {
+    #[serde(default)]
+    parameters: BTreeMap<String, ParameterSpec>,
+    #[serde(default)]
+    conditions: BTreeMap<String, Value>,
+    #[serde(default)]
+    globals: Globals,
+    resources: BTreeMap<String, Resource>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Globals {
+    /// Merged into every function's properties before they are read.
+    function: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Resource {
+    #[serde(rename = "Type")]
+    kind: String,
+    #[serde(default)]
+    properties: Value,
+    #[serde(default)]
+    metadata: Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct TableProps {
+    #[serde(deserialize_with = "optional")]
+    table_name: Option<String>,
+    #[serde(deserialize_with = "optional")]
+    billing_mode: Option<String>,
+    attribute_definitions: Vec<AttributeDefinition>,
+    key_schema: Vec<KeyElement>,
+    global_secondary_indexes: Vec<IndexSpec>,
+    local_secondary_indexes: Vec<IndexSpec>,
+    time_to_live_specification: Option<Ttl>,
+    point_in_time_recovery_specification: Option<Pitr>,
+    #[serde(rename = "SSESpecification")]
+    sse_specification: Option<Sse>,
+    stream_specification: Option<Stream>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttributeDefinition {
+    attribute_name: String,
+    attribute_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexProps {
+    index_name: String,
+    key_schema: Vec<KeyElement>,
+    #[serde(default)]
+    projection: Projection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Projection {
+    projection_type: Option<String>,
+    non_key_attributes: Vec<String>,
+}
+
+impl From<IndexProps> for IndexSpec {
+    fn from(i: IndexProps) -> Self {
+        IndexSpec {
+            name: i.index_name,
+            key_schema: i.key_schema,
+            projection_type: i.projection.projection_type.unwrap_or_else(|| "ALL".into()),
+            non_key_attributes: i.projection.non_key_attributes,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Ttl {
+    attribute_name: String,
+    #[serde(default, deserialize_with = "scalar")]
+    enabled: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Pitr {
+    #[serde(default, deserialize_with = "scalar")]
+    point_in_time_recovery_enabled: bool,
+}
+
+#[derive(Deserialize)]
+struct Sse {
+    #[serde(rename = "SSEEnabled", default, deserialize_with = "scalar")]
+    enabled: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Stream {
+    stream_view_type: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct FunctionProps {
+    #[serde(deserialize_with = "optional")]
+    runtime: Option<String>,
+    #[serde(deserialize_with = "optional")]
+    handler: Option<String>,
+    #[serde(deserialize_with = "optional")]
+    timeout: Option<u64>,
+    #[serde(deserialize_with = "optional")]
+    memory_size: Option<u64>,
+    environment: Environment,
+    events: IndexMap<String, Event>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Environment {
+    variables: BTreeMap<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Event {
+    #[serde(rename = "Type")]
+    kind: String,
+    #[serde(default)]
+    properties: Value,
+}
+
+/// The properties of the events the local stack runs: `HttpApi`, `SQS`, `Schedule` and
+/// `ScheduleV2`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct EventProperties {
+    #[serde(deserialize_with = "optional_resource")]
+    api_id: Option<String>,
+    #[serde(deserialize_with = "optional")]
+    method: Option<String>,
+    #[serde(deserialize_with = "optional")]
+    path: Option<String>,
+    /// `!GetAtt <queue>.Arn`
+    #[serde(deserialize_with = "optional_resource")]
+    queue: Option<String>,
+    #[serde(deserialize_with = "optional")]
+    batch_size: Option<u32>,
+    #[serde(deserialize_with = "optional")]
+    maximum_batching_window_in_seconds: Option<u32>,
+    function_response_types: Vec<String>,
+    #[serde(deserialize_with = "optional")]
+    enabled: Option<bool>,
+    #[serde(alias = "ScheduleExpression", deserialize_with = "optional")]
+    schedule: Option<String>,
+    /// `ENABLED` or `DISABLED`.
+    #[serde(deserialize_with = "optional")]
+    state: Option<String>,
+    #[serde(deserialize_with = "optional")]
+    name: Option<String>,
+    #[serde(deserialize_with = "optional")]
+    input: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct FunctionMetadata {
+    build_properties: BuildProperties,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct BuildProperties {
+    binary: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct HttpApiProps {
+    /// `true`, or the configuration (whose values may be intrinsics).
+    cors_configuration: Value,
+}
+
+/// A literal scalar: CloudFormation takes numbers and booleans as strings too.
+fn scalar_value<T: FromStr>(v: Value) -> Result<Option<T>, String>
+where
+    T::Err: Display,
+{
+    let text = match v {
+        Value::Null => return Ok(None),
+        Value::String(s) => s,
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Tagged(t) => {
+            return Err(format!(
+                "{} is not supported here by the local stack: write the value",
+                t.tag
+            ))
+        }
+        other => return Err(format!("expected a scalar, got {other:?}")),
+    };
+    text.parse().map(Some).map_err(|e| format!("`{text}`: {e}"))
+}
+
+fn optional<'de, D: Deserializer<'de>, T: FromStr>(d: D) -> Result<Option<T>, D::Error>
+where
+    T::Err: Display,
+{
+    scalar_value(Value::deserialize(d)?).map_err(D::Error::custom)
+}
+
+fn scalar<'de, D: Deserializer<'de>, T: FromStr + Default>(d: D) -> Result<T, D::Error>
+where
+    T::Err: Display,
+{
+    optional(d).map(Option::unwrap_or_default)
+}
+
+/// A list, or a comma-separated string (a `CommaDelimitedList`).
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Sequence(items) => items
+            .into_iter()
+            .filter_map(|i| scalar_value::<String>(i).transpose())
+            .collect::<Result<_, _>>()
+            .map_err(D::Error::custom),
+        v => Ok(scalar_value::<String>(v)
+            .map_err(D::Error::custom)?
+            .map(|s| s.split(',').map(|s| s.trim().to_owned()).collect())
+            .unwrap_or_default()),
+    }
+}
+
+/// The logical id a `!Ref X` or `!GetAtt X.Attr` points at.
+fn resource<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = Value::deserialize(d)?;
+    referenced_resource(&v).ok_or_else(|| D::Error::custom("expected !Ref or !GetAtt of a resource of this template"))
+}
+
+fn optional_resource<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    resource(d).map(Some)
+}
+
+/// Typed properties from a YAML value (absent properties are an empty map); errors name
+/// the property.
+fn properties<T: DeserializeOwned>(v: Value, at: &str) -> Result<T, TemplateError> {
+    let v = if v.is_null() {
+        Value::Mapping(Default::default())
+    } else {
+        v
+    };
+    serde_path_to_error::deserialize(v).map_err(|e| match e.path().to_string().as_str() {
+        "." => invalid(at, e.inner()),
+        path => invalid(format!("{at}.{path}"), e.inner()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading the template
 
 impl StackTemplate {
     pub fn load(path: impl AsRef<Path>) -> Result<Self, TemplateError> {
@@ -175,64 +510,50 @@ impl StackTemplate {
     }
 
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
-        let doc: Value = serde_yaml::from_str(text)?;
-        let parameters = parse_parameters(doc.get("Parameters"))?;
-        let conditions = mapping(doc.get("Conditions"))
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.clone())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let doc: Document = serde_norway::from_str(text)?;
         let mut template = StackTemplate {
-            parameters,
+            parameters: doc.parameters,
             tables: BTreeMap::new(),
             queues: BTreeMap::new(),
             functions: BTreeMap::new(),
             http_apis: BTreeMap::new(),
             resource_types: BTreeMap::new(),
-            conditions,
+            conditions: doc.conditions,
         };
-        // Resource properties may refer to parameters: evaluate them with the defaults.
+        // CORS configurations may refer to parameters: evaluate them with the defaults.
         let params = Bindings::parameters_only(&template, &BTreeMap::new());
-        let globals = doc.get("Globals").and_then(|g| g.get("Function")).cloned();
-        let resources = mapping(doc.get("Resources")).ok_or_else(|| invalid("Resources", "missing"))?;
-        for (id, resource) in resources {
-            let id = id
-                .as_str()
-                .ok_or_else(|| invalid("Resources", "non-string logical id"))?
-                .to_owned();
-            let kind = resource
-                .get("Type")
-                .and_then(Value::as_str)
-                .ok_or_else(|| invalid(&id, "missing Type"))?
-                .to_owned();
-            let empty = Value::Mapping(Default::default());
-            let props = resource.get("Properties").unwrap_or(&empty);
-            match kind.as_str() {
+        for (id, resource) in doc.resources {
+            let at = format!("{id}.Properties");
+            match resource.kind.as_str() {
                 "AWS::DynamoDB::Table" => {
-                    template.tables.insert(id.clone(), parse_table(&id, props, &params)?);
+                    let table = table_spec(&id, properties(resource.properties, &at)?)?;
+                    template.tables.insert(id.clone(), table);
                 }
                 "AWS::SQS::Queue" => {
-                    template.queues.insert(id.clone(), parse_queue(&id, props, &params)?);
+                    let queue = QueueSpec {
+                        logical_id: id.clone(),
+                        ..properties(resource.properties, &at)?
+                    };
+                    template.queues.insert(id.clone(), queue);
                 }
                 "AWS::Serverless::Function" => {
-                    let merged = match &globals {
-                        Some(g) => merge_globals(g, props),
-                        None => props.clone(),
-                    };
-                    template
-                        .functions
-                        .insert(id.clone(), parse_function(&id, resource, &merged, &params)?);
+                    let props = merge_globals(&doc.globals.function, resource.properties);
+                    let metadata: FunctionMetadata = properties(resource.metadata, &format!("{id}.Metadata"))?;
+                    let function = function_spec(&id, properties(props, &at)?, metadata)?;
+                    template.functions.insert(id.clone(), function);
                 }
                 "AWS::Serverless::HttpApi" => {
-                    template
-                        .http_apis
-                        .insert(id.clone(), parse_http_api(&id, props, &params)?);
+                    let props: HttpApiProps = properties(resource.properties, &at)?;
+                    let cors = cors_spec(props.cors_configuration, &params, &format!("{at}.CorsConfiguration"))?;
+                    let api = HttpApiSpec {
+                        logical_id: id.clone(),
+                        cors,
+                    };
+                    template.http_apis.insert(id.clone(), api);
                 }
                 _ => {}
             }
-            template.resource_types.insert(id, kind);
+            template.resource_types.insert(id, resource.kind);
         }
         template.check_references()?;
         Ok(template)
@@ -246,9 +567,8 @@ impl StackTemplate {
             .ok_or_else(|| invalid(function, "no such function"))?;
         let mut env = BTreeMap::new();
         for (name, value) in &spec.environment {
-            let at = format!("{function}.Environment.{name}");
-            if let Some(value) = evaluate(value, bindings, &at)? {
-                env.insert(name.clone(), json_to_string(&value, &at)?);
+            if let Some(value) = evaluate_string(value, bindings, &format!("{function}.Environment.{name}"))? {
+                env.insert(name.clone(), value);
             }
         }
         Ok(env)
@@ -273,57 +593,186 @@ impl StackTemplate {
         order
     }
 
-    /// The SQS event sources of every function: (function, event).
-    pub fn sqs_events(&self) -> Vec<(&FunctionSpec, &EventSpec)> {
+    fn events(&self, wanted: fn(&EventSpec) -> bool) -> Vec<(&FunctionSpec, &EventSpec)> {
         self.functions
             .values()
             .flat_map(|f| f.events.iter().map(move |e| (f, e)))
-            .filter(|(_, e)| matches!(e, EventSpec::Sqs { .. }))
+            .filter(|(_, e)| wanted(e))
             .collect()
+    }
+
+    /// The SQS event sources of every function: (function, event).
+    pub fn sqs_events(&self) -> Vec<(&FunctionSpec, &EventSpec)> {
+        self.events(|e| matches!(e, EventSpec::Sqs { .. }))
     }
 
     /// The HttpApi events of every function: (function, event).
     pub fn http_events(&self) -> Vec<(&FunctionSpec, &EventSpec)> {
-        self.functions
-            .values()
-            .flat_map(|f| f.events.iter().map(move |e| (f, e)))
-            .filter(|(_, e)| matches!(e, EventSpec::HttpApi { .. }))
-            .collect()
+        self.events(|e| matches!(e, EventSpec::HttpApi { .. }))
+    }
+
+    /// The Schedule and ScheduleV2 events of every function: (function, event).
+    pub fn schedule_events(&self) -> Vec<(&FunctionSpec, &EventSpec)> {
+        self.events(|e| matches!(e, EventSpec::Schedule { .. }))
     }
 
     fn check_references(&self) -> Result<(), TemplateError> {
         for q in self.queues.values() {
-            if let Some(r) = &q.redrive {
-                match self.queues.get(&r.dead_letter_queue) {
-                    None => {
-                        return Err(invalid(
-                            &q.logical_id,
-                            format!("dead-letter queue {} is not a queue", r.dead_letter_queue),
-                        ))
-                    }
-                    Some(dlq) if dlq.fifo != q.fifo => {
-                        return Err(invalid(
-                            &q.logical_id,
-                            "a FIFO queue needs a FIFO dead-letter queue (and a standard one a standard)",
-                        ))
-                    }
-                    _ => {}
+            let Some(r) = &q.redrive else { continue };
+            match self.queues.get(&r.dead_letter_queue) {
+                None => {
+                    let message = format!("dead-letter queue {} is not a queue", r.dead_letter_queue);
+                    return Err(invalid(&q.logical_id, message));
                 }
+                Some(dlq) if dlq.fifo != q.fifo => {
+                    let message = "a FIFO queue needs a FIFO dead-letter queue (and a standard one a standard)";
+                    return Err(invalid(&q.logical_id, message));
+                }
+                _ => {}
             }
         }
-        for f in self.functions.values() {
-            for e in &f.events {
-                if let EventSpec::Sqs { queue, .. } = e {
-                    if !self.queues.contains_key(queue) {
-                        return Err(invalid(
-                            &f.logical_id,
-                            format!("SQS event on {queue}, which is not a queue of the template"),
-                        ));
-                    }
+        for (f, e) in self.sqs_events() {
+            if let EventSpec::Sqs { queue, .. } = e {
+                if !self.queues.contains_key(queue) {
+                    let message = format!("SQS event on {queue}, which is not a queue of the template");
+                    return Err(invalid(&f.logical_id, message));
                 }
             }
         }
         Ok(())
+    }
+}
+
+fn table_spec(id: &str, p: TableProps) -> Result<TableSpec, TemplateError> {
+    let table = TableSpec {
+        logical_id: id.to_owned(),
+        declared_name: p.table_name,
+        billing_mode: p.billing_mode.unwrap_or_else(|| "PROVISIONED".into()),
+        attributes: p
+            .attribute_definitions
+            .into_iter()
+            .map(|a| (a.attribute_name, a.attribute_type))
+            .collect(),
+        key_schema: p.key_schema,
+        global_indexes: p.global_secondary_indexes,
+        local_indexes: p.local_secondary_indexes,
+        ttl_attribute: p
+            .time_to_live_specification
+            .filter(|t| t.enabled)
+            .map(|t| t.attribute_name),
+        point_in_time_recovery: p
+            .point_in_time_recovery_specification
+            .is_some_and(|p| p.point_in_time_recovery_enabled),
+        sse: p.sse_specification.is_some_and(|s| s.enabled),
+        stream_view_type: p.stream_specification.and_then(|s| s.stream_view_type),
+    };
+    if table.key_schema.is_empty() {
+        return Err(invalid(id, "KeySchema missing"));
+    }
+    // Every key attribute must be defined, and nothing else (DynamoDB rejects both).
+    let mut used: Vec<&str> = table.key_schema.iter().map(|k| k.attribute.as_str()).collect();
+    for i in table.global_indexes.iter().chain(&table.local_indexes) {
+        used.extend(i.key_schema.iter().map(|k| k.attribute.as_str()));
+    }
+    if let Some(a) = used.iter().find(|a| !table.attributes.contains_key(**a)) {
+        return Err(invalid(id, format!("key attribute {a} has no AttributeDefinition")));
+    }
+    if let Some(extra) = table.attributes.keys().find(|a| !used.contains(&a.as_str())) {
+        return Err(invalid(
+            id,
+            format!("AttributeDefinition {extra} is not used by any key"),
+        ));
+    }
+    Ok(table)
+}
+
+/// SAM's Globals semantics: maps merge (the function wins on conflicts), anything else
+/// set on the function replaces the global value.
+fn merge_globals(globals: &Value, props: Value) -> Value {
+    match (globals, props) {
+        (Value::Mapping(g), Value::Mapping(p)) => {
+            let mut out = g.clone();
+            for (k, v) in p {
+                let merged = match out.get(&k) {
+                    Some(gv) if intrinsic(gv).is_none() && intrinsic(&v).is_none() => merge_globals(gv, v),
+                    _ => v,
+                };
+                out.insert(k, merged);
+            }
+            Value::Mapping(out)
+        }
+        (g, Value::Null) => g.clone(),
+        (_, p) => p,
+    }
+}
+
+fn function_spec(id: &str, p: FunctionProps, metadata: FunctionMetadata) -> Result<FunctionSpec, TemplateError> {
+    let mut events = Vec::new();
+    for (name, event) in p.events {
+        let at = format!("{id}.Events.{name}.Properties");
+        let kind = event.kind;
+        if !matches!(kind.as_str(), "HttpApi" | "SQS" | "Schedule" | "ScheduleV2") {
+            events.push(EventSpec::Other { name, kind });
+            continue;
+        }
+        let e: EventProperties = properties(event.properties, &at)?;
+        let enabled = e.enabled.unwrap_or(true) && !e.state.is_some_and(|s| s.eq_ignore_ascii_case("DISABLED"));
+        events.push(match kind.as_str() {
+            "HttpApi" => EventSpec::HttpApi {
+                name,
+                api: e.api_id,
+                method: e.method.map_or_else(|| "ANY".into(), |m| m.to_ascii_uppercase()),
+                path: e.path.unwrap_or_else(|| "$default".into()),
+            },
+            "SQS" => EventSpec::Sqs {
+                name,
+                queue: e.queue.ok_or_else(|| invalid(&at, "Queue missing"))?,
+                batch_size: e.batch_size.unwrap_or(10),
+                maximum_batching_window_seconds: e.maximum_batching_window_in_seconds.unwrap_or(0),
+                report_batch_item_failures: e.function_response_types.iter().any(|t| t == "ReportBatchItemFailures"),
+                enabled,
+            },
+            _ => {
+                let v2 = kind == "ScheduleV2";
+                let key = if v2 { "ScheduleExpression" } else { "Schedule" };
+                let expression = e.schedule.ok_or_else(|| invalid(&at, format!("{key} missing")))?;
+                let input = e.input.map(|i| serde_json::from_str(&i)).transpose();
+                EventSpec::Schedule {
+                    name,
+                    v2,
+                    rate: crate::schedule::rate(&expression).map_err(|e| invalid(format!("{at}.{key}"), e))?,
+                    expression,
+                    enabled,
+                    rule_name: e.name,
+                    input: input.map_err(|e| invalid(format!("{at}.Input"), format!("not JSON: {e}")))?,
+                }
+            }
+        });
+    }
+    Ok(FunctionSpec {
+        logical_id: id.to_owned(),
+        binary: metadata.build_properties.binary,
+        runtime: p.runtime,
+        handler: p.handler,
+        timeout_seconds: p.timeout.unwrap_or(SAM_DEFAULT_TIMEOUT),
+        memory_mb: p.memory_size.unwrap_or(SAM_DEFAULT_MEMORY),
+        environment: p.environment.variables,
+        events,
+    })
+}
+
+/// `CorsConfiguration: true` allows every origin; a map is evaluated, then read.
+fn cors_spec(v: Value, params: &Bindings, at: &str) -> Result<Option<CorsSpec>, TemplateError> {
+    match v {
+        Value::Null | Value::Bool(false) => Ok(None),
+        Value::Bool(true) => Ok(Some(CorsSpec {
+            allow_origins: vec!["*".into()],
+            ..Default::default()
+        })),
+        v => {
+            let json = evaluate(&v, params, at)?.unwrap_or_default();
+            serde_json::from_value(json).map(Some).map_err(|e| invalid(at, e))
+        }
     }
 }
 
@@ -371,713 +820,6 @@ fn kebab(id: &str) -> String {
         }
     }
     out
-}
-
-// ---------------------------------------------------------------------------------------
-// Intrinsic functions
-
-/// What `Ref`/`Fn::GetAtt` resolve to: parameter values, pseudo parameters and resources.
-#[derive(Debug, Clone, Default)]
-pub struct Bindings {
-    pub parameters: BTreeMap<String, String>,
-    /// Logical id → the value of `!Ref` on it.
-    pub refs: BTreeMap<String, String>,
-    /// (logical id, attribute) → the value of `!GetAtt id.attribute`.
-    pub attributes: BTreeMap<(String, String), String>,
-    pub region: String,
-    pub account_id: String,
-    pub stack_name: String,
-    conditions: BTreeMap<String, Value>,
-}
-
-/// moto's account.
-pub const LOCAL_ACCOUNT_ID: &str = "123456789012";
-
-impl Bindings {
-    /// Parameter defaults with `overrides` applied (checked against `AllowedValues`).
-    pub fn parameters_only(template: &StackTemplate, overrides: &BTreeMap<String, String>) -> Self {
-        let mut parameters = BTreeMap::new();
-        for (name, spec) in &template.parameters {
-            if let Some(v) = overrides.get(name).or(spec.default.as_ref()) {
-                parameters.insert(name.clone(), v.clone());
-            }
-        }
-        Bindings {
-            parameters,
-            region: "us-east-1".into(),
-            account_id: LOCAL_ACCOUNT_ID.into(),
-            stack_name: "local".into(),
-            conditions: template.conditions.clone(),
-            ..Default::default()
-        }
-    }
-
-    pub fn with_parameters(
-        template: &StackTemplate,
-        overrides: &BTreeMap<String, String>,
-    ) -> Result<Self, TemplateError> {
-        for (name, value) in overrides {
-            let spec = template.parameters.get(name).ok_or_else(|| {
-                invalid(
-                    format!("parameter override {name}"),
-                    "the template has no such parameter",
-                )
-            })?;
-            if !spec.allowed_values.is_empty() && !spec.allowed_values.contains(value) {
-                return Err(invalid(
-                    format!("parameter override {name}"),
-                    format!("`{value}` is not one of {:?}", spec.allowed_values),
-                ));
-            }
-        }
-        Ok(Self::parameters_only(template, overrides))
-    }
-
-    fn reference(&self, name: &str) -> Option<Json> {
-        let s = match name {
-            "AWS::Region" => self.region.clone(),
-            "AWS::AccountId" => self.account_id.clone(),
-            "AWS::StackName" => self.stack_name.clone(),
-            "AWS::StackId" => format!(
-                "arn:aws:cloudformation:{}:{}:stack/{}/00000000-0000-0000-0000-000000000000",
-                self.region, self.account_id, self.stack_name
-            ),
-            "AWS::Partition" => "aws".into(),
-            "AWS::URLSuffix" => "amazonaws.com".into(),
-            _ => {
-                if let Some(p) = self.parameters.get(name) {
-                    p.clone()
-                } else {
-                    self.refs.get(name)?.clone()
-                }
-            }
-        };
-        Some(Json::String(s))
-    }
-
-    fn attribute(&self, id: &str, attr: &str) -> Option<String> {
-        self.attributes.get(&(id.to_owned(), attr.to_owned())).cloned()
-    }
-
-    fn condition(&self, name: &str, at: &str) -> Result<bool, TemplateError> {
-        let c = self
-            .conditions
-            .get(name)
-            .ok_or_else(|| invalid(at, format!("no condition {name}")))?;
-        condition_value(c, self, at)
-    }
-}
-
-/// The intrinsic function a YAML node calls, in either the short (`!Ref x`) or the long
-/// (`{Ref: x}`, `{"Fn::GetAtt": [...]}`) form.
-fn intrinsic(v: &Value) -> Option<(String, &Value)> {
-    match v {
-        Value::Tagged(t) => {
-            let tag = t.tag.to_string();
-            let name = tag.trim_start_matches('!');
-            let full = if name == "Ref" || name == "Condition" {
-                name.to_owned()
-            } else {
-                format!("Fn::{name}")
-            };
-            Some((full, &t.value))
-        }
-        Value::Mapping(m) if m.len() == 1 => {
-            let (k, inner) = m.iter().next()?;
-            let k = k.as_str()?;
-            (k == "Ref" || k == "Condition" || k.starts_with("Fn::")).then(|| (k.to_owned(), inner))
-        }
-        _ => None,
-    }
-}
-
-/// Evaluates a template value to JSON; `None` is `AWS::NoValue`.
-pub fn evaluate(v: &Value, b: &Bindings, at: &str) -> Result<Option<Json>, TemplateError> {
-    if let Some((name, arg)) = intrinsic(v) {
-        return evaluate_intrinsic(&name, arg, b, at);
-    }
-    Ok(Some(match v {
-        Value::Null => Json::Null,
-        Value::Bool(x) => Json::Bool(*x),
-        Value::Number(n) => serde_json::to_value(n).map_err(|e| invalid(at, e.to_string()))?,
-        Value::String(s) => Json::String(s.clone()),
-        Value::Sequence(items) => {
-            let mut out = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                if let Some(x) = evaluate(item, b, &format!("{at}[{i}]"))? {
-                    out.push(x);
-                }
-            }
-            Json::Array(out)
-        }
-        Value::Mapping(m) => {
-            let mut out = serde_json::Map::new();
-            for (k, item) in m {
-                let k = k.as_str().ok_or_else(|| invalid(at, "non-string key"))?;
-                if let Some(x) = evaluate(item, b, &format!("{at}.{k}"))? {
-                    out.insert(k.to_owned(), x);
-                }
-            }
-            Json::Object(out)
-        }
-        Value::Tagged(t) => return Err(invalid(at, format!("unsupported tag {}", t.tag))),
-    }))
-}
-
-fn evaluate_intrinsic(name: &str, arg: &Value, b: &Bindings, at: &str) -> Result<Option<Json>, TemplateError> {
-    let text = |v: &Value, what: &str| -> Result<String, TemplateError> {
-        let j = evaluate(v, b, at)?.ok_or_else(|| invalid(at, format!("{what}: AWS::NoValue")))?;
-        json_to_string(&j, at)
-    };
-    let list = |v: &Value| -> Result<Vec<Json>, TemplateError> {
-        match evaluate(v, b, at)? {
-            Some(Json::Array(items)) => Ok(items),
-            other => Err(invalid(at, format!("{name}: expected a list, got {other:?}"))),
-        }
-    };
-    match name {
-        "Ref" => {
-            let target = arg.as_str().ok_or_else(|| invalid(at, "Ref needs a name"))?;
-            if target == "AWS::NoValue" {
-                return Ok(None);
-            }
-            b.reference(target)
-                .map(Some)
-                .ok_or_else(|| invalid(at, format!("cannot resolve !Ref {target} locally")))
-        }
-        "Fn::GetAtt" => {
-            let (id, attr) = get_att_target(arg).ok_or_else(|| invalid(at, "malformed GetAtt"))?;
-            b.attribute(&id, &attr)
-                .map(|s| Some(Json::String(s)))
-                .ok_or_else(|| invalid(at, format!("cannot resolve !GetAtt {id}.{attr} locally")))
-        }
-        "Fn::Sub" => {
-            let (template, vars) = match arg {
-                Value::String(s) => (s.clone(), BTreeMap::new()),
-                Value::Sequence(items) if items.len() == 2 => {
-                    let s = items[0]
-                        .as_str()
-                        .ok_or_else(|| invalid(at, "Sub needs a string"))?
-                        .to_owned();
-                    let mut vars = BTreeMap::new();
-                    for (k, v) in mapping(Some(&items[1])).ok_or_else(|| invalid(at, "Sub variables must be a map"))? {
-                        let k = k.as_str().ok_or_else(|| invalid(at, "Sub variable name"))?;
-                        vars.insert(k.to_owned(), text(v, "Sub variable")?);
-                    }
-                    (s, vars)
-                }
-                _ => return Err(invalid(at, "malformed Sub")),
-            };
-            substitute(&template, &vars, b, at).map(|s| Some(Json::String(s)))
-        }
-        "Fn::Join" => {
-            let items = arg
-                .as_sequence()
-                .filter(|s| s.len() == 2)
-                .ok_or_else(|| invalid(at, "malformed Join"))?;
-            let delimiter = text(&items[0], "Join delimiter")?;
-            let parts: Result<Vec<String>, _> = list(&items[1])?.iter().map(|j| json_to_string(j, at)).collect();
-            Ok(Some(Json::String(parts?.join(&delimiter))))
-        }
-        "Fn::Split" => {
-            let items = arg
-                .as_sequence()
-                .filter(|s| s.len() == 2)
-                .ok_or_else(|| invalid(at, "malformed Split"))?;
-            let delimiter = text(&items[0], "Split delimiter")?;
-            let source = text(&items[1], "Split source")?;
-            Ok(Some(Json::Array(
-                source
-                    .split(delimiter.as_str())
-                    .map(|s| Json::String(s.to_owned()))
-                    .collect(),
-            )))
-        }
-        "Fn::Select" => {
-            let items = arg
-                .as_sequence()
-                .filter(|s| s.len() == 2)
-                .ok_or_else(|| invalid(at, "malformed Select"))?;
-            let index: usize = text(&items[0], "Select index")?
-                .parse()
-                .map_err(|_| invalid(at, "Select index"))?;
-            let values = list(&items[1])?;
-            values
-                .get(index)
-                .cloned()
-                .map(Some)
-                .ok_or_else(|| invalid(at, "Select index out of range"))
-        }
-        "Fn::If" => {
-            let items = arg
-                .as_sequence()
-                .filter(|s| s.len() == 3)
-                .ok_or_else(|| invalid(at, "malformed If"))?;
-            let cond = items[0]
-                .as_str()
-                .ok_or_else(|| invalid(at, "If needs a condition name"))?;
-            let chosen = if b.condition(cond, at)? { &items[1] } else { &items[2] };
-            evaluate(chosen, b, at)
-        }
-        "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => {
-            // Only reached when a condition expression is used as a value.
-            let wrapped = Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
-                tag: serde_yaml::value::Tag::new(name.trim_start_matches("Fn::")),
-                value: arg.clone(),
-            }));
-            condition_value(&wrapped, b, at).map(|x| Some(Json::Bool(x)))
-        }
-        other => Err(invalid(
-            at,
-            format!("intrinsic {other} is not supported by the local stack"),
-        )),
-    }
-}
-
-fn condition_value(v: &Value, b: &Bindings, at: &str) -> Result<bool, TemplateError> {
-    let (name, arg) = intrinsic(v).ok_or_else(|| invalid(at, "a condition must be Fn::Equals/Not/And/Or/Condition"))?;
-    let items = || {
-        arg.as_sequence()
-            .ok_or_else(|| invalid(at, format!("{name} needs a list")))
-    };
-    match name.as_str() {
-        "Fn::Equals" => {
-            let items = items()?;
-            if items.len() != 2 {
-                return Err(invalid(at, "Equals needs two values"));
-            }
-            Ok(evaluate(&items[0], b, at)? == evaluate(&items[1], b, at)?)
-        }
-        "Fn::Not" => Ok(!condition_value(
-            items()?.first().ok_or_else(|| invalid(at, "Not needs one condition"))?,
-            b,
-            at,
-        )?),
-        "Fn::And" => items()?
-            .iter()
-            .try_fold(true, |acc, c| Ok(acc && condition_value(c, b, at)?)),
-        "Fn::Or" => items()?
-            .iter()
-            .try_fold(false, |acc, c| Ok(acc || condition_value(c, b, at)?)),
-        "Condition" => b.condition(arg.as_str().ok_or_else(|| invalid(at, "Condition needs a name"))?, at),
-        other => Err(invalid(at, format!("{other} is not a condition function"))),
-    }
-}
-
-fn substitute(
-    template: &str,
-    vars: &BTreeMap<String, String>,
-    b: &Bindings,
-    at: &str,
-) -> Result<String, TemplateError> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| invalid(at, "unterminated ${ in Sub"))?;
-        let name = after[..end].trim();
-        if let Some(literal) = name.strip_prefix('!') {
-            out.push_str("${");
-            out.push_str(literal);
-            out.push('}');
-        } else if let Some(v) = vars.get(name) {
-            out.push_str(v);
-        } else if let Some((id, attr)) = name.split_once('.') {
-            out.push_str(
-                &b.attribute(id, attr)
-                    .ok_or_else(|| invalid(at, format!("cannot resolve ${{{name}}} locally")))?,
-            );
-        } else {
-            let v = b
-                .reference(name)
-                .ok_or_else(|| invalid(at, format!("cannot resolve ${{{name}}} locally")))?;
-            out.push_str(&json_to_string(&v, at)?);
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-fn get_att_target(arg: &Value) -> Option<(String, String)> {
-    match arg {
-        Value::String(s) => {
-            let (id, attr) = s.split_once('.')?;
-            Some((id.to_owned(), attr.to_owned()))
-        }
-        Value::Sequence(items) if items.len() == 2 => {
-            Some((items[0].as_str()?.to_owned(), items[1].as_str()?.to_owned()))
-        }
-        _ => None,
-    }
-}
-
-/// The logical id a `!Ref X` or `!GetAtt X.Attr` points at, without evaluating it.
-pub fn referenced_resource(v: &Value) -> Option<String> {
-    match intrinsic(v)? {
-        (name, arg) if name == "Ref" => arg.as_str().map(str::to_owned),
-        (name, arg) if name == "Fn::GetAtt" => get_att_target(arg).map(|(id, _)| id),
-        _ => None,
-    }
-}
-
-fn json_to_string(v: &Json, at: &str) -> Result<String, TemplateError> {
-    match v {
-        Json::String(s) => Ok(s.clone()),
-        Json::Number(n) => Ok(n.to_string()),
-        Json::Bool(b) => Ok(b.to_string()),
-        // CommaDelimitedList parameters evaluate to a list.
-        Json::Array(items) => Ok(items
-            .iter()
-            .map(|i| json_to_string(i, at))
-            .collect::<Result<Vec<_>, _>>()?
-            .join(",")),
-        other => Err(invalid(at, format!("expected a scalar, got {other}"))),
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Resource parsers
-
-fn mapping(v: Option<&Value>) -> Option<&serde_yaml::Mapping> {
-    v.and_then(Value::as_mapping)
-}
-
-fn parse_parameters(v: Option<&Value>) -> Result<BTreeMap<String, ParameterSpec>, TemplateError> {
-    let mut out = BTreeMap::new();
-    for (k, p) in mapping(v).into_iter().flatten() {
-        let name = k
-            .as_str()
-            .ok_or_else(|| invalid("Parameters", "non-string name"))?
-            .to_owned();
-        let scalar = |v: &Value| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        };
-        out.insert(
-            name,
-            ParameterSpec {
-                kind: p.get("Type").and_then(Value::as_str).unwrap_or("String").to_owned(),
-                default: p.get("Default").and_then(scalar),
-                allowed_values: p
-                    .get("AllowedValues")
-                    .and_then(Value::as_sequence)
-                    .map(|s| s.iter().filter_map(scalar).collect())
-                    .unwrap_or_default(),
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// A property evaluated with the parameter defaults.
-fn prop(props: &Value, key: &str, b: &Bindings, at: &str) -> Result<Option<Json>, TemplateError> {
-    match props.get(key) {
-        None => Ok(None),
-        Some(v) => evaluate(v, b, &format!("{at}.{key}")),
-    }
-}
-
-fn prop_string(props: &Value, key: &str, b: &Bindings, at: &str) -> Result<Option<String>, TemplateError> {
-    prop(props, key, b, at)?
-        .map(|j| json_to_string(&j, &format!("{at}.{key}")))
-        .transpose()
-}
-
-fn prop_u32(props: &Value, key: &str, b: &Bindings, at: &str) -> Result<Option<u32>, TemplateError> {
-    prop_string(props, key, b, at)?
-        .map(|s| {
-            s.parse()
-                .map_err(|_| invalid(format!("{at}.{key}"), format!("`{s}` is not a whole number")))
-        })
-        .transpose()
-}
-
-fn prop_bool(props: &Value, key: &str, b: &Bindings, at: &str) -> Result<Option<bool>, TemplateError> {
-    prop_string(props, key, b, at)?
-        .map(|s| match s.to_ascii_lowercase().as_str() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(invalid(format!("{at}.{key}"), format!("`{s}` is not a boolean"))),
-        })
-        .transpose()
-}
-
-fn key_schema(v: &Json, at: &str) -> Result<Vec<KeyElement>, TemplateError> {
-    v.as_array()
-        .ok_or_else(|| invalid(at, "KeySchema must be a list"))?
-        .iter()
-        .map(|k| {
-            Ok(KeyElement {
-                attribute: k["AttributeName"]
-                    .as_str()
-                    .ok_or_else(|| invalid(at, "AttributeName"))?
-                    .to_owned(),
-                key_type: k["KeyType"].as_str().ok_or_else(|| invalid(at, "KeyType"))?.to_owned(),
-            })
-        })
-        .collect()
-}
-
-fn indexes(v: Option<Json>, at: &str) -> Result<Vec<IndexSpec>, TemplateError> {
-    let Some(v) = v else { return Ok(Vec::new()) };
-    v.as_array()
-        .ok_or_else(|| invalid(at, "indexes must be a list"))?
-        .iter()
-        .map(|i| {
-            Ok(IndexSpec {
-                name: i["IndexName"]
-                    .as_str()
-                    .ok_or_else(|| invalid(at, "IndexName"))?
-                    .to_owned(),
-                key_schema: key_schema(&i["KeySchema"], at)?,
-                projection_type: i["Projection"]["ProjectionType"].as_str().unwrap_or("ALL").to_owned(),
-                non_key_attributes: i["Projection"]["NonKeyAttributes"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
-                    .unwrap_or_default(),
-            })
-        })
-        .collect()
-}
-
-fn parse_table(id: &str, props: &Value, b: &Bindings) -> Result<TableSpec, TemplateError> {
-    let attributes = prop(props, "AttributeDefinitions", b, id)?
-        .and_then(|a| a.as_array().cloned())
-        .ok_or_else(|| invalid(id, "AttributeDefinitions missing"))?
-        .iter()
-        .map(|a| {
-            Ok((
-                a["AttributeName"]
-                    .as_str()
-                    .ok_or_else(|| invalid(id, "AttributeName"))?
-                    .to_owned(),
-                a["AttributeType"]
-                    .as_str()
-                    .ok_or_else(|| invalid(id, "AttributeType"))?
-                    .to_owned(),
-            ))
-        })
-        .collect::<Result<BTreeMap<_, _>, TemplateError>>()?;
-    let keys = prop(props, "KeySchema", b, id)?.ok_or_else(|| invalid(id, "KeySchema missing"))?;
-    let ttl = prop(props, "TimeToLiveSpecification", b, id)?;
-    let ttl_attribute = ttl.as_ref().and_then(|t| {
-        let enabled = matches!(&t["Enabled"], Json::Bool(true)) || t["Enabled"].as_str() == Some("true");
-        enabled
-            .then(|| t["AttributeName"].as_str().map(str::to_owned))
-            .flatten()
-    });
-    let flag = |v: Option<Json>, key: &str| {
-        v.map(|j| matches!(&j[key], Json::Bool(true)) || j[key].as_str() == Some("true"))
-            .unwrap_or(false)
-    };
-    let table = TableSpec {
-        logical_id: id.to_owned(),
-        declared_name: prop_string(props, "TableName", b, id)?,
-        billing_mode: prop_string(props, "BillingMode", b, id)?.unwrap_or_else(|| "PROVISIONED".into()),
-        key_schema: key_schema(&keys, &format!("{id}.KeySchema"))?,
-        global_indexes: indexes(
-            prop(props, "GlobalSecondaryIndexes", b, id)?,
-            &format!("{id}.GlobalSecondaryIndexes"),
-        )?,
-        local_indexes: indexes(
-            prop(props, "LocalSecondaryIndexes", b, id)?,
-            &format!("{id}.LocalSecondaryIndexes"),
-        )?,
-        attributes,
-        ttl_attribute,
-        point_in_time_recovery: flag(
-            prop(props, "PointInTimeRecoverySpecification", b, id)?,
-            "PointInTimeRecoveryEnabled",
-        ),
-        sse: flag(prop(props, "SSESpecification", b, id)?, "SSEEnabled"),
-        stream_view_type: prop(props, "StreamSpecification", b, id)?
-            .and_then(|s| s["StreamViewType"].as_str().map(str::to_owned)),
-    };
-    // Every key attribute must be defined, and nothing else (DynamoDB rejects both).
-    let mut used: Vec<&str> = table.key_schema.iter().map(|k| k.attribute.as_str()).collect();
-    for i in table.global_indexes.iter().chain(&table.local_indexes) {
-        used.extend(i.key_schema.iter().map(|k| k.attribute.as_str()));
-    }
-    for a in &used {
-        if !table.attributes.contains_key(*a) {
-            return Err(invalid(id, format!("key attribute {a} has no AttributeDefinition")));
-        }
-    }
-    if let Some(extra) = table.attributes.keys().find(|a| !used.contains(&a.as_str())) {
-        return Err(invalid(
-            id,
-            format!("AttributeDefinition {extra} is not used by any key"),
-        ));
-    }
-    Ok(table)
-}
-
-fn parse_queue(id: &str, props: &Value, b: &Bindings) -> Result<QueueSpec, TemplateError> {
-    let redrive = match props.get("RedrivePolicy") {
-        None => None,
-        Some(r) => {
-            let at = format!("{id}.RedrivePolicy");
-            let target = r
-                .get("deadLetterTargetArn")
-                .ok_or_else(|| invalid(&at, "deadLetterTargetArn missing"))?;
-            let dead_letter_queue = referenced_resource(target).ok_or_else(|| {
-                invalid(
-                    &at,
-                    "deadLetterTargetArn must be !GetAtt <queue>.Arn of a queue in this template",
-                )
-            })?;
-            let max = prop_u32(r, "maxReceiveCount", b, &at)?.ok_or_else(|| invalid(&at, "maxReceiveCount missing"))?;
-            Some(RedriveSpec {
-                dead_letter_queue,
-                max_receive_count: max,
-            })
-        }
-    };
-    let fifo = prop_bool(props, "FifoQueue", b, id)?.unwrap_or(false);
-    Ok(QueueSpec {
-        logical_id: id.to_owned(),
-        declared_name: prop_string(props, "QueueName", b, id)?,
-        fifo,
-        content_based_deduplication: prop_bool(props, "ContentBasedDeduplication", b, id)?.unwrap_or(false),
-        visibility_timeout: prop_u32(props, "VisibilityTimeout", b, id)?,
-        message_retention_period: prop_u32(props, "MessageRetentionPeriod", b, id)?,
-        delay_seconds: prop_u32(props, "DelaySeconds", b, id)?,
-        maximum_message_size: prop_u32(props, "MaximumMessageSize", b, id)?,
-        receive_message_wait_time_seconds: prop_u32(props, "ReceiveMessageWaitTimeSeconds", b, id)?,
-        deduplication_scope: prop_string(props, "DeduplicationScope", b, id)?,
-        fifo_throughput_limit: prop_string(props, "FifoThroughputLimit", b, id)?,
-        redrive,
-    })
-}
-
-/// SAM's Globals semantics: maps merge (the function wins on conflicts), anything else
-/// set on the function replaces the global value.
-fn merge_globals(globals: &Value, props: &Value) -> Value {
-    match (globals, props) {
-        (Value::Mapping(g), Value::Mapping(p)) => {
-            let mut out = g.clone();
-            for (k, v) in p {
-                let merged = match out.get(k) {
-                    Some(gv) if intrinsic(gv).is_none() && intrinsic(v).is_none() => merge_globals(gv, v),
-                    _ => v.clone(),
-                };
-                out.insert(k.clone(), merged);
-            }
-            Value::Mapping(out)
-        }
-        (_, p) => p.clone(),
-    }
-}
-
-fn parse_function(id: &str, resource: &Value, props: &Value, b: &Bindings) -> Result<FunctionSpec, TemplateError> {
-    let environment = props
-        .get("Environment")
-        .and_then(|e| e.get("Variables"))
-        .and_then(Value::as_mapping)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.clone())))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut events = Vec::new();
-    for (name, event) in mapping(props.get("Events")).into_iter().flatten() {
-        let name = name.as_str().unwrap_or_default().to_owned();
-        let at = format!("{id}.Events.{name}");
-        let kind = event.get("Type").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let empty = Value::Mapping(Default::default());
-        let ep = event.get("Properties").unwrap_or(&empty);
-        events.push(match kind.as_str() {
-            "HttpApi" => EventSpec::HttpApi {
-                name,
-                api: ep.get("ApiId").and_then(referenced_resource),
-                method: prop_string(ep, "Method", b, &at)?
-                    .unwrap_or_else(|| "ANY".into())
-                    .to_ascii_uppercase(),
-                path: prop_string(ep, "Path", b, &at)?.unwrap_or_else(|| "$default".into()),
-            },
-            "SQS" => {
-                let queue = ep
-                    .get("Queue")
-                    .and_then(referenced_resource)
-                    .ok_or_else(|| invalid(&at, "Queue must be !GetAtt <queue>.Arn of a queue in this template"))?;
-                let response_types = prop(ep, "FunctionResponseTypes", b, &at)?;
-                EventSpec::Sqs {
-                    name,
-                    queue,
-                    batch_size: prop_u32(ep, "BatchSize", b, &at)?.unwrap_or(10),
-                    maximum_batching_window_seconds: prop_u32(ep, "MaximumBatchingWindowInSeconds", b, &at)?
-                        .unwrap_or(0),
-                    report_batch_item_failures: response_types
-                        .and_then(|t| t.as_array().cloned())
-                        .is_some_and(|t| t.iter().any(|x| x.as_str() == Some("ReportBatchItemFailures"))),
-                    enabled: prop_bool(ep, "Enabled", b, &at)?.unwrap_or(true),
-                }
-            }
-            _ => EventSpec::Other { name, kind },
-        });
-    }
-    Ok(FunctionSpec {
-        logical_id: id.to_owned(),
-        binary: resource
-            .get("Metadata")
-            .and_then(|m| m.get("BuildProperties"))
-            .and_then(|p| p.get("Binary"))
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        runtime: prop_string(props, "Runtime", b, id)?,
-        handler: prop_string(props, "Handler", b, id)?,
-        timeout_seconds: prop_u32(props, "Timeout", b, id)?
-            .map(u64::from)
-            .unwrap_or(SAM_DEFAULT_TIMEOUT),
-        memory_mb: prop_u32(props, "MemorySize", b, id)?
-            .map(u64::from)
-            .unwrap_or(SAM_DEFAULT_MEMORY),
-        environment,
-        events,
-    })
-}
-
-fn parse_http_api(id: &str, props: &Value, b: &Bindings) -> Result<HttpApiSpec, TemplateError> {
-    let at = format!("{id}.CorsConfiguration");
-    let cors = match prop(props, "CorsConfiguration", b, id)? {
-        None | Some(Json::Bool(false)) => None,
-        Some(Json::Bool(true)) => Some(CorsSpec {
-            allow_origins: vec!["*".into()],
-            ..Default::default()
-        }),
-        Some(c) => {
-            let strings = |key: &str| -> Result<Vec<String>, TemplateError> {
-                match &c[key] {
-                    Json::Null => Ok(Vec::new()),
-                    Json::Array(items) => items.iter().map(|i| json_to_string(i, &at)).collect(),
-                    other => Ok(json_to_string(other, &at)?
-                        .split(',')
-                        .map(|s| s.trim().to_owned())
-                        .collect()),
-                }
-            };
-            Some(CorsSpec {
-                allow_origins: strings("AllowOrigins")?,
-                allow_methods: strings("AllowMethods")?,
-                allow_headers: strings("AllowHeaders")?,
-                expose_headers: strings("ExposeHeaders")?,
-                max_age: match &c["MaxAge"] {
-                    Json::Null => None,
-                    v => json_to_string(v, &at)?.parse().ok(),
-                },
-                allow_credentials: matches!(c["AllowCredentials"], Json::Bool(true)),
-            })
-        }
-    };
-    Ok(HttpApiSpec {
-        logical_id: id.to_owned(),
-        cors,
-    })
 }
 
 #[cfg(test)]
@@ -1335,66 +1077,92 @@ mod tests {
     }
 
     #[test]
-    fn parameter_overrides_are_checked_against_allowed_values() {
-        let t = template();
-        let ok = BTreeMap::from([("ModelProvider".to_owned(), "offline".to_owned())]);
-        assert_eq!(
-            Bindings::with_parameters(&t, &ok).unwrap().parameters["ModelProvider"],
-            "offline"
+    fn literal_properties_take_strings_but_not_intrinsics() {
+        let queue = |props: &str| {
+            StackTemplate::parse(&format!(
+                "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties: {props}\n"
+            ))
+        };
+        let q = queue(r#"{FifoQueue: "true", VisibilityTimeout: "45", DelaySeconds: 2}"#).unwrap();
+        let q = &q.queues["Q"];
+        assert!(q.fifo);
+        assert_eq!((q.visibility_timeout, q.delay_seconds), (Some(45), Some(2)));
+        let err = queue("{VisibilityTimeout: !Ref Timeout}").unwrap_err().to_string();
+        assert!(err.contains("Q.Properties.VisibilityTimeout: !Ref"), "{err}");
+        let err = queue("{QueueName: !Sub '${AWS::StackName}-q'}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("QueueName: !Sub"),
+            "a tag is never read as the string it holds: {err}"
         );
-        let bad = BTreeMap::from([("ModelProvider".to_owned(), "gpt".to_owned())]);
-        assert!(Bindings::with_parameters(&t, &bad).is_err());
-        let unknown = BTreeMap::from([("Nope".to_owned(), "x".to_owned())]);
-        assert!(Bindings::with_parameters(&t, &unknown).is_err());
+        let err = queue("{VisibilityTimeout: soon}").unwrap_err().to_string();
+        assert!(err.contains("soon"), "{err}");
     }
 
     #[test]
-    fn intrinsics_in_both_forms() {
-        let t = StackTemplate::parse(
-            r#"
-Parameters:
-  Name: {Type: String, Default: maya@northwind.example}
-  Empty: {Type: String, Default: ""}
-Conditions:
-  HasEmpty: !Not [!Equals [!Ref Empty, ""]]
-Resources:
-  Q: {Type: AWS::SQS::Queue}
-  F:
-    Type: AWS::Serverless::Function
-    Properties:
-      Environment:
-        Variables:
-          LONG_REF: {Ref: Q}
-          LONG_ATT: {"Fn::GetAtt": [Q, Arn]}
-          SUB: !Sub "${AWS::Region}/${Q.QueueName}/${Name}/${!Literal}"
-          SUB_VARS: !Sub ["${Domain}", {Domain: !Select [1, !Split ["@", !Ref Name]]}]
-          JOIN: !Join ["-", [a, !Ref AWS::AccountId]]
-          IF: !If [HasEmpty, yes, no]
-          NUMBER: 5
-          GONE: !Ref AWS::NoValue
-"#,
-        )
-        .unwrap();
-        let mut b = Bindings::with_parameters(&t, &BTreeMap::new()).unwrap();
-        b.refs.insert("Q".into(), "http://q".into());
-        b.attributes.insert(("Q".into(), "Arn".into()), "arn:q".into());
-        b.attributes.insert(("Q".into(), "QueueName".into()), "local-q".into());
-        let env = t.environment("F", &b).unwrap();
-        assert_eq!(env["LONG_REF"], "http://q");
-        assert_eq!(env["LONG_ATT"], "arn:q");
-        assert_eq!(env["SUB"], "us-east-1/local-q/maya@northwind.example/${Literal}");
-        assert_eq!(env["SUB_VARS"], "northwind.example");
-        assert_eq!(env["JOIN"], "a-123456789012");
-        assert_eq!(env["IF"], "no");
-        assert_eq!(env["NUMBER"], "5");
-        assert!(!env.contains_key("GONE"));
+    fn schedule_events_are_read() {
+        let t = StackTemplate::parse(include_str!("../tests/schedule-template.yaml")).unwrap();
+        let events: Vec<(&str, &EventSpec)> = t
+            .schedule_events()
+            .into_iter()
+            .map(|(f, e)| (f.logical_id.as_str(), e))
+            .collect();
+        assert_eq!(
+            events[0],
+            (
+                "ReportFunction",
+                &EventSpec::Schedule {
+                    name: "Nightly".into(),
+                    v2: true,
+                    expression: "cron(0 3 * * ? *)".into(),
+                    rate: None,
+                    enabled: true,
+                    rule_name: None,
+                    input: None,
+                }
+            )
+        );
+        assert_eq!(
+            events[1],
+            (
+                "SweeperFunction",
+                &EventSpec::Schedule {
+                    name: "Sweep".into(),
+                    v2: false,
+                    expression: "rate(1 minute)".into(),
+                    rate: Some(Duration::from_secs(60)),
+                    enabled: true,
+                    rule_name: None,
+                    input: None,
+                }
+            )
+        );
+        let EventSpec::Schedule {
+            enabled,
+            input,
+            rule_name,
+            rate,
+            ..
+        } = events[2].1
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (*enabled, rule_name.as_deref(), *rate),
+            (false, Some("weekly-digest"), Some(Duration::from_secs(7 * 86400)))
+        );
+        assert_eq!(input, &Some(serde_json::json!({"kind": "digest"})));
 
-        let missing = StackTemplate::parse(
-            "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Environment:\n        Variables:\n          X: !GetAtt Nope.Arn\n",
-        )
-        .unwrap();
-        let err = missing.environment("F", &Bindings::default()).unwrap_err().to_string();
-        assert!(err.contains("Nope.Arn"), "{err}");
+        let bad = |schedule: &str| {
+            StackTemplate::parse(&format!(
+                "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        S: {{Type: Schedule, Properties: {{Schedule: \"{schedule}\"}}}}\n"
+            ))
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(bad("rate(0 minutes)").contains("F.Events.S"));
+        assert!(bad("every day").contains("rate("));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName, SendMessageBatchRequestEntry};
-use local_stack::{http_fn, sqs_fn, EventSpec, LocalStack, LocalStackOptions};
+use local_stack::{http_fn, scheduled_fn, sqs_fn, EventSpec, LocalStack, LocalStackOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -600,5 +600,240 @@ async fn gateway_routes_template_events_to_the_function() {
     )
     .await;
     assert_eq!(status, 200);
+    stack.shutdown().await;
+}
+
+/// Sends `head` (and what follows it), optionally closes the sending half, then reads the
+/// answer until the server closes: (status, headers, body), or `None` after `limit`.
+async fn raw_exchange(
+    addr: std::net::SocketAddr,
+    request: &[u8],
+    close_sending: bool,
+    limit: Duration,
+) -> Option<(u16, HashMap<String, String>, String)> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    if close_sending {
+        s.shutdown().await.unwrap();
+    }
+    let mut raw = Vec::new();
+    tokio::time::timeout(limit, s.read_to_end(&mut raw)).await.ok()?.ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let mut lines = head.lines();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+        .collect();
+    Some((status, headers, body.to_owned()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_answers_stalled_and_broken_bodies_with_json_errors() {
+    let calls = Arc::new(Mutex::new(0));
+    let handler = {
+        let calls = calls.clone();
+        http_fn(move |_req: lambda_http::Request| {
+            *calls.lock().unwrap() += 1;
+            async move { lambda_http::Response::new(lambda_http::Body::Text("{}".into())) }
+        })
+    };
+    let stack = LocalStack::start(
+        LocalStackOptions::default()
+            .region("ca-central-1")
+            .prefix("body")
+            .without_pollers()
+            .body_timeout(Duration::from_secs(1))
+            .http_function("WebformApiFunction", handler),
+    )
+    .await
+    .unwrap();
+    let addr = stack.gateway_addr().unwrap();
+    let head = "POST /support/submit HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n";
+    let json_error = |answer: Option<(u16, HashMap<String, String>, String)>, what: &str| {
+        let (status, headers, body) = answer.unwrap_or_else(|| panic!("{what}: no answer"));
+        assert_eq!(
+            headers.get("content-type").map(String::as_str),
+            Some("application/json"),
+            "{what}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{what}: {e}: {body}"));
+        assert!(body["message"].is_string(), "{what}: {body}");
+        status
+    };
+
+    // Headers and part of the body, then nothing: a 408 after the body timeout.
+    let started = Instant::now();
+    let stalled = raw_exchange(
+        addr,
+        format!("{head}Content-Length: 100\r\n\r\n{{\"name\":").as_bytes(),
+        false,
+        Duration::from_secs(8),
+    )
+    .await;
+    let waited = started.elapsed();
+    assert_eq!(json_error(stalled, "stalled body"), 408);
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "answered after the 1 s body timeout, not {waited:?}"
+    );
+
+    // Malformed chunked encoding.
+    let chunked = raw_exchange(
+        addr,
+        format!("{head}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n").as_bytes(),
+        false,
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(json_error(chunked, "invalid chunked body"), 400);
+
+    // A body shorter than its Content-Length, then the client closes its side.
+    let short = raw_exchange(
+        addr,
+        format!("{head}Content-Length: 100\r\n\r\n{{\"name\":\"Maya\"}}").as_bytes(),
+        true,
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(json_error(short, "short body"), 400);
+
+    // Too large for API Gateway.
+    let large = raw_exchange(
+        addr,
+        format!("{head}Content-Length: 20000000\r\n\r\n{{").as_bytes(),
+        false,
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(json_error(large, "body over 10 MB"), 413);
+    assert_eq!(
+        *calls.lock().unwrap(),
+        0,
+        "no invocation for a body that never arrived whole"
+    );
+
+    // The gateway lives on, and a whole body still goes through.
+    let body = r#"{"name":"Maya"}"#;
+    let (status, _, _) = http(
+        addr,
+        &format!(
+            "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(*calls.lock().unwrap(), 1);
+    stack.shutdown().await;
+}
+
+/// A stack of `tests/schedule-template.yaml`, which has no tables or queues: no moto is
+/// needed, the endpoint is never called.
+fn schedule_stack() -> LocalStackOptions {
+    LocalStackOptions {
+        template_path: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schedule-template.yaml"),
+        ..LocalStackOptions::default()
+    }
+    .endpoint_url("http://127.0.0.1:9")
+    .region("eu-central-1")
+    .prefix("sched")
+    .without_gateway()
+    .without_pollers()
+}
+
+type Events = Arc<Mutex<Vec<serde_json::Value>>>;
+
+fn recording_schedule(events: Events) -> Arc<dyn local_stack::ScheduledFunction> {
+    scheduled_fn(move |event| {
+        let events = events.clone();
+        async move {
+            let fail = event["fail"].as_bool() == Some(true);
+            events.lock().unwrap().push(event);
+            if fail {
+                Err("asked to fail".into())
+            } else {
+                Ok(())
+            }
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_invoke_their_function_with_eventbridge_events() {
+    let sweeps: Events = Arc::default();
+    let reports: Events = Arc::default();
+    let stack = LocalStack::start(
+        schedule_stack()
+            .schedule_interval(Duration::from_millis(200))
+            .scheduled_function("SweeperFunction", recording_schedule(sweeps.clone()))
+            .scheduled_function("ReportFunction", recording_schedule(reports.clone())),
+    )
+    .await
+    .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || sweeps.lock().unwrap().len() >= 3).await,
+        "the timer fires at the configured interval"
+    );
+    let events = sweeps.lock().unwrap().clone();
+    let e = &events[0];
+    assert_eq!(e["detail-type"], "Scheduled Event");
+    assert_eq!(e["source"], "aws.events");
+    assert_eq!(e["region"], "eu-central-1");
+    assert_eq!(e["detail"], serde_json::json!({}));
+    assert_eq!(
+        e["resources"],
+        serde_json::json!(["arn:aws:events:eu-central-1:123456789012:rule/sched-SweeperFunctionSweep"])
+    );
+    assert_ne!(events[0]["id"], events[1]["id"], "one event id per invocation");
+    assert!(
+        events.iter().all(|e| e["detail-type"] == "Scheduled Event"),
+        "the disabled Digest schedule does not run on a timer"
+    );
+    // The interval override runs cron schedules too, with the Scheduler's ARN.
+    assert!(wait_until(Duration::from_secs(5), || !reports.lock().unwrap().is_empty()).await);
+    assert_eq!(
+        reports.lock().unwrap()[0]["resources"][0],
+        "arn:aws:scheduler:eu-central-1:123456789012:schedule/default/sched-ReportFunctionNightly"
+    );
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_scheduled_runs_a_functions_schedules_now() {
+    let sweeps: Events = Arc::default();
+    let stack = LocalStack::start(
+        schedule_stack()
+            .scheduled_function("SweeperFunction", recording_schedule(sweeps.clone()))
+            .scheduled_function(
+                "ReportFunction",
+                scheduled_fn(|event| async move {
+                    match event["source"].as_str() {
+                        Some("aws.events") => panic!("report blew up"),
+                        _ => Ok(()),
+                    }
+                }),
+            ),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(sweeps.lock().unwrap().is_empty(), "rate(1 minute): not within 300 ms");
+
+    stack.run_scheduled("SweeperFunction").await.unwrap();
+    let events = sweeps.lock().unwrap().clone();
+    assert_eq!(events.len(), 2, "both of its schedules, each with its own event");
+    assert_eq!(events[0]["detail-type"], "Scheduled Event");
+    assert_eq!(
+        events[1],
+        serde_json::json!({"kind": "digest"}),
+        "Input replaces the event"
+    );
+
+    let err = stack.run_scheduled("ReportFunction").await.unwrap_err();
+    assert!(err.contains("panicked") && err.contains("report blew up"), "{err}");
+    let err = stack.run_scheduled("WebformApiFunction").await.unwrap_err();
+    assert!(err.contains("no schedule"), "{err}");
     stack.shutdown().await;
 }
