@@ -90,7 +90,9 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
 
 impl CallCounter {
     pub async fn start(upstream: &str) -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.context("bind the call counter")?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("bind the call counter")?;
         let url = format!("http://{}", listener.local_addr()?);
         let calls = Arc::new(Mutex::new(Vec::new()));
         let proxy = Proxy {

@@ -105,7 +105,9 @@ impl TestApp {
     /// can count every AWS call they make.
     pub async fn spawn_counting_aws_calls() -> Self {
         let binary = local_stack::moto::locate(None, &local_stack::workspace_root());
-        let moto = local_stack::moto::MotoServer::start(&binary).await.expect("moto starts");
+        let moto = local_stack::moto::MotoServer::start(&binary)
+            .await
+            .expect("moto starts");
         let counter = aws_calls::CallCounter::start(moto.endpoint())
             .await
             .expect("the call counter starts");

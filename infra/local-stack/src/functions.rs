@@ -122,6 +122,13 @@ impl SqsFunction for support_core::delivery::EmailDelivery {
     }
 }
 
+#[async_trait]
+impl ScheduledFunction for support_core::intake::Sweeper {
+    async fn call(&self, _event: serde_json::Value) -> Result<(), String> {
+        self.redrive_now().await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
 /// A function's handler: the kind depends on its events.
 #[derive(Clone)]
 pub enum Handler {
@@ -134,7 +141,7 @@ pub enum Handler {
 /// way its Lambda binary does (`XConfig::from_env()` there, `from_lookup` over the
 /// template's environment here). `None` when the binary is not one of ours.
 pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkConfig) -> Result<Option<Handler>> {
-    use support_aws::config::{AgentConfig, ConfigError, EmailSenderConfig, WebformConfig};
+    use support_aws::config::{AgentConfig, ConfigError, EmailSenderConfig, SweeperConfig, WebformConfig};
     use support_aws::wiring;
     let lookup = |k: &str| env.get(k).cloned();
     let config_error = |e: ConfigError| anyhow!("{binary}: {e}");
@@ -149,6 +156,10 @@ pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkCo
         ))),
         "email-sender" => Handler::Sqs(Arc::new(wiring::email_delivery(
             EmailSenderConfig::from_lookup(lookup).map_err(config_error)?,
+            sdk,
+        ))),
+        "intake-sweeper" => Handler::Scheduled(Arc::new(wiring::intake_sweeper(
+            SweeperConfig::from_lookup(lookup).map_err(config_error)?,
             sdk,
         ))),
         _ => return Ok(None),

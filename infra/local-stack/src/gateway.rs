@@ -175,7 +175,7 @@ pub fn router(config: GatewayConfig) -> Result<Router> {
         std::panic::catch_unwind(AssertUnwindSafe(|| method_router(&config, method, &cors, &fallback))).map_err(|p| {
             anyhow!(
                 "cannot route the template's HttpApi events: {}",
-                crate::poller::panic_message(p)
+                support_aws::lambda::panic_message(&*p)
             )
         })
     };
@@ -507,7 +507,7 @@ async fn invoke(config: Arc<GatewayConfig>, route: Arc<Route>, request: Request)
         }
         Ok(Err(join)) => {
             let why = if join.is_panic() {
-                crate::poller::panic_message(join.into_panic())
+                support_aws::lambda::panic_message(&*join.into_panic())
             } else {
                 join.to_string()
             };

@@ -837,6 +837,26 @@ mod tests {
     }
 
     #[test]
+    fn the_form_api_serves_exactly_the_routes_the_template_gives_it() {
+        // Routes are declared once, in template.yaml: the gateway routes them, and the
+        // function dispatches on their route keys.
+        let t = StackTemplate::parse(include_str!("../../../template.yaml")).unwrap();
+        let mut declared: Vec<String> = t
+            .http_events()
+            .into_iter()
+            .filter(|(f, _)| f.logical_id == "WebformApiFunction")
+            .filter_map(|(_, e)| match e {
+                EventSpec::HttpApi { method, path, .. } => Some(format!("{method} {path}")),
+                _ => None,
+            })
+            .collect();
+        declared.sort();
+        let mut served: Vec<&str> = support_aws::lambda::webform_http::ROUTES.to_vec();
+        served.sort();
+        assert_eq!(declared, served);
+    }
+
+    #[test]
     fn prefixes_are_checked() {
         assert!(validate_prefix("t-1_a").is_ok());
         assert!(validate_prefix("has space").is_err());

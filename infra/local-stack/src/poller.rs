@@ -16,6 +16,7 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemA
 use tokio::sync::watch;
 
 use crate::functions::SqsFunction;
+use support_aws::lambda::panic_message;
 
 /// Lambda's SQS event source never receives more than 10 messages per ReceiveMessage.
 const MAX_RECEIVE: u32 = 10;
@@ -248,7 +249,7 @@ impl Poller {
             Ok(Ok(Ok(response))) => Outcome::Response(response),
             Ok(Ok(Err(e))) => Outcome::Failed(e),
             Ok(Err(join)) if join.is_panic() => {
-                Outcome::Failed(format!("panicked: {}", panic_message(join.into_panic())))
+                Outcome::Failed(format!("panicked: {}", panic_message(&*join.into_panic())))
             }
             Ok(Err(join)) => Outcome::Failed(join.to_string()),
             Err(_) => {
@@ -309,14 +310,6 @@ impl Poller {
             }
         }
     }
-}
-
-pub fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".into())
 }
 
 #[cfg(test)]

@@ -81,9 +81,10 @@ impl ScheduleTarget {
         let abort = task.abort_handle();
         match tokio::time::timeout(self.timeout, task).await {
             Ok(Ok(result)) => result,
-            Ok(Err(join)) if join.is_panic() => {
-                Err(format!("panicked: {}", crate::poller::panic_message(join.into_panic())))
-            }
+            Ok(Err(join)) if join.is_panic() => Err(format!(
+                "panicked: {}",
+                support_aws::lambda::panic_message(&*join.into_panic())
+            )),
             Ok(Err(join)) => Err(join.to_string()),
             Err(_) => {
                 abort.abort();

@@ -23,7 +23,14 @@ async fn calls_for_one_message(app: &TestApp, form: serde_json::Value) -> Vec<St
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let sent = app.sent_emails().await.unwrap().len() > mails_before;
-        if sent && app.reply_provider_ids(ticket_id).await.unwrap().iter().any(Option::is_some) {
+        if sent
+            && app
+                .reply_provider_ids(ticket_id)
+                .await
+                .unwrap()
+                .iter()
+                .any(Option::is_some)
+        {
             break;
         }
         assert!(Instant::now() < deadline, "no reply sent for {ticket_id}");

@@ -1,1 +1,212 @@
+//! A crash at any step of the intake loses nothing and duplicates nothing: it leaves
+//! either nothing stored (and the customer was told to send again), or a message that is
+//! answered exactly once. Each step of the web form's intake crashes in turn (a panic
+//! before or after the step's AWS call, as a process killed there would), then the
+//! stack comes back: the scheduled sweeper runs and the customer's form retries with the
+//! same Idempotency-Key.
 
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use integration_tests::{valid_form, TestApp};
+use local_stack::LocalStackOptions;
+use support_aws::customers::dynamodb::DynamoCustomers;
+use support_aws::lambda::webform_http::WebformApi;
+use support_aws::queue::sqs::SqsQueue;
+use support_aws::tickets::dynamodb::DynamoTickets;
+use support_core::domain::{ConversationMessage, CustomerId, MessageId, Sender, Ticket, TicketId};
+use support_core::intake::{Intake, Sweeper, SWEEP_GRACE};
+use support_core::ports::customers::CustomerDirectory;
+use support_core::ports::queue::{MessageQueue, QueueMessage};
+use support_core::ports::tickets::{IntakeLog, Opened, PendingMessage};
+use support_core::ports::InfraError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Identify,
+    OpenTicket,
+    Enqueue,
+    MarkQueued,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Crash {
+    Before(Step),
+    After(Step),
+}
+
+/// The real adapters, with a crash at one step.
+struct Crashing {
+    adapters: OnceLock<(DynamoCustomers, DynamoTickets, SqsQueue)>,
+    crash: Mutex<Option<Crash>>,
+}
+
+impl Crashing {
+    fn adapters(&self) -> &(DynamoCustomers, DynamoTickets, SqsQueue) {
+        self.adapters.get().expect("wired once the stack runs")
+    }
+
+    fn before(&self, step: Step) {
+        if *self.crash.lock().unwrap() == Some(Crash::Before(step)) {
+            panic!("crashed before {step:?}");
+        }
+    }
+
+    fn after(&self, step: Step) {
+        if *self.crash.lock().unwrap() == Some(Crash::After(step)) {
+            panic!("crashed after {step:?}");
+        }
+    }
+}
+
+#[async_trait]
+impl CustomerDirectory for Crashing {
+    async fn identify(&self, sender: &Sender, now: DateTime<Utc>) -> Result<CustomerId, InfraError> {
+        self.before(Step::Identify);
+        let id = self.adapters().0.identify(sender, now).await;
+        self.after(Step::Identify);
+        id
+    }
+}
+
+#[async_trait]
+impl IntakeLog for Crashing {
+    async fn open_ticket(
+        &self,
+        ticket: &Ticket,
+        message: &ConversationMessage,
+        queued_as: &QueueMessage,
+    ) -> Result<Opened, InfraError> {
+        self.before(Step::OpenTicket);
+        let opened = self.adapters().1.open_ticket(ticket, message, queued_as).await;
+        self.after(Step::OpenTicket);
+        opened
+    }
+
+    async fn mark_queued(&self, ticket: &TicketId, message: &MessageId) -> Result<(), InfraError> {
+        self.before(Step::MarkQueued);
+        let marked = self.adapters().1.mark_queued(ticket, message).await;
+        self.after(Step::MarkQueued);
+        marked
+    }
+
+    async fn pending(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<PendingMessage>, InfraError> {
+        self.adapters().1.pending(before, limit).await
+    }
+}
+
+#[async_trait]
+impl MessageQueue for Crashing {
+    async fn send(&self, message: QueueMessage) -> Result<(), InfraError> {
+        self.before(Step::Enqueue);
+        let sent = self.adapters().2.send(message).await;
+        self.after(Step::Enqueue);
+        sent
+    }
+}
+
+async fn emails_to(app: &TestApp, address: &str) -> usize {
+    let mails = app.sent_emails().await.unwrap();
+    mails.iter().filter(|m| m.contains(address)).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_at_any_step_of_the_intake_leaves_nothing_or_a_message_answered_once() {
+    let crashing = Arc::new(Crashing {
+        adapters: OnceLock::new(),
+        crash: Mutex::new(None),
+    });
+    let tickets_reader = Arc::new(LazyTickets(crashing.clone()));
+    let api = WebformApi::new(
+        Intake::new(crashing.clone(), crashing.clone(), crashing.clone()),
+        tickets_reader,
+    );
+    let app = TestApp::spawn_with(
+        LocalStackOptions::default()
+            .http_function("WebformApiFunction", Arc::new(api))
+            .without_schedules(),
+    )
+    .await;
+    let tickets = DynamoTickets::new(app.dynamodb.clone(), app.table_name("TicketsTable"));
+    let _ = crashing.adapters.set((
+        DynamoCustomers::new(app.dynamodb.clone(), app.table_name("CustomersTable")),
+        DynamoTickets::new(app.dynamodb.clone(), app.table_name("TicketsTable")),
+        SqsQueue::new(app.sqs.clone(), app.queue_url("InboundQueue")),
+    ));
+    let sweeper = Sweeper::new(
+        Arc::new(DynamoTickets::new(app.dynamodb.clone(), app.table_name("TicketsTable"))),
+        Arc::new(SqsQueue::new(app.sqs.clone(), app.queue_url("InboundQueue"))),
+    );
+    let steps = [Step::Identify, Step::OpenTicket, Step::Enqueue, Step::MarkQueued];
+    let crashes: Vec<Crash> = steps
+        .iter()
+        .flat_map(|s| [Crash::Before(*s), Crash::After(*s)])
+        .collect();
+    for (i, crash) in crashes.iter().enumerate() {
+        let address = format!("crash{i}@northwind.example");
+        let key = format!("crash-test-key-{i}");
+        let mut form = valid_form();
+        form["email"] = address.clone().into();
+        let submit = || {
+            app.http
+                .post(format!("{}/support/submit", app.base_url))
+                .header("idempotency-key", &key)
+                .json(&form)
+                .send()
+        };
+        *crashing.crash.lock().unwrap() = Some(*crash);
+        let first = submit().await.unwrap();
+        let first_status = first.status().as_u16();
+        // The stack comes back: no more crashes, the scheduled sweep runs (its clock past the
+        // grace period), and the customer's form, told to send again, retries with its key.
+        *crashing.crash.lock().unwrap() = None;
+        let swept = sweeper
+            .redrive(Utc::now() + SWEEP_GRACE * 2, SWEEP_GRACE)
+            .await
+            .unwrap();
+        let retry = submit().await.unwrap();
+        assert!(
+            matches!(retry.status().as_u16(), 200 | 201),
+            "{crash:?}: the retry is accepted"
+        );
+        let retry: serde_json::Value = retry.json().await.unwrap();
+        let ticket_id = retry["ticket_id"].as_str().unwrap().to_owned();
+        if first_status == 201 {
+            assert_eq!(
+                retry["ticket_id"], ticket_id,
+                "{crash:?}: the retry finds the first ticket"
+            );
+        }
+        // Exactly one answer, whatever happened.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while emails_to(&app, &address).await == 0 {
+            assert!(Instant::now() < deadline, "{crash:?}: the message was never answered");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(emails_to(&app, &address).await, 1, "{crash:?}: answered once");
+        let thread = app.ticket_items(&ticket_id, "MSG#").await.unwrap();
+        assert_eq!(thread.len(), 2, "{crash:?}: one message, one reply");
+        println!("{crash:?}: first answer {first_status}, swept {swept}, answered once");
+    }
+    // Nothing is left waiting in the outbox.
+    assert!(
+        support_core::ports::tickets::IntakeLog::pending(&tickets, Utc::now() + SWEEP_GRACE * 2, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    app.shutdown().await;
+}
+
+/// The status route of the crashing API reads through the same lazily wired adapters.
+struct LazyTickets(Arc<Crashing>);
+
+#[async_trait]
+impl support_core::ports::tickets::TicketReader for LazyTickets {
+    async fn ticket_thread(&self, id: &TicketId) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError> {
+        self.0.adapters().1.ticket_thread(id).await
+    }
+}

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::Utc;
 use integration_tests::TestApp;
+use local_stack::functions::builtin_handler;
+use local_stack::Handler;
 use local_stack::{LocalStack, LocalStackOptions};
-use support_aws::config::{AgentConfig, EmailSenderConfig, SweeperConfig, WebformConfig};
+use support_aws::config::{AgentConfig, EmailSenderConfig, WebformConfig};
 use support_aws::lambda::sqs_batch::process_records;
 use support_aws::tickets::dynamodb::DynamoTickets;
 use support_aws::wiring;
@@ -105,9 +107,9 @@ async fn the_agent_event_is_answered_and_queued_for_email() {
     app.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_email_sender_event_sends_its_stored_reply_once() {
-    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
+/// The ticket and the reply the email sender's sample event refers to, as the intake and
+/// the agent store them; returns the event.
+async fn store_reply_of_the_sender_event(app: &TestApp) -> (SqsEvent, OutboundReply) {
     let sqs_event: SqsEvent = serde_json::from_str(&event("email-sender-sqs.json")).unwrap();
     let reply: OutboundReply = serde_json::from_str(sqs_event.records[0].body.as_deref().unwrap()).unwrap();
     // The ticket and the reply the event refers to, as the intake and the agent store them.
@@ -117,7 +119,7 @@ async fn the_email_sender_event_sends_its_stored_reply_once() {
         queued.ticket.id = reply.ticket_id.clone();
         queued
     };
-    store_intake_of(&app, &queued).await;
+    store_intake_of(app, &queued).await;
     let stored_reply = ConversationMessage {
         id: reply.message_id.clone(),
         ticket_id: reply.ticket_id.clone(),
@@ -143,11 +145,17 @@ async fn the_email_sender_event_sends_its_stored_reply_once() {
         context: serde_json::json!({}),
         duration_ms: 0,
     };
-    tickets(&app)
+    tickets(app)
         .record_reply(&stored_reply, &outcome, &run, Utc::now())
         .await
         .unwrap();
+    (sqs_event, reply)
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_email_sender_event_sends_its_stored_reply_once() {
+    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
+    let (sqs_event, reply) = store_reply_of_the_sender_event(&app).await;
     let config = EmailSenderConfig::from_lookup(env_of(&app.stack, "EmailSenderFunction")).unwrap();
     let delivery = wiring::email_delivery(config, app.stack.sdk_config());
     for _ in 0..2 {
@@ -178,13 +186,48 @@ async fn the_sweeper_event_queues_what_the_intake_left_behind() {
     queued.received_at = Utc::now() - chrono::Duration::minutes(1);
     queued.ticket.id = TicketId::generate();
     store_intake_of(&app, &queued).await;
-    let _schedule: serde_json::Value = serde_json::from_str(&event("intake-sweeper-schedule.json")).unwrap();
-    let sweeper = wiring::intake_sweeper(
-        SweeperConfig::from_lookup(env_of(&app.stack, "IntakeSweeperFunction")).unwrap(),
-        app.stack.sdk_config(),
+    let schedule: serde_json::Value = serde_json::from_str(&event("intake-sweeper-schedule.json")).unwrap();
+    let env = app.stack.environment("IntakeSweeperFunction").unwrap();
+    let Some(Handler::Scheduled(sweeper)) = builtin_handler("intake-sweeper", env, app.stack.sdk_config()).unwrap()
+    else {
+        panic!("the sweeper is a scheduled function")
+    };
+    for _ in 0..2 {
+        sweeper.call(schedule.clone()).await.unwrap();
+    }
+    assert_eq!(app.queue_depth("InboundQueue").await, 1, "queued once");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_ses_refuses_for_good_is_marked_failed_and_its_ticket_goes_to_a_person() {
+    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
+    let (sqs_event, reply) = store_reply_of_the_sender_event(&app).await;
+    let mut config = EmailSenderConfig::from_lookup(env_of(&app.stack, "EmailSenderFunction")).unwrap();
+    // An address SES never verified: it rejects the message, and would again.
+    config.sender_address = "nobody@unverified.example".parse().unwrap();
+    let delivery = wiring::email_delivery(config, app.stack.sdk_config());
+    for _ in 0..2 {
+        let response = process_records(sqs_event.clone(), |reply| {
+            let delivery = &delivery;
+            async move { delivery.send(&reply).await }
+        })
+        .await
+        .unwrap();
+        assert!(response.batch_item_failures.is_empty(), "final, not retried");
+    }
+    assert!(app.sent_emails().await.unwrap().is_empty());
+    let stored = app.ticket_items(reply.ticket_id.as_str(), "MSG#").await.unwrap();
+    let outbound = stored
+        .iter()
+        .find(|m| m["direction"].as_s().unwrap() == "outbound")
+        .unwrap();
+    assert_eq!(outbound["delivery_status"].as_s().unwrap(), "failed");
+    assert!(
+        outbound["delivery_error"].as_s().unwrap().contains("MessageRejected"),
+        "{outbound:?}"
     );
-    assert_eq!(sweeper.redrive_now().await.unwrap(), 1);
-    assert_eq!(sweeper.redrive_now().await.unwrap(), 0, "each entry once");
-    assert_eq!(app.queue_depth("InboundQueue").await, 1);
+    let ticket = app.ticket(reply.ticket_id.as_str()).await;
+    assert_eq!(ticket["status"], "escalated", "a person takes over: {ticket}");
     app.shutdown().await;
 }

@@ -219,3 +219,26 @@ fn decode_form(request: &Request) -> Result<Map<String, Value>, Rejection> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_header(value: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .header("x-correlation-id", value)
+            .body(Body::Empty)
+            .unwrap()
+    }
+
+    #[test]
+    fn client_correlation_ids_are_taken_only_in_a_safe_format() {
+        let safe = |v: &str| safe_header(&with_header(v), "x-correlation-id", 1, 64).map(|r| r.is_ok());
+        assert_eq!(safe("req-42.a_b:c"), Some(true));
+        for unsafe_value in ["a b", "<script>", "x\ty", &"x".repeat(65), "\u{e9}vil"] {
+            assert_eq!(safe(unsafe_value), Some(false), "{unsafe_value:?}");
+        }
+        let none = lambda_http::http::Request::builder().body(Body::Empty).unwrap();
+        assert_eq!(safe_header(&none, "x-correlation-id", 1, 64), None);
+    }
+}

@@ -1,4 +1,4 @@
-//! Against a real moto: provisioning matches template.yaml, the gateway and the pollers
+//! The local stack itself, against a real moto: provisioning matches template.yaml, the gateway and the pollers
 //! behave like API Gateway and Lambda's SQS event source (partial failures, panics,
 //! redrive to the dead-letter queue after maxReceiveCount, standard and FIFO).
 //!
@@ -733,7 +733,7 @@ async fn gateway_answers_stalled_and_broken_bodies_with_json_errors() {
 /// needed, the endpoint is never called.
 fn schedule_stack() -> LocalStackOptions {
     LocalStackOptions {
-        template_path: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schedule-template.yaml"),
+        template_path: local_stack::workspace_root().join("infra/local-stack/tests/schedule-template.yaml"),
         ..LocalStackOptions::default()
     }
     .endpoint_url("http://127.0.0.1:9")
