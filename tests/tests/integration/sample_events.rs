@@ -152,12 +152,8 @@ async fn store_reply_of_the_sender_event(app: &TestApp) -> (SqsEvent, OutboundRe
     (sqs_event, reply)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_email_sender_event_sends_its_stored_reply_once() {
-    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
-    let (sqs_event, reply) = store_reply_of_the_sender_event(&app).await;
-    let config = EmailSenderConfig::from_lookup(env_of(&app.stack, "EmailSenderFunction")).unwrap();
-    let delivery = wiring::email_delivery(config, app.stack.sdk_config());
+/// The sender's event handled twice (a redelivery); every record succeeds both times.
+async fn send_twice(delivery: support_core::delivery::EmailDelivery, sqs_event: &SqsEvent) {
     for _ in 0..2 {
         let response = process_records(sqs_event.clone(), |reply| {
             let delivery = &delivery;
@@ -165,8 +161,16 @@ async fn the_email_sender_event_sends_its_stored_reply_once() {
         })
         .await
         .unwrap();
-        assert!(response.batch_item_failures.is_empty());
+        assert!(response.batch_item_failures.is_empty(), "done, not retried");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_email_sender_event_sends_its_stored_reply_once() {
+    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
+    let (sqs_event, reply) = store_reply_of_the_sender_event(&app).await;
+    let config = EmailSenderConfig::from_lookup(env_of(&app.stack, "EmailSenderFunction")).unwrap();
+    send_twice(wiring::email_delivery(config, app.stack.sdk_config()), &sqs_event).await;
     assert_eq!(
         app.sent_emails().await.unwrap().len(),
         1,
@@ -206,16 +210,7 @@ async fn a_reply_ses_refuses_for_good_is_marked_failed_and_its_ticket_goes_to_a_
     let mut config = EmailSenderConfig::from_lookup(env_of(&app.stack, "EmailSenderFunction")).unwrap();
     // An address SES never verified: it rejects the message, and would again.
     config.sender_address = "nobody@unverified.example".parse().unwrap();
-    let delivery = wiring::email_delivery(config, app.stack.sdk_config());
-    for _ in 0..2 {
-        let response = process_records(sqs_event.clone(), |reply| {
-            let delivery = &delivery;
-            async move { delivery.send(&reply).await }
-        })
-        .await
-        .unwrap();
-        assert!(response.batch_item_failures.is_empty(), "final, not retried");
-    }
+    send_twice(wiring::email_delivery(config, app.stack.sdk_config()), &sqs_event).await;
     assert!(app.sent_emails().await.unwrap().is_empty());
     let stored = app.ticket_items(reply.ticket_id.as_str(), "MSG#").await.unwrap();
     let outbound = stored

@@ -141,7 +141,7 @@ impl WebformApi {
             }
             Err(e) => unavailable(
                 &e,
-                "Support is briefly unavailable and your request was not saved. Please try again in a minute.",
+                "Support is briefly unavailable. Please send your request again in a minute: sending it again will not open a second ticket.",
             ),
         }
     }

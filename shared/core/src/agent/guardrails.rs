@@ -105,7 +105,7 @@ const INJECTION: &[&str] = &[
     "all workspace owners",
     "unrestricted assistant",
 ];
-pub const COMPETITORS: &[&str] = &[
+const COMPETITORS: &[&str] = &[
     "trello",
     "asana",
     "monday com",

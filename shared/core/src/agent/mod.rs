@@ -5,10 +5,10 @@
 //! intake, on the queued message: the agent never identifies anyone itself.
 
 mod classify;
-pub mod format;
+pub(crate) mod format;
 mod guardrails;
-pub mod sentiment;
-pub mod tool_loop;
+mod sentiment;
+mod tool_loop;
 pub(crate) mod words;
 
 use std::sync::Arc;
@@ -17,10 +17,11 @@ use std::time::Instant;
 use chrono::Utc;
 use serde_json::json;
 
-pub use classify::classify;
-pub use format::{format_reply, handoff_text, reply_subject, whatsapp_messages};
-pub use guardrails::{after_model, before_model, BeforeModel};
-pub use tool_loop::{Decision, Step};
+use classify::classify;
+pub use format::whatsapp_messages;
+use format::{format_reply, handoff_text, reply_subject};
+use guardrails::{after_model, before_model, BeforeModel};
+use tool_loop::{Decision, Step};
 
 use crate::domain::{
     Category, Channel, ConversationMessage, DeliveryStatus, Direction, EscalationReason, MessageId, OutboundReply,

@@ -98,7 +98,7 @@ mod tests {
     fn the_mime_message_is_addressed_threaded_and_carries_the_reply() {
         let reply = OutboundReply {
             ticket_id: TicketId::parse("tkt_0123456789abcdef0123456789abcdef").unwrap(),
-            message_id: MessageId::from_stored("1700000000000-out-0123456789abcdef".into()),
+            message_id: MessageId::reply_to(&MessageId::inbound(1_700_000_000_000, "web_form#sub-1")),
             channel: Channel::WebForm,
             recipient: "maya@northwind.example".into(),
             recipient_name: Some("Maya Lin".into()),
@@ -113,12 +113,12 @@ mod tests {
             "{mime}"
         );
         assert!(mime.contains("To: \"Maya Lin\" <maya@northwind.example>"), "{mime}");
-        assert!(
-            mime.contains(
-                "Message-ID: <1700000000000-out-0123456789abcdef.tkt_0123456789abcdef0123456789abcdef@tandem.example>"
-            ),
-            "{mime}"
+        let message_id = format!(
+            "Message-ID: <{}.tkt_0123456789abcdef0123456789abcdef@tandem.example>",
+            reply.message_id
         );
+        assert!(message_id.contains("1700000000000-out-"), "{message_id}");
+        assert!(mime.contains(&message_id), "{mime}");
         assert!(
             mime.contains("X-Ticket-Id: tkt_0123456789abcdef0123456789abcdef"),
             "{mime}"

@@ -87,10 +87,6 @@ impl MessageId {
         Self(format!("{timestamp}-out-{}", short_hash(&inbound.0)))
     }
 
-    pub fn from_stored(value: String) -> Self {
-        Self(value)
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -9,7 +9,7 @@ use super::{bundled_articles, KnowledgeBase, Passage};
 use crate::ports::learned::{LearnedAnswer, LearnedAnswers};
 
 /// Learned answers appear in search results as articles named `learned:<id>`.
-pub const LEARNED_PREFIX: &str = "learned:";
+const LEARNED_PREFIX: &str = "learned:";
 
 /// A learned answer as a passage: its question is searched like an article title.
 pub(super) fn passage(answer: &LearnedAnswer) -> Passage {

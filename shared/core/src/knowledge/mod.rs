@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::domain::Category;
 
-pub use learned::{Knowledge, LEARNED_PREFIX};
+pub use learned::Knowledge;
 
 use crate::ports::learned::LearnedAnswer;
 

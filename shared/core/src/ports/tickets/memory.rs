@@ -30,6 +30,20 @@ struct State {
     runs: Vec<AgentRun>,
 }
 
+impl State {
+    fn message_mut(
+        &mut self,
+        ticket: &TicketId,
+        id: &MessageId,
+        operation: &'static str,
+    ) -> Result<&mut ConversationMessage, InfraError> {
+        self.messages
+            .get_mut(ticket)
+            .and_then(|t| t.get_mut(id))
+            .ok_or_else(|| InfraError::new(operation, "no such message"))
+    }
+}
+
 impl MemoryTickets {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("not poisoned")
@@ -187,11 +201,7 @@ impl DeliveryLog for MemoryTickets {
         _now: DateTime<Utc>,
     ) -> Result<(), InfraError> {
         let mut state = self.state();
-        let message = state
-            .messages
-            .get_mut(ticket)
-            .and_then(|t| t.get_mut(id))
-            .ok_or_else(|| InfraError::new("mark sent", "no such message"))?;
+        let message = state.message_mut(ticket, id, "mark sent")?;
         message.delivery_status = Some(DeliveryStatus::Sent);
         message.provider_message_id = Some(provider_message_id.to_owned());
         Ok(())
@@ -205,12 +215,7 @@ impl DeliveryLog for MemoryTickets {
         now: DateTime<Utc>,
     ) -> Result<(), InfraError> {
         let mut state = self.state();
-        let message = state
-            .messages
-            .get_mut(ticket)
-            .and_then(|t| t.get_mut(id))
-            .ok_or_else(|| InfraError::new("mark failed", "no such message"))?;
-        message.delivery_status = Some(DeliveryStatus::Failed);
+        state.message_mut(ticket, id, "mark failed")?.delivery_status = Some(DeliveryStatus::Failed);
         let ticket = state
             .tickets
             .get_mut(ticket)
