@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_bedrockruntime::config::{Credentials, Region};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -142,7 +142,7 @@ impl ConverseStub {
     /// Its SDK retry settings are left at the defaults on purpose: the adapter
     /// must turn them off itself.
     pub async fn client(&self) -> aws_sdk_bedrockruntime::Client {
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
+        let sdk = support_aws::wiring::sdk_config_loader()
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "stub"))
             .load()

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -258,7 +258,7 @@ pub struct LocalStack {
 
 /// An SDK configuration for a local endpoint: fixed credentials, no IMDS, no profile.
 pub async fn local_sdk_config(endpoint_url: &str, region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    support_aws::wiring::sdk_config_loader()
         .region(Region::new(region.to_owned()))
         .endpoint_url(endpoint_url)
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

@@ -16,7 +16,17 @@ const LEARNED_REFRESH: std::time::Duration = std::time::Duration::from_secs(300)
 /// The AWS configuration shared by every client of a function: region, credentials and
 /// endpoints (`AWS_ENDPOINT_URL` points it at a local emulator).
 pub async fn aws_sdk_config() -> SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    sdk_config_loader().load().await
+}
+
+/// The SDK's configuration loader with its HTTPS client on rustls and ring (see the
+/// workspace's Cargo.toml): every SDK configuration, in AWS and locally, starts here.
+pub fn sdk_config_loader() -> aws_config::ConfigLoader {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client)
 }
 
 #[cfg(all(feature = "dynamodb", feature = "sqs"))]
