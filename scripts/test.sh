@@ -16,6 +16,10 @@ cargo fmt --all --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# Each function alone, with only its own adapters (features) on, as it is built for Lambda.
+for function in webform-api agent email-sender intake-sweeper; do
+  cargo clippy -p "$function" --quiet -- -D warnings
+done
 
 step "cargo test (unit, integration against moto, template lint)"
 cargo test --workspace

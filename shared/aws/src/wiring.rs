@@ -29,7 +29,7 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client)
 }
 
-#[cfg(all(feature = "dynamodb", feature = "sqs"))]
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "http"))]
 fn intake(
     customers_table: &str,
     tickets: Arc<crate::tickets::dynamodb::DynamoTickets>,
