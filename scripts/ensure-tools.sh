@@ -35,7 +35,7 @@ if [ -f web-form/package.json ]; then
     (cd web-form && npm ci --no-audit --no-fund --loglevel=error)
     touch web-form/node_modules
   fi
-  if [ ! -f web-form/dist/index.html ] || [ -n "$(find web-form/src web-form/index.html web-form/package.json shared/webform-rules.json -newer web-form/dist/index.html 2>/dev/null | head -n1)" ]; then
+  if [ ! -f web-form/dist/index.html ] || [ -n "$(find web-form/src web-form/index.html web-form/package.json web-form/vite.config.ts web-form/vite.embed.config.ts shared/webform-rules.json -newer web-form/dist/index.html 2>/dev/null | head -n1)" ]; then
     say "Building the web form"
     (cd web-form && npm run --silent build)
   fi

@@ -11,7 +11,7 @@
 # unification cannot link an AWS SDK that the function does not use. Builds go to
 # CARGO_TARGET_DIR (default: target-lambda), not to the debug builds' target/.
 # Installs what it lacks: the aarch64 rustup target, cargo-lambda (with zig, which
-# cross-links) into ./.venv at the version pinned in infra/python/requirements.txt.
+# cross-links) into ./.venv at the version pinned in infra/python/build-requirements.txt.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -31,10 +31,9 @@ if ! rustup target list --installed | grep -qx "$rust_target"; then
 fi
 
 if [ ! -x .venv/bin/cargo-lambda ]; then
-  pin=$(sed -n 's/^\(cargo-lambda[=<>~!][^#[:space:]]*\).*/\1/p' infra/python/requirements.txt | head -n1)
-  say "Installing ${pin:-cargo-lambda} into .venv"
+  say "Installing cargo-lambda (infra/python/build-requirements.txt) into .venv"
   [ -x .venv/bin/pip ] || python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "${pin:-cargo-lambda}"
+  .venv/bin/pip install --quiet --disable-pip-version-check -r infra/python/build-requirements.txt
 fi
 # cargo finds `cargo-lambda` on PATH; cargo-lambda finds zig through the venv's python.
 export PATH="$root/.venv/bin:$PATH"
