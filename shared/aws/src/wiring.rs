@@ -30,25 +30,15 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
 }
 
 #[cfg(all(feature = "dynamodb", feature = "sqs", feature = "http"))]
-fn intake(
-    customers_table: &str,
-    tickets: Arc<crate::tickets::dynamodb::DynamoTickets>,
-    inbound_queue_url: &str,
-    sdk: &SdkConfig,
-) -> support_core::intake::Intake {
-    let customers =
-        crate::customers::dynamodb::DynamoCustomers::new(aws_sdk_dynamodb::Client::new(sdk), customers_table);
-    let inbound = crate::queue::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), inbound_queue_url);
-    support_core::intake::Intake::new(Arc::new(customers), tickets, Arc::new(inbound))
-}
-
-#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "http"))]
 pub fn webform_api(config: config::WebformConfig, sdk: &SdkConfig) -> crate::lambda::webform_http::WebformApi {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
-        aws_sdk_dynamodb::Client::new(sdk),
+        dynamodb.clone(),
         config.tickets_table,
     ));
-    let intake = intake(&config.customers_table, tickets.clone(), &config.inbound_queue_url, sdk);
+    let customers = crate::customers::dynamodb::DynamoCustomers::new(dynamodb, config.customers_table);
+    let inbound = crate::queue::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.inbound_queue_url);
+    let intake = support_core::intake::Intake::new(Arc::new(customers), tickets.clone(), Arc::new(inbound));
     crate::lambda::webform_http::WebformApi::new(intake, tickets)
 }
 

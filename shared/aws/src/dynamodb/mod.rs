@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::AttributeValue;
 use support_core::ports::InfraError;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -27,12 +29,17 @@ where
     move |e| InfraError::new(operation, aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
 }
 
-/// Whether the `index`th write of a cancelled transaction failed its condition.
-pub fn condition_failed(reasons: &[CancellationReason], index: usize) -> bool {
-    reasons
-        .get(index)
-        .and_then(|r| r.code())
-        .is_some_and(|code| code == "ConditionalCheckFailed")
+/// Whether a transaction was cancelled because its `index`th write failed its condition
+/// (the item it guards against already exists).
+pub fn cancelled_by_condition<R>(error: &SdkError<TransactWriteItemsError, R>, index: usize) -> bool {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .get(index)
+            .and_then(|r| r.code())
+            .is_some_and(|code| code == "ConditionalCheckFailed"),
+        _ => false,
+    }
 }
 
 /// Timestamps as RFC 3339 with milliseconds and `Z`: one width, so they sort as text

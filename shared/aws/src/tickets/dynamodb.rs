@@ -35,7 +35,7 @@ use support_core::ports::tickets::{
 };
 use support_core::ports::InfraError;
 
-use crate::dynamodb::{condition_failed, from_item, infra, s, timestamp, to_item, Item};
+use crate::dynamodb::{cancelled_by_condition, from_item, infra, s, timestamp, to_item, Item};
 
 const OUTBOX_PENDING: &str = "PENDING";
 
@@ -266,12 +266,8 @@ impl IntakeLog for DynamoTickets {
             .await;
         match written {
             Ok(_) => Ok(Opened::New),
-            Err(e) => match e.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
-                    cancelled,
-                )) if condition_failed(cancelled.cancellation_reasons(), 0) => Ok(Opened::Replay),
-                _ => Err(infra("open ticket")(e)),
-            },
+            Err(e) if cancelled_by_condition(&e, 0) => Ok(Opened::Replay),
+            Err(e) => Err(infra("open ticket")(e)),
         }
     }
 
@@ -435,17 +431,14 @@ impl ReplyLog for DynamoTickets {
             .await;
         match written {
             Ok(_) => Ok(ReplyRecorded::Recorded),
-            Err(e) => match e.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
-                    cancelled,
-                )) if condition_failed(cancelled.cancellation_reasons(), 0) => {
-                    match self.message(&reply.ticket_id, &reply.id).await? {
-                        Some(stored) => Ok(ReplyRecorded::AlreadyAnswered(stored)),
-                        None => Err(InfraError::new("record reply", "condition failed but no reply is stored")),
-                    }
-                }
-                _ => Err(infra("record reply and outcome")(e)),
+            Err(e) if cancelled_by_condition(&e, 0) => match self.message(&reply.ticket_id, &reply.id).await? {
+                Some(stored) => Ok(ReplyRecorded::AlreadyAnswered(stored)),
+                None => Err(InfraError::new(
+                    "record reply",
+                    "condition failed but no reply is stored",
+                )),
             },
+            Err(e) => Err(infra("record reply and outcome")(e)),
         }
     }
 }
