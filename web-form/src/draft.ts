@@ -8,7 +8,7 @@ export interface DraftStorage {
   removeItem(key: string): void;
 }
 
-function defaultStorage(): DraftStorage | null {
+export function defaultStorage(): DraftStorage | null {
   try {
     return typeof window !== 'undefined' ? window.sessionStorage : null;
   } catch {

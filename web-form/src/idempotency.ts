@@ -4,8 +4,8 @@
 // (200) instead of making a second one (201). Editing the form, or a success, ends the
 // attempt: the next submit gets a fresh key.
 
-import type { DraftStorage } from './draft';
-import type { SubmitPayload } from './validation';
+import { defaultStorage, type DraftStorage } from './draft';
+import { FIELDS, type SubmitPayload } from './validation';
 
 /** The keys the server accepts. */
 export const IDEMPOTENCY_KEY_RE = /^[A-Za-z0-9_-]{8,128}$/;
@@ -40,7 +40,7 @@ export interface Attempt {
 
 /** What was sent, for telling a retry of the same attempt from a new one. */
 export function fingerprint(payload: SubmitPayload): string {
-  return JSON.stringify([payload.name, payload.email, payload.subject, payload.category, payload.priority, payload.message]);
+  return JSON.stringify(FIELDS.map((field) => payload[field]));
 }
 
 export type AttemptEvent =
@@ -73,14 +73,6 @@ export function nextAttempt(
       return null;
     case 'result':
       return event.ok ? null : current;
-  }
-}
-
-function defaultStorage(): DraftStorage | null {
-  try {
-    return typeof window !== 'undefined' ? window.sessionStorage : null;
-  } catch {
-    return null;
   }
 }
 
