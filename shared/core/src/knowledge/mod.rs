@@ -3,16 +3,18 @@
 //! from resolved tickets, ranked with BM25.
 
 mod learned;
+mod tokenizer;
 
 use std::sync::LazyLock;
 
-use bm25::{Document, Language, SearchEngine, SearchEngineBuilder};
+use bm25::{Document, SearchEngine, SearchEngineBuilder};
 use include_dir::{include_dir, Dir};
 use serde::Serialize;
 
 use crate::domain::Category;
 
 pub use learned::Knowledge;
+use tokenizer::EnglishTokenizer;
 
 use crate::ports::learned::LearnedAnswer;
 
@@ -40,7 +42,7 @@ pub struct Hit {
 }
 
 pub struct KnowledgeBase {
-    engine: SearchEngine<usize>,
+    engine: SearchEngine<usize, u32, EnglishTokenizer>,
     passages: Vec<Passage>,
 }
 
@@ -61,7 +63,11 @@ impl KnowledgeBase {
             // The title counts twice: it names the topic better than any sentence.
             Document::new(i, format!("{} {} {} {}", p.title, p.title, p.heading, p.text))
         });
-        let engine = SearchEngineBuilder::<usize>::with_documents(Language::English, documents).build();
+        let engine = SearchEngineBuilder::<usize, u32, EnglishTokenizer>::with_tokenizer_and_documents(
+            EnglishTokenizer::default(),
+            documents,
+        )
+        .build();
         Self { engine, passages }
     }
 

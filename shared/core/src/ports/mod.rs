@@ -3,6 +3,7 @@
 //! in folders of the same names).
 
 pub mod customers;
+pub mod embedder;
 pub mod engine;
 pub mod learned;
 pub mod mailer;
