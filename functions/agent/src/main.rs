@@ -9,7 +9,7 @@ use support_aws::wiring;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let agent = wiring::agent(AgentConfig::from_env()?, &wiring::aws_sdk_config().await);
+    let agent = wiring::agent(AgentConfig::from_env()?, &wiring::aws_sdk_config().await)?;
     let agent = &agent;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, Error>(process_records(event.payload, |message| async move { agent.handle(&message).await }).await?)

@@ -150,10 +150,10 @@ pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkCo
             WebformConfig::from_lookup(lookup).map_err(config_error)?,
             sdk,
         ))),
-        "agent" => Handler::Sqs(Arc::new(wiring::agent(
-            AgentConfig::from_lookup(lookup).map_err(config_error)?,
-            sdk,
-        ))),
+        "agent" => Handler::Sqs(Arc::new(
+            wiring::agent(AgentConfig::from_lookup(lookup).map_err(config_error)?, sdk)
+                .map_err(|e| anyhow!("{binary}: {e}"))?,
+        )),
         "email-sender" => Handler::Sqs(Arc::new(wiring::email_delivery(
             EmailSenderConfig::from_lookup(lookup).map_err(config_error)?,
             sdk,

@@ -641,6 +641,10 @@ fn function_environment(
             *slot = (*v).to_owned();
         }
     }
+    // The model layer's files are where scripts/ensure-model.sh put them, not in /opt.
+    if let Some(slot) = env.get_mut("EMBEDDING_MODEL_DIR") {
+        *slot = support_embedding::default_model_dir().display().to_string();
+    }
     if options.inherit_process_env {
         for (k, slot) in env.iter_mut() {
             if let Ok(v) = std::env::var(k) {

@@ -74,6 +74,9 @@ pub struct AgentConfig {
     /// Optional until the WhatsApp sender is deployed: without it WhatsApp replies fail loudly.
     pub whatsapp_outbound_queue_url: Option<String>,
     pub model: ModelProvider,
+    /// The sentence-embedding model's files (`EMBEDDING_MODEL_DIR`; in AWS the model
+    /// layer's `/opt/all-MiniLM-L6-v2`).
+    pub embedding_model_dir: std::path::PathBuf,
 }
 
 impl AgentConfig {
@@ -96,6 +99,7 @@ impl AgentConfig {
             email_outbound_queue_url: env.required("EMAIL_OUTBOUND_QUEUE_URL")?,
             whatsapp_outbound_queue_url: env.optional("WHATSAPP_OUTBOUND_QUEUE_URL"),
             model,
+            embedding_model_dir: env.required("EMBEDDING_MODEL_DIR")?.into(),
         })
     }
 
@@ -164,7 +168,11 @@ mod tests {
 
     #[test]
     fn agent_defaults_to_the_offline_engine_and_names_what_is_missing() {
-        let base = [("TICKETS_TABLE", "t"), ("EMAIL_OUTBOUND_QUEUE_URL", "q")];
+        let base = [
+            ("TICKETS_TABLE", "t"),
+            ("EMAIL_OUTBOUND_QUEUE_URL", "q"),
+            ("EMBEDDING_MODEL_DIR", "/opt/m"),
+        ];
         assert_eq!(
             AgentConfig::from_lookup(lookup(&base)).unwrap().model,
             ModelProvider::Offline

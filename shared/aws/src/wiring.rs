@@ -10,7 +10,7 @@ use aws_config::SdkConfig;
 use crate::config;
 
 /// How soon an approved learned answer reaches a running agent.
-#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "bedrock"))]
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "bedrock", feature = "embedding"))]
 const LEARNED_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The AWS configuration shared by every client of a function: region, credentials and
@@ -50,8 +50,14 @@ pub fn intake_sweeper(config: config::SweeperConfig, sdk: &SdkConfig) -> support
     support_core::intake::Sweeper::new(Arc::new(tickets), Arc::new(inbound))
 }
 
-#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "bedrock"))]
-pub fn agent(config: config::AgentConfig, sdk: &SdkConfig) -> support_core::agent::Agent {
+/// The agent, with the embedding model loaded (once per process) and the semantic rails
+/// embedded. Fails when the model's files are missing or broken.
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "bedrock", feature = "embedding"))]
+pub fn agent(
+    config: config::AgentConfig,
+    sdk: &SdkConfig,
+) -> Result<support_core::agent::Agent, support_core::ports::embedder::EmbedError> {
+    use support_core::agent::rails::SemanticRails;
     use support_core::ports::engine::offline::OfflineEngine;
     use support_core::ports::engine::Engine;
     use support_core::ports::queue::MessageQueue;
@@ -70,8 +76,11 @@ pub fn agent(config: config::AgentConfig, sdk: &SdkConfig) -> support_core::agen
     ));
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let queue = |url: String| Arc::new(crate::queue::sqs::SqsQueue::new(sqs.clone(), url)) as Arc<dyn MessageQueue>;
-    support_core::agent::Agent::new(support_core::agent::AgentPorts {
+    let embedder = support_embedding::shared_embedder(&config.embedding_model_dir)?;
+    let rails = Arc::new(SemanticRails::bundled(embedder.as_ref())?);
+    Ok(support_core::agent::Agent::new(support_core::agent::AgentPorts {
         knowledge: Arc::new(support_core::knowledge::Knowledge::with_learned(
+            embedder,
             tickets.clone(),
             LEARNED_REFRESH,
         )),
@@ -80,7 +89,8 @@ pub fn agent(config: config::AgentConfig, sdk: &SdkConfig) -> support_core::agen
         email_outbound: queue(config.email_outbound_queue_url),
         whatsapp_outbound: config.whatsapp_outbound_queue_url.map(queue),
         engine,
-    })
+        rails,
+    }))
 }
 
 #[cfg(all(feature = "dynamodb", feature = "ses"))]

@@ -34,6 +34,7 @@ async fn engine(stub: &ConverseStub, policy: RetryPolicy) -> BedrockEngine {
 fn question() -> Turn {
     Turn {
         channel: Channel::Email,
+        subject: None,
         customer_text: "How do I invite a teammate?".into(),
         history: vec![HistoryLine {
             at: Utc::now(),
@@ -91,7 +92,8 @@ async fn a_tool_use_and_its_result_make_a_round_trip_on_the_wire() {
             title: "Workspace members".into(),
             heading: "Invite".into(),
             text: "Settings → Members → Invite".into(),
-            score: 7.25,
+            excerpt: "Settings → Members → Invite".into(),
+            score: 0.72,
         }],
     };
     let search_result = serde_json::to_value(&search).unwrap();
@@ -311,6 +313,7 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
     use integration_tests::TestApp;
     use support_aws::queue::sqs::SqsQueue;
     use support_aws::tickets::dynamodb::DynamoTickets;
+    use support_core::agent::rails::SemanticRails;
     use support_core::agent::{Agent, AgentPorts};
     use support_core::domain::QueuedMessage;
     use support_core::knowledge::Knowledge;
@@ -327,13 +330,15 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
     ]);
     let app = TestApp::spawn().await;
     let tickets = Arc::new(DynamoTickets::new(app.dynamodb.clone(), app.table_name("TicketsTable")));
+    let embedder = support_embedding::shared_embedder(&support_embedding::default_model_dir()).unwrap();
     let agent = Agent::new(AgentPorts {
         history: tickets.clone(),
         replies: tickets,
         email_outbound: Arc::new(SqsQueue::new(app.sqs.clone(), app.queue_url("EmailOutboundQueue"))),
         whatsapp_outbound: None,
         engine: Arc::new(engine(&stub, fast_policy()).await),
-        knowledge: Arc::new(Knowledge::articles_only()),
+        knowledge: Arc::new(Knowledge::articles_only(embedder.clone())),
+        rails: Arc::new(SemanticRails::bundled(embedder.as_ref()).unwrap()),
     });
     let inbound = json!({
         "channel": "email",

@@ -132,8 +132,10 @@ async fn hard_cases_are_answered_safely_without_escalation() {
         "Hola, he pedido el enlace para restablecer la contraseña y me sale que ha caducado. ¿Qué hago?",
     )
     .await;
-    assert_eq!(spanish["status"], "answered");
-    assert!(reply(&spanish).to_lowercase().contains("password"));
+    // The offline engine writes English only: a person answers, and the hand-off is Spanish.
+    assert_eq!(spanish["status"], "escalated");
+    let told = reply(&spanish);
+    assert!(told.starts_with("Hola ") && told.contains("nuestro equipo"), "{told}");
 
     let long = format!(
         "{} How do I set up SAML single sign-on for our workspace? {}",

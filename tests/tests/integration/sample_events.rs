@@ -92,7 +92,8 @@ async fn the_agent_event_is_answered_and_queued_for_email() {
     let agent = wiring::agent(
         AgentConfig::from_lookup(env_of(&app.stack, "AgentFunction")).unwrap(),
         app.stack.sdk_config(),
-    );
+    )
+    .unwrap();
     let sqs_event: SqsEvent = serde_json::from_str(&event("agent-sqs.json")).unwrap();
     let queued: QueuedMessage = serde_json::from_str(sqs_event.records[0].body.as_deref().unwrap()).unwrap();
     store_intake_of(&app, &queued).await;

@@ -18,6 +18,7 @@ use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput}
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::{Document, Number};
 use serde_json::Value;
+use support_core::domain::Language;
 use support_core::ports::engine::prompt::{first_user_message, SYSTEM_PROMPT};
 use support_core::ports::engine::tools::specs;
 use support_core::ports::engine::{Engine, EngineError, EngineReply, Round, ToolRequest, Turn};
@@ -84,6 +85,11 @@ impl BedrockEngine {
 impl Engine for BedrockEngine {
     fn name(&self) -> String {
         format!("bedrock ({})", self.model_id)
+    }
+
+    /// The model writes every language the team supports, and English for the others.
+    fn answers_in(&self, _: Language) -> bool {
+        true
     }
 
     async fn next(&self, turn: &Turn, rounds: &[Round]) -> Result<EngineReply, EngineError> {
@@ -330,6 +336,7 @@ mod tests {
     fn the_turn_and_its_rounds_map_to_converse_types() {
         let turn = Turn {
             channel: Channel::Email,
+            subject: None,
             customer_text: "How do I add SSO?".into(),
             history: vec![HistoryLine {
                 at: chrono::Utc::now(),

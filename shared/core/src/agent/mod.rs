@@ -7,6 +7,7 @@
 mod classify;
 pub(crate) mod format;
 mod guardrails;
+pub mod rails;
 mod sentiment;
 mod tool_loop;
 pub(crate) mod words;
@@ -23,16 +24,18 @@ use format::{format_reply, handoff_text, reply_subject};
 use guardrails::{after_model, before_model, BeforeModel};
 use tool_loop::{Decision, Step};
 
+use crate::domain::text::customer_words;
 use crate::domain::{
-    Category, Channel, ConversationMessage, DeliveryStatus, Direction, EscalationReason, MessageId, OutboundReply,
-    QueuedMessage, TicketStatus,
+    Category, Channel, ConversationMessage, DeliveryStatus, Direction, EscalationReason, Language, MessageId,
+    OutboundReply, QueuedMessage, TicketStatus,
 };
-use crate::knowledge::Knowledge;
+use crate::knowledge::{Knowledge, KnowledgeBase};
 use crate::ports::engine::prompt::history_text;
 use crate::ports::engine::{Engine, HistoryLine, Turn};
 use crate::ports::queue::{MessageQueue, QueueMessage};
 use crate::ports::tickets::{AgentRun, HistoryReader, ReplyLog, ReplyRecorded, TicketOutcome};
 use crate::ProcessingError;
+use rails::{judged_units, RailMatch, SemanticRails};
 
 const HISTORY_MESSAGES: usize = 20;
 
@@ -45,10 +48,18 @@ pub struct AgentPorts {
     pub whatsapp_outbound: Option<Arc<dyn MessageQueue>>,
     pub engine: Arc<dyn Engine>,
     pub knowledge: Arc<Knowledge>,
+    pub rails: Arc<SemanticRails>,
 }
 
 pub struct Agent {
     ports: AgentPorts,
+}
+
+fn rail_summary(rail: &RailMatch) -> String {
+    format!(
+        "Escalated by the {} rail (similarity {:.2} to \"{}\"): \"{}\".",
+        rail.reason, rail.score, rail.example, rail.sentence
+    )
 }
 
 /// What the agent concluded for one message, before it is recorded.
@@ -57,6 +68,8 @@ struct Handled {
     steps: Vec<Step>,
     sentiment: f64,
     category: Category,
+    language: Language,
+    rail: Option<RailMatch>,
 }
 
 impl Agent {
@@ -80,7 +93,8 @@ impl Agent {
         }
         let turn = Turn {
             channel: message.channel,
-            customer_text: message.customer_text(),
+            subject: message.subject.clone(),
+            customer_text: customer_words(&message.body),
             history: history
                 .iter()
                 .map(|m| HistoryLine {
@@ -95,7 +109,7 @@ impl Agent {
         let (answer, status, reason) = match &handled.decision {
             Decision::Respond { text, .. } => (text.clone(), TicketStatus::Answered, None),
             Decision::Escalate { reason, .. } => (
-                handoff_text(*reason, message.channel),
+                handoff_text(*reason, message.channel, handled.language),
                 TicketStatus::Escalated,
                 Some(*reason),
             ),
@@ -106,7 +120,13 @@ impl Agent {
             customer_id: message.customer_id.clone(),
             direction: Direction::Outbound,
             channel: message.channel,
-            body: format_reply(message.channel, message.sender.name.as_deref(), &ticket.id, &answer),
+            body: format_reply(
+                message.channel,
+                handled.language,
+                message.sender.name.as_deref(),
+                &ticket.id,
+                &answer,
+            ),
             created_at: Utc::now(),
             delivery_status: Some(DeliveryStatus::Queued),
             provider_message_id: None,
@@ -135,6 +155,8 @@ impl Agent {
                 "category": handled.category,
                 "priority": ticket.priority,
                 "sentiment": handled.sentiment,
+                "language": handled.language,
+                "rail": handled.rail,
                 "sentiment_trend": sentiment::trend(&earlier, handled.sentiment),
                 "history": history_text(&turn.history),
                 "told_customer": reply.body,
@@ -151,9 +173,12 @@ impl Agent {
         Ok(())
     }
 
-    /// The rules before the engine, the engine's tool loop, and the checks after it.
+    /// The rules before the engine (keywords, VADER and the semantic rails, on the customer's
+    /// own words), the engine's tool loop, and the checks after it.
     async fn decide(&self, message: &QueuedMessage, turn: &Turn) -> Handled {
-        let sentiment = sentiment::score(&message.body);
+        let own_words = &turn.customer_text;
+        let sentiment = sentiment::score(own_words);
+        let language = Language::of(own_words);
         let canned = |text: &str| {
             let decision = Decision::Respond {
                 text: text.to_owned(),
@@ -161,46 +186,41 @@ impl Agent {
             };
             (decision, Vec::new())
         };
-        let knowledge = self.ports.knowledge.current().await;
-        let text = &turn.customer_text;
-        let (decision, steps) = match before_model(text, &message.body, message.channel, sentiment) {
-            BeforeModel::Escalate { reason, why } => {
-                let summary = format!("Escalated by rule: {why}.");
-                (Decision::Escalate { reason, summary }, Vec::new())
-            }
-            BeforeModel::AskWhatTheyNeed => canned(format::ask_what_they_need()),
-            BeforeModel::Decline => canned(format::decline_request()),
-            BeforeModel::DescribeTandemOnly => canned(format::describe_tandem()),
-            BeforeModel::Answer => {
-                let context = tool_loop::Context {
-                    ticket: &message.ticket,
-                    turn,
-                    knowledge: &knowledge,
+        let escalate = |reason, summary: String| (Decision::Escalate { reason, summary }, Vec::new());
+        let knowledge = match self.ports.knowledge.current().await {
+            Ok(knowledge) => knowledge,
+            Err(e) => {
+                tracing::error!(error = %e, "knowledge base unavailable: escalating");
+                let (decision, steps) = escalate(EscalationReason::Other, format!("The knowledge base failed: {e}"));
+                return Handled {
+                    decision,
+                    steps,
+                    sentiment,
+                    category: message.ticket.category,
+                    language,
+                    rail: None,
                 };
-                match tool_loop::run(self.ports.engine.as_ref(), &context).await {
-                    Ok((Decision::Respond { text, sources }, steps)) => match after_model(&text) {
-                        Some(checked) => (Decision::Respond { text: checked, sources }, steps),
-                        None => {
-                            let summary = "The drafted answer failed the checks (competitors, prices, promises).";
-                            let decision = Decision::Escalate {
-                                reason: EscalationReason::Other,
-                                summary: summary.into(),
-                            };
-                            (decision, steps)
-                        }
-                    },
-                    Ok(escalated) => escalated,
-                    // The customer gets an apology and a person gets the ticket: never lost.
-                    Err(e) => {
-                        tracing::error!(error = %e, "engine failed: escalating");
-                        let decision = Decision::Escalate {
-                            reason: EscalationReason::Other,
-                            summary: format!("The engine failed: {e}"),
-                        };
-                        (decision, Vec::new())
-                    }
-                }
             }
+        };
+        let rail = self.rail(own_words);
+        let keyword = before_model(own_words, message.channel, sentiment);
+        let (decision, steps) = match (keyword, &rail) {
+            (BeforeModel::Escalate { reason, .. }, Some(rail)) if rail.reason.precedence() < reason.precedence() => {
+                escalate(rail.reason, rail_summary(rail))
+            }
+            (BeforeModel::Escalate { reason, why }, _) => escalate(reason, format!("Escalated by rule: {why}.")),
+            (BeforeModel::AskWhatTheyNeed, _) => canned(format::ask_what_they_need()),
+            (_, Some(rail)) => escalate(rail.reason, rail_summary(rail)),
+            (_, None) if !self.ports.engine.answers_in(language) => escalate(
+                EscalationReason::Other,
+                format!(
+                    "Written in {language}: the {} engine answers in English only.",
+                    self.ports.engine.name()
+                ),
+            ),
+            (BeforeModel::Decline, None) => canned(format::decline_request()),
+            (BeforeModel::DescribeTandemOnly, None) => canned(format::describe_tandem()),
+            (BeforeModel::Answer, None) => self.answer(message, turn, &knowledge).await,
         };
         let category = match &decision {
             // The customer chose it on the form.
@@ -211,17 +231,65 @@ impl Agent {
             } => Category::Billing,
             Decision::Respond { sources, .. } if sources.is_empty() => Category::General,
             Decision::Respond { sources, .. } => classify(
-                text,
+                own_words,
                 sentiment,
                 sources.first().and_then(|a| knowledge.article_category(a)),
             ),
-            Decision::Escalate { .. } => classify(text, sentiment, None),
+            Decision::Escalate { .. } => classify(own_words, sentiment, None),
         };
         Handled {
             decision,
             steps,
             sentiment,
             category,
+            language,
+            rail,
+        }
+    }
+
+    /// The semantic rail the customer's words match, if any. An embedding failure leaves the
+    /// keyword rules to decide alone (logged): they still catch the exact terms.
+    fn rail(&self, own_words: &str) -> Option<RailMatch> {
+        let units = judged_units(own_words);
+        let texts: Vec<&str> = units.iter().map(String::as_str).collect();
+        match self.ports.knowledge.embedder().embed(&texts) {
+            Ok(vectors) => self.ports.rails.judge(&units, &vectors),
+            Err(e) => {
+                tracing::error!(error = %e, "semantic rails unavailable: keyword rules only");
+                None
+            }
+        }
+    }
+
+    /// The engine's tool loop and the checks on what it drafted.
+    async fn answer(&self, message: &QueuedMessage, turn: &Turn, knowledge: &KnowledgeBase) -> (Decision, Vec<Step>) {
+        let context = tool_loop::Context {
+            ticket: &message.ticket,
+            turn,
+            knowledge,
+        };
+        match tool_loop::run(self.ports.engine.as_ref(), &context).await {
+            Ok((Decision::Respond { text, sources }, steps)) => match after_model(&text) {
+                Some(checked) => (Decision::Respond { text: checked, sources }, steps),
+                None => {
+                    let summary = "The drafted answer failed the checks (competitors, prices, promises).";
+                    let decision = Decision::Escalate {
+                        reason: EscalationReason::Other,
+                        summary: summary.into(),
+                    };
+                    (decision, steps)
+                }
+            },
+            Ok(escalated) => escalated,
+            // The customer gets an apology and a person gets the ticket: never lost.
+            Err(e) => {
+                tracing::error!(error = %e, "engine failed: escalating");
+                let decision = Decision::Escalate {
+                    reason: EscalationReason::Other,
+                    summary: format!("The engine failed: {e}"),
+                };
+                (decision, Vec::new())
+            }
         }
     }
 
@@ -288,6 +356,7 @@ mod tests {
     use crate::domain::{InboundMessage, Sender, TicketId};
     use crate::intake::Intake;
     use crate::ports::customers::memory::MemoryCustomers;
+    use crate::ports::embedder::hashing::HashingEmbedder;
     use crate::ports::engine::offline::OfflineEngine;
     use crate::ports::engine::{EngineError, EngineReply, Round};
     use crate::ports::queue::memory::MemoryQueue;
@@ -300,6 +369,10 @@ mod tests {
     impl Engine for Unavailable {
         fn name(&self) -> String {
             "unavailable".into()
+        }
+
+        fn answers_in(&self, _: Language) -> bool {
+            true
         }
 
         async fn next(&self, _: &Turn, _: &[Round]) -> Result<EngineReply, EngineError> {
@@ -327,7 +400,8 @@ mod tests {
                 email_outbound: outbound.clone(),
                 whatsapp_outbound: None,
                 engine,
-                knowledge: Arc::new(Knowledge::articles_only()),
+                knowledge: Arc::new(Knowledge::articles_only(Arc::new(HashingEmbedder))),
+                rails: Arc::new(SemanticRails::bundled(&HashingEmbedder).unwrap()),
             }),
             tickets,
             inbound,

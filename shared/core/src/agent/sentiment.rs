@@ -14,6 +14,8 @@ use std::sync::LazyLock;
 use serde::Serialize;
 use vader_sentiment::SentimentIntensityAnalyzer;
 
+use crate::domain::Language;
+
 pub const ESCALATION_THRESHOLD: f64 = -0.5;
 
 /// Support vocabulary that VADER scores as negative but that names a problem, not a feeling.
@@ -40,12 +42,8 @@ pub fn score(text: &str) -> f64 {
     ANALYZER.polarity_scores(text).get("compound").copied().unwrap_or(0.0)
 }
 
-/// Short texts are too short to tell the language of: take them as English.
 fn is_english(text: &str) -> bool {
-    match whatlang::detect(text) {
-        Some(info) if text.split_whitespace().count() >= 4 && info.is_reliable() => info.lang() == whatlang::Lang::Eng,
-        _ => true,
-    }
+    Language::of(text) == Language::English
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

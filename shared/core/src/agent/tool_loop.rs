@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::domain::{EscalationReason, TicketFacts};
-use crate::knowledge::{KnowledgeBase, MATCH_THRESHOLD};
+use crate::knowledge::KnowledgeBase;
+use crate::ports::embedder::EmbedError;
 use crate::ports::engine::tools::ToolCall;
 use crate::ports::engine::{Engine, EngineError, Exchange, Round, SearchHit, SearchResults, ToolResult, Turn};
 
@@ -36,23 +37,26 @@ pub struct Context<'a> {
     pub knowledge: &'a KnowledgeBase,
 }
 
-/// The knowledge base's best passages for `query`, and whether the best is good enough.
-pub fn search(knowledge: &KnowledgeBase, query: &str) -> SearchResults {
+/// The knowledge base's passages relevant to `query`, best first: none when nothing
+/// reaches the relevance threshold, so nothing unrelated is ever quoted.
+pub fn search(knowledge: &KnowledgeBase, query: &str) -> Result<SearchResults, EmbedError> {
     let hits: Vec<SearchHit> = knowledge
-        .search(query, SEARCH_RESULTS)
+        .search(query, SEARCH_RESULTS)?
         .into_iter()
+        .filter(|h| h.answers())
         .map(|h| SearchHit {
             article: h.passage.article,
             title: h.passage.title,
             heading: h.passage.heading,
             text: h.passage.text,
+            excerpt: h.excerpt,
             score: h.score,
         })
         .collect();
-    SearchResults {
-        good_match: hits.first().is_some_and(|h| h.score >= MATCH_THRESHOLD),
+    Ok(SearchResults {
+        good_match: !hits.is_empty(),
         hits,
-    }
+    })
 }
 
 pub async fn run(engine: &dyn Engine, context: &Context<'_>) -> Result<(Decision, Vec<Step>), EngineError> {
@@ -93,17 +97,18 @@ pub async fn run(engine: &dyn Engine, context: &Context<'_>) -> Result<(Decision
                     steps.push(step(json!("escalated")));
                     return Ok((Decision::Escalate { reason, summary }, steps));
                 }
-                Ok(ToolCall::SearchKnowledgeBase { query }) => {
-                    let results = search(context.knowledge, &query);
-                    if results.good_match {
-                        let good = results.hits.iter().filter(|h| h.score >= MATCH_THRESHOLD);
-                        sources.extend(good.map(|h| h.article.clone()));
-                        sources.dedup();
-                    } else {
-                        failed_searches += 1;
+                Ok(ToolCall::SearchKnowledgeBase { query }) => match search(context.knowledge, &query) {
+                    Ok(results) => {
+                        if results.good_match {
+                            sources.extend(results.hits.iter().map(|h| h.article.clone()));
+                            sources.dedup();
+                        } else {
+                            failed_searches += 1;
+                        }
+                        ToolResult::Search(results)
                     }
-                    ToolResult::Search(results)
-                }
+                    Err(e) => ToolResult::Error { error: e.to_string() },
+                },
                 Ok(ToolCall::CreateTicket {}) => ToolResult::Ticket(context.ticket.clone()),
                 Ok(ToolCall::GetCustomerHistory {}) => ToolResult::History {
                     history: context.turn.history.clone(),

@@ -5,6 +5,7 @@
 mod names;
 mod address;
 mod ids;
+pub mod language;
 mod message;
 pub mod rules;
 pub mod text;
@@ -12,6 +13,7 @@ mod ticket;
 
 pub use address::parse_email_address;
 pub use ids::{CustomerId, IdParseError, MessageId, TicketId};
+pub use language::Language;
 pub use message::{
     Channel, ConversationMessage, DeliveryStatus, Direction, InboundMessage, OutboundReply, QueuedMessage, Sender,
     TicketFacts,

@@ -24,6 +24,22 @@ named_set!(
     EscalationReason { Pricing, Refund, Legal, Sentiment, HumanRequest, NoAnswer, Other }
 );
 
+impl EscalationReason {
+    /// When several reasons apply, the one that comes first here wins
+    /// (context/escalation-rules.md, the order of its table).
+    pub fn precedence(self) -> usize {
+        match self {
+            EscalationReason::Legal => 0,
+            EscalationReason::Refund => 1,
+            EscalationReason::Pricing => 2,
+            EscalationReason::Sentiment => 3,
+            EscalationReason::HumanRequest => 4,
+            EscalationReason::NoAnswer => 5,
+            EscalationReason::Other => 6,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
     pub id: TicketId,

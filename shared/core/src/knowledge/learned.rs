@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 
 use super::{bundled_articles, KnowledgeBase, Passage};
+use crate::ports::embedder::{EmbedError, Embedder};
 use crate::ports::learned::{LearnedAnswer, LearnedAnswers};
 
 /// Learned answers appear in search results as articles named `learned:<id>`.
@@ -26,6 +27,7 @@ pub(super) fn passage(answer: &LearnedAnswer) -> Passage {
 /// approved learned answers, rebuilt when older than `refresh` so an approval
 /// reaches running functions within minutes.
 pub struct Knowledge {
+    embedder: Arc<dyn Embedder>,
     learned: Option<Arc<dyn LearnedAnswers>>,
     refresh: Duration,
     current: RwLock<Option<(Instant, Arc<KnowledgeBase>)>>,
@@ -33,32 +35,39 @@ pub struct Knowledge {
 
 impl Knowledge {
     /// The bundled articles only.
-    pub fn articles_only() -> Self {
+    pub fn articles_only(embedder: Arc<dyn Embedder>) -> Self {
         Self {
+            embedder,
             learned: None,
             refresh: Duration::MAX,
             current: RwLock::new(None),
         }
     }
 
-    pub fn with_learned(learned: Arc<dyn LearnedAnswers>, refresh: Duration) -> Self {
+    pub fn with_learned(embedder: Arc<dyn Embedder>, learned: Arc<dyn LearnedAnswers>, refresh: Duration) -> Self {
         Self {
+            embedder,
             learned: Some(learned),
             refresh,
             current: RwLock::new(None),
         }
     }
 
-    pub async fn current(&self) -> Arc<KnowledgeBase> {
+    /// The embedder the knowledge base searches with, for the rest of the agent to share.
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    pub async fn current(&self) -> Result<Arc<KnowledgeBase>, EmbedError> {
         if let Some((built, kb)) = self.current.read().await.as_ref() {
             if built.elapsed() < self.refresh {
-                return kb.clone();
+                return Ok(kb.clone());
             }
         }
         let mut slot = self.current.write().await;
         if let Some((built, kb)) = slot.as_ref() {
             if built.elapsed() < self.refresh {
-                return kb.clone();
+                return Ok(kb.clone());
             }
         }
         let learned = match &self.learned {
@@ -69,9 +78,13 @@ impl Knowledge {
             }),
             None => Vec::new(),
         };
-        let kb = Arc::new(KnowledgeBase::from_sources(bundled_articles(), &learned));
+        let kb = Arc::new(KnowledgeBase::from_sources(
+            bundled_articles(),
+            &learned,
+            self.embedder.clone(),
+        )?);
         *slot = Some((Instant::now(), kb.clone()));
-        kb
+        Ok(kb)
     }
 }
 
@@ -81,6 +94,7 @@ mod tests {
 
     use super::*;
     use crate::domain::Category;
+    use crate::ports::embedder::hashing::HashingEmbedder;
     use crate::ports::InfraError;
 
     struct Fixed(Vec<LearnedAnswer>);
@@ -100,11 +114,14 @@ mod tests {
             answer: "Paste the Figma share link into the card description; Tandem shows a live preview.".into(),
             category: Some(Category::Technical),
         };
-        let knowledge = Knowledge::with_learned(Arc::new(Fixed(vec![figma])), Duration::from_secs(60));
-        let kb = knowledge.current().await;
-        let hits = kb.search("figma design preview on a card", 3);
+        let embedder = Arc::new(HashingEmbedder);
+        let knowledge =
+            Knowledge::with_learned(embedder.clone(), Arc::new(Fixed(vec![figma])), Duration::from_secs(60));
+        let kb = knowledge.current().await.unwrap();
+        let hits = kb.search("figma design preview on a card", 3).unwrap();
         assert_eq!(hits[0].passage.article, "learned:l-1");
         assert_eq!(kb.article_category("learned:l-1"), Some(Category::Technical));
-        assert!(kb.len() > KnowledgeBase::bundled().len());
+        let articles_only = Knowledge::articles_only(embedder).current().await.unwrap();
+        assert_eq!(kb.len(), articles_only.len() + 1);
     }
 }

@@ -2,6 +2,9 @@
 //! half of knowledge search. The default adapter (all-MiniLM-L6-v2 on candle) lives in
 //! the `support-embedding` crate, so functions that never embed do not link a model runtime.
 
+#[cfg(test)]
+pub mod hashing;
+
 /// A unit-length sentence vector: the cosine similarity of two is their dot product.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embedding(Vec<f32>);

@@ -13,13 +13,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::{Channel, Direction, TicketFacts};
+use crate::domain::{Channel, Direction, Language, TicketFacts};
 
 /// The customer's message being handled, with what the engine may know around it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Turn {
     pub channel: Channel,
-    /// Subject and body, as the customer wrote them.
+    /// The subject line, when the channel has one: it helps only when the words are vague.
+    pub subject: Option<String>,
+    /// What the customer wrote in this message: no quoted history, no signature.
     pub customer_text: String,
     /// The customer's recent messages across channels, oldest first (this one last).
     pub history: Vec<HistoryLine>,
@@ -92,6 +94,9 @@ pub struct SearchHit {
     pub title: String,
     pub heading: String,
     pub text: String,
+    /// The sentences or steps of the passage that answer the query.
+    pub excerpt: String,
+    /// Relevance: cosine similarity of the query and the passage's closest sentence.
     pub score: f32,
 }
 
@@ -109,6 +114,10 @@ pub enum EngineError {
 pub trait Engine: Send + Sync {
     /// Recorded with every decision, e.g. `offline` or `bedrock (<model id>)`.
     fn name(&self) -> String;
+
+    /// Whether it can answer a customer who writes in `language` (in that language, or in
+    /// English for languages the team does not support).
+    fn answers_in(&self, language: Language) -> bool;
 
     /// The engine's next reply, given the turn and the rounds so far.
     async fn next(&self, turn: &Turn, rounds: &[Round]) -> Result<EngineReply, EngineError>;

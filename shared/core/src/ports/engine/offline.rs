@@ -4,10 +4,10 @@
 //! plainly in its answers that they come from the help center.
 //!
 //! Per turn it: searches with the customer's words (plus the earlier message a
-//! follow-up refers to, and English for common Spanish, Portuguese and German
-//! support terms); answers from the best passages when a search matched well;
-//! searches a second time with the key words only; and otherwise hands the
-//! question to a person.
+//! follow-up refers to, and the subject when the words alone are vague); answers with
+//! the excerpts that answer when a search found relevant passages; searches a second
+//! time with the key words and the subject; and otherwise hands the question to a
+//! person. It writes English only: the agent hands other languages to a person.
 
 use std::sync::LazyLock;
 
@@ -18,13 +18,16 @@ use super::tools::ToolCall;
 use super::{Engine, EngineError, EngineReply, Round, SearchHit, SearchResults, ToolResult, Turn};
 use crate::agent::format::WHATSAPP_PREFERRED_CHARS;
 use crate::agent::words::{contains_any, split_sentences, Words};
-use crate::domain::{Channel, Direction, EscalationReason};
+use crate::domain::{Channel, Direction, EscalationReason, Language};
 
 /// Searches before the engine gives the question to a person.
 const MAX_SEARCHES: usize = 2;
 const MAX_ANSWER_CHARS: usize = 1200;
-/// A second article joins the answer when it scores at least this share of the best.
-const SECOND_ARTICLE_SHARE: f32 = 0.6;
+/// Another passage joins the answer when its relevance is within this of the best's:
+/// of the same article, or of a second article when the message asks two things.
+const JOIN_MARGIN: f32 = 0.05;
+/// Fewer words than this say too little to search with alone: the subject joins them.
+const VAGUE_WORDS: usize = 5;
 
 const FOLLOW_UP: &[&str] = &[
     "following up",
@@ -41,50 +44,6 @@ const FOLLOW_UP: &[&str] = &[
     "sigo con",
     "sobre o",
     "wegen meiner",
-];
-
-/// English for support words of the languages customers most often write in,
-/// so BM25 over the English knowledge base can find the article.
-const GLOSSARY: &[(&str, &str)] = &[
-    ("automatización", "automation"),
-    ("automatizacion", "automation"),
-    ("automação", "automation"),
-    ("tarjetas", "cards"),
-    ("tarjeta", "card"),
-    ("karten", "cards"),
-    ("cartões", "cards"),
-    ("exportar", "export"),
-    ("exportação", "export"),
-    ("exportieren", "export"),
-    ("export", "export"),
-    ("quadros", "boards"),
-    ("tableros", "boards"),
-    ("anexos", "attachments"),
-    ("anhänge", "attachments"),
-    ("contraseña", "password"),
-    ("restablecer", "reset password"),
-    ("passwort", "password"),
-    ("senha", "password"),
-    ("enlace", "link"),
-    ("ha caducado", "expired"),
-    ("expirou", "expired"),
-    ("abgelaufen", "expired"),
-    ("zwei faktor", "two-factor authentication 2FA"),
-    ("authentifizierung", "authentication"),
-    ("importiert", "imported import"),
-    ("importar", "import"),
-    ("mitglied", "member"),
-    ("mitglieder", "members"),
-    ("canal", "channel"),
-    ("privado", "private"),
-    ("atualizações", "updates"),
-    ("historial", "history"),
-    ("ejecuciones", "runs"),
-    ("no se ejecuta", "automation not running"),
-    ("ya no se ejecuta", "automation not running"),
-    ("verpflichtend", "enforce require"),
-    ("backup", "backup export"),
-    ("zip", "zip export download"),
 ];
 
 /// "Does Tandem have X?", "Is there a way to X?", "Does the desktop app work offline?":
@@ -231,6 +190,10 @@ impl Engine for OfflineEngine {
         "offline".into()
     }
 
+    fn answers_in(&self, language: Language) -> bool {
+        language == Language::English
+    }
+
     async fn next(&self, turn: &Turn, rounds: &[Round]) -> Result<EngineReply, EngineError> {
         let searches: Vec<&SearchResults> = rounds
             .iter()
@@ -281,35 +244,23 @@ fn referenced_message(turn: &Turn) -> Option<&str> {
         })
 }
 
-fn translated_terms(text: &str) -> String {
-    let lower = Words::new(text);
-    GLOSSARY
-        .iter()
-        .filter(|(term, _)| lower.contains(term))
-        .map(|(_, english)| *english)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The first search uses the whole message (with what it refers to, and
-/// English for foreign support terms); the second only its longer words,
-/// which drops the chatter that can drown a short question.
+/// The first search uses the customer's words (with what a follow-up refers to, and the
+/// subject when the words alone are vague); the second only the longer words, with the
+/// subject, which drops the chatter that can drown a short question.
 fn query_for(turn: &Turn, attempt: usize) -> String {
     let mut query = focus(&turn.customer_text);
     if let Some(earlier) = referenced_message(turn) {
         query = format!("{query} {}", focus(earlier));
     }
-    let english = translated_terms(&query);
-    let query = unique_words(&format!("{query} {english}"));
+    let subject = turn.subject.as_deref().unwrap_or_default();
     if attempt == 0 {
-        return query;
+        if query.split_whitespace().count() < VAGUE_WORDS {
+            query = format!("{subject} {query}");
+        }
+        return unique_words(&query);
     }
-    let keywords: Vec<&str> = query.split(' ').filter(|w| w.chars().count() >= 5).collect();
-    if keywords.is_empty() {
-        query
-    } else {
-        keywords.join(" ")
-    }
+    let keywords: Vec<&str> = query.split_whitespace().filter(|w| w.chars().count() >= 5).collect();
+    unique_words(&format!("{subject} {}", keywords.join(" ")))
 }
 
 /// Above this many words a message is searched by its questions only: the
@@ -340,29 +291,27 @@ fn unique_words(text: &str) -> String {
         .join(" ")
 }
 
-/// An answer from the best passage, the next one of the same article, and the
-/// best passage of a second article when it also matched well (two questions
-/// in one message). WhatsApp gets the first sentences only.
+/// An answer from the excerpts that answer: the best passage's, those of the same
+/// article that are nearly as relevant, and a second article's when the message asks two
+/// things. WhatsApp gets the first sentences only.
 fn compose_answer(hits: &[SearchHit], channel: Channel, two_questions: bool) -> String {
     let Some(best) = hits.first() else {
         return String::new();
     };
-    let text = |h: &SearchHit| plain_text(&h.text);
     if channel == Channel::Whatsapp {
-        let short = first_sentences(&text(best), WHATSAPP_PREFERRED_CHARS);
+        let short = first_sentences(&best.excerpt, WHATSAPP_PREFERRED_CHARS);
         return format!(
             "{short} (from our help article \"{}\") Reply if you need more detail.",
             best.title
         );
     }
-    let mut parts = vec![text(best)];
+    let mut parts = vec![best.excerpt.clone()];
     let mut titles = vec![best.title.clone()];
     for hit in &hits[1..] {
-        let same_article = hit.article == best.article;
-        let strong = two_questions && hit.score >= best.score * SECOND_ARTICLE_SHARE;
-        if (same_article || strong) && parts.iter().map(String::len).sum::<usize>() + text(hit).len() < MAX_ANSWER_CHARS
-        {
-            parts.push(text(hit));
+        let close = hit.score >= best.score - JOIN_MARGIN;
+        let joins = close && (hit.article == best.article || two_questions);
+        if joins && parts.iter().map(String::len).sum::<usize>() + hit.excerpt.len() < MAX_ANSWER_CHARS {
+            parts.push(hit.excerpt.clone());
             if !titles.contains(&hit.title) {
                 titles.push(hit.title.clone());
             }
@@ -385,11 +334,6 @@ fn asks_two_things(question: &str) -> bool {
     question.matches('?').count() >= 2
         || (question.contains("1)") && question.contains("2)"))
         || contains_any(&words, &["two things", "2 things", "two questions", "2 questions"])
-}
-
-/// Articles are markdown; replies are plain text: drop the emphasis and code marks.
-fn plain_text(markdown: &str) -> String {
-    markdown.replace("**", "").replace('`', "").trim().to_owned()
 }
 
 fn first_sentences(text: &str, max_chars: usize) -> String {
@@ -429,6 +373,7 @@ mod tests {
     fn turn(question: &str, channel: Channel, history: &[(Channel, &str)]) -> Turn {
         Turn {
             channel,
+            subject: None,
             customer_text: question.into(),
             history: history
                 .iter()
@@ -466,6 +411,7 @@ mod tests {
             title: title.into(),
             heading: String::new(),
             text: text.into(),
+            excerpt: text.into(),
             score,
         }
     }
@@ -476,7 +422,7 @@ mod tests {
             hits: vec![hit(
                 "reset-password",
                 "Reset your password",
-                20.0,
+                0.8,
                 "Choose Forgot password on the login page. The link is valid for one hour. Check spam if it does not arrive.",
             )],
         }
@@ -518,17 +464,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn foreign_support_terms_are_searched_in_english_too() {
-        let (_, input) = next_tool(
-            turn(
-                "he pedido el enlace para restablecer la contraseña",
-                Channel::Email,
-                &[],
-            ),
-            vec![],
-        )
-        .await;
-        assert!(input["query"].as_str().unwrap().contains("password reset"), "{input}");
+    async fn a_vague_message_is_searched_with_its_subject() {
+        let mut vague = turn("still not working", Channel::Email, &[]);
+        vague.subject = Some("Slack notifications".into());
+        let (_, input) = next_tool(vague, vec![]).await;
+        assert!(
+            input["query"].as_str().unwrap().contains("Slack notifications"),
+            "{input}"
+        );
+        let mut clear = turn("How do I export my board to CSV?", Channel::Email, &[]);
+        clear.subject = Some("Billing".into());
+        let (_, input) = next_tool(clear, vec![]).await;
+        assert!(!input["query"].as_str().unwrap().contains("Billing"), "{input}");
     }
 
     #[test]
@@ -559,7 +506,7 @@ mod tests {
             hits: vec![hit(
                 "timeline-view",
                 "Timeline",
-                9.0,
+                0.6,
                 "The timeline shows cards over time.",
             )],
         };

@@ -1,11 +1,13 @@
-//! `cargo bench -p support-core --bench brain`: knowledge search over 1,000 generated
-//! articles (p50/p99 per query), and the intake's and the agent's own time per message
-//! with the offline engine (in-memory ports: no emulator, no network).
+//! `cargo bench -p support-embedding --bench agent`: hybrid knowledge search over 1,000
+//! generated articles (p50/p99 per query), and the intake's and the agent's own time per
+//! message with the offline engine and the embedding model (in-memory ports: no
+//! emulator, no network).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
+use support_core::agent::rails::SemanticRails;
 use support_core::agent::{Agent, AgentPorts};
 use support_core::domain::{Channel, EmailAddress, InboundMessage, QueuedMessage, Sender};
 use support_core::intake::Intake;
@@ -15,6 +17,7 @@ use support_core::ports::engine::offline::OfflineEngine;
 use support_core::ports::queue::memory::MemoryQueue;
 use support_core::ports::tickets::memory::MemoryTickets;
 use support_core::stats::percentile;
+use support_embedding::{default_model_dir, shared_embedder};
 
 const TOPICS: &[&str] = &[
     "boards",
@@ -87,7 +90,9 @@ fn percentiles(micros: &[f64]) -> (f64, f64) {
 async fn main() {
     let articles = generated_articles(1000);
     let started = Instant::now();
-    let kb = KnowledgeBase::from_articles(articles.iter().map(|(s, b)| (s.as_str(), b.as_str())));
+    let embedder = shared_embedder(&default_model_dir()).expect("the embedding model (scripts/ensure-model.sh)");
+    let kb = KnowledgeBase::from_articles(articles.iter().map(|(s, b)| (s.as_str(), b.as_str())), embedder.clone())
+        .expect("embeds");
     println!(
         "knowledge base: 1,000 articles, {} passages, indexed in {:.0} ms",
         kb.len(),
@@ -107,7 +112,7 @@ async fn main() {
     for round in 0..2000 {
         let query = queries[round % queries.len()];
         let at = Instant::now();
-        let hits = kb.search(query, 3);
+        let hits = kb.search(query, 3).expect("search");
         micros.push(at.elapsed().as_secs_f64() * 1e6);
         assert!(!hits.is_empty());
     }
@@ -126,7 +131,8 @@ async fn main() {
         email_outbound: Arc::new(MemoryQueue::default()),
         whatsapp_outbound: Some(Arc::new(MemoryQueue::default())),
         engine: Arc::new(OfflineEngine),
-        knowledge: Arc::new(Knowledge::articles_only()),
+        knowledge: Arc::new(Knowledge::articles_only(embedder.clone())),
+        rails: Arc::new(SemanticRails::bundled(embedder.as_ref()).expect("rails")),
     });
     let bodies = [
         "How do I invite a teammate to my workspace?",
