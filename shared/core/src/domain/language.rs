@@ -70,32 +70,28 @@ mod tests {
 
     #[test]
     fn languages_are_told_apart_and_short_texts_count_as_english() {
-        assert_eq!(
-            Language::of("How do I export my board to a spreadsheet?"),
-            Language::English
-        );
-        assert_eq!(
-            Language::of("¿Cómo puedo exportar mi tablero a una hoja de cálculo?"),
-            Language::Spanish
-        );
-        assert_eq!(
-            Language::of("comment puis-je inviter un collègue dans mon espace ?"),
-            Language::French
-        );
-        assert_eq!(
-            Language::of("Wie kann ich mein Passwort zurücksetzen, bitte?"),
-            Language::German
-        );
-        assert_eq!(
-            Language::of("Como faço para exportar meus quadros para planilha?"),
-            Language::Portuguese
-        );
-        assert_eq!(Language::of("hola"), Language::English);
-        assert_eq!(Language::of("can i undo deleting a card"), Language::English);
-        assert_eq!(Language::of("Let me speak with your manager"), Language::English);
-        assert_eq!(
-            Language::of("come posso esportare la mia bacheca?"),
-            Language::Unsupported
-        );
+        let cases = [
+            ("How do I export my board to a spreadsheet?", Language::English),
+            (
+                "¿Cómo puedo exportar mi tablero a una hoja de cálculo?",
+                Language::Spanish,
+            ),
+            (
+                "comment puis-je inviter un collègue dans mon espace ?",
+                Language::French,
+            ),
+            ("Wie kann ich mein Passwort zurücksetzen, bitte?", Language::German),
+            (
+                "Como faço para exportar meus quadros para planilha?",
+                Language::Portuguese,
+            ),
+            ("hola", Language::English),
+            ("can i undo deleting a card", Language::English),
+            ("Let me speak with your manager", Language::English),
+            ("come posso esportare la mia bacheca?", Language::Unsupported),
+        ];
+        for (text, language) in cases {
+            assert_eq!(Language::of(text), language, "{text}");
+        }
     }
 }
