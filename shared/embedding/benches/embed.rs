@@ -105,6 +105,12 @@ fn peak_rss_mb() -> Option<f64> {
 
 fn main() {
     let dir = default_model_dir();
+    // Candle's default is one thread per physical core; its spinning barrier suffers when other
+    // processes share the cores, so the figures depend on the machine being otherwise idle.
+    println!(
+        "threads                            {:>8}      (CANDLE_NUM_THREADS, RAYON_NUM_THREADS)",
+        candle_core::utils::get_num_threads()
+    );
 
     let start = Instant::now();
     let embedder = MiniLmEmbedder::load(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -121,7 +127,10 @@ fn main() {
         peak_rss_mb().unwrap_or(f64::NAN)
     );
 
-    let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).expect("tokenizer");
+    let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).expect("tokenizer");
+    // tokenizer.json pads and cuts to 128 tokens; the texts are measured as they are.
+    tokenizer.with_padding(None);
+    tokenizer.with_truncation(None).expect("no truncation");
     let short = text_of(&tokenizer, 64, 0);
     let long = text_of(&tokenizer, MAX_TOKENS, 0);
     report("one message, 64 tokens", &time_runs(&embedder, &[&short], RUNS));
