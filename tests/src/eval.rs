@@ -30,6 +30,12 @@ pub struct LabelledTicket {
     pub message: String,
     pub expected: Expected,
     pub follow_up_of: Option<String>,
+    /// `context/dev-set.json` only: `tune` or `held_out`.
+    #[serde(default)]
+    pub split: Option<String>,
+    /// `context/dev-set.json` only: answerable, escalation, lookalike, unanswerable, other_language.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,26 +53,40 @@ pub struct Expected {
     pub kb_article: Option<String>,
 }
 
-/// The labelled tickets, with what the offline engine is expected to do. The labels say
-/// what a support person would do; the offline engine writes English only, so a message
-/// in another language that a person would answer goes to a person instead, with a
-/// hand-off in the customer's language (reason `other`): a decision, tested here.
+/// The labelled tickets of `context/sample-tickets.json`, with what the offline engine is
+/// expected to do (see [`offline_expectations`]).
 pub fn labelled_tickets() -> Result<Vec<LabelledTicket>> {
-    let path = local_stack::workspace_root().join("context/sample-tickets.json");
+    read_labelled("context/sample-tickets.json")
+}
+
+/// One split (`tune` or `held_out`) of the development set, `context/dev-set.json`.
+pub fn dev_set(split: &str) -> Result<Vec<LabelledTicket>> {
+    let mut tickets = read_labelled("context/dev-set.json")?;
+    tickets.retain(|t| t.split.as_deref() == Some(split));
+    Ok(tickets)
+}
+
+fn read_labelled(file: &str) -> Result<Vec<LabelledTicket>> {
+    let path = local_stack::workspace_root().join(file);
     let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
     let mut tickets: Vec<LabelledTicket> = serde_json::from_str(&text)?;
-    for ticket in &mut tickets {
-        let language = Language::of(&customer_words(&ticket.message));
-        if language != Language::English && !ticket.expected.escalate {
-            ticket.expected = Expected {
-                category: ticket.expected.category.clone(),
-                escalate: true,
-                escalation_reason: Some("other".into()),
-                kb_article: None,
-            };
-        }
-    }
+    tickets.iter_mut().for_each(offline_expectations);
     Ok(tickets)
+}
+
+/// The labels say what a support person would do; the offline engine writes English only,
+/// so a message in another language that a person would answer goes to a person instead,
+/// with a hand-off in the customer's language (reason `other`): a decision, tested here.
+fn offline_expectations(ticket: &mut LabelledTicket) {
+    let language = Language::of(&customer_words(&ticket.message));
+    if language != Language::English && !ticket.expected.escalate {
+        ticket.expected = Expected {
+            category: ticket.expected.category.clone(),
+            escalate: true,
+            escalation_reason: Some("other".into()),
+            kb_article: None,
+        };
+    }
 }
 
 /// What the pipeline did with one labelled ticket.
@@ -84,6 +104,8 @@ pub struct Decided {
     pub reason: Option<String>,
     /// Articles of the first knowledge search's top 3.
     pub top3: Vec<String>,
+    /// The articles an answer was drawn from (none when escalated).
+    pub sources: Vec<String>,
     pub latency: Duration,
     pub agent_ms: f64,
 }
@@ -293,23 +315,35 @@ async fn send(app: &TestApp, ticket: &LabelledTicket) -> Result<Option<String>> 
 async fn wait_for_decision(app: &TestApp, ticket_id: &str, sent_at: Instant, timeout: Duration) -> Result<Decided> {
     let ticket = app.decided_ticket(ticket_id, timeout).await?;
     let latency = sent_at.elapsed();
-    let (top3, agent_ms) = agent_run(app, ticket_id).await?;
+    let (top3, sources, agent_ms) = agent_run(app, ticket_id).await?;
     Ok(Decided {
         category: ticket["category"].as_str().unwrap_or_default().to_owned(),
         escalated: ticket["status"] == "escalated",
         reason: ticket["escalation_reason"].as_str().map(str::to_owned),
         top3,
+        sources,
         latency,
         agent_ms,
     })
 }
 
-/// The first search's top articles and the agent's own time, from the run it recorded.
-async fn agent_run(app: &TestApp, ticket_id: &str) -> Result<(Vec<String>, f64)> {
+/// The first search's top articles, the answer's sources and the agent's own time, from
+/// the run it recorded.
+async fn agent_run(app: &TestApp, ticket_id: &str) -> Result<(Vec<String>, Vec<String>, f64)> {
     let runs = app.ticket_items(ticket_id, "RUN#").await?;
     let Some(run) = runs.first() else {
-        return Ok((Vec::new(), 0.0));
+        return Ok((Vec::new(), Vec::new(), 0.0));
     };
+    let decision: Value = run
+        .get("decision")
+        .and_then(|v| v.as_s().ok())
+        .map(|s| serde_json::from_str(s))
+        .transpose()?
+        .unwrap_or_default();
+    let sources = decision["sources"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
     let steps: Value = run
         .get("steps")
         .and_then(|v| v.as_s().ok())
@@ -332,5 +366,104 @@ async fn agent_run(app: &TestApp, ticket_id: &str) -> Result<(Vec<String>, f64)>
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0.0);
-    Ok((top3, agent_ms))
+    Ok((top3, sources, agent_ms))
+}
+
+/// The understanding issue's measures, over one set of outcomes.
+#[derive(Debug, Clone, Default)]
+pub struct Understanding {
+    pub n: usize,
+    /// Per reason: (recall, precision, how many expected).
+    pub per_reason: BTreeMap<String, (f64, f64, usize)>,
+    pub escalation_recall: f64,
+    /// Escalated, of the messages a person would answer.
+    pub false_escalations: f64,
+    /// Answered from the right article, of the messages a person would answer from one.
+    pub answer_correctness: f64,
+    /// Answered from the wrong article, or answered when it should have escalated, of all.
+    pub wrong_confident: f64,
+    /// Unanswerable questions handed over as `no_answer`.
+    pub no_answer_recall: f64,
+    pub p95_ms: f64,
+    pub agent_p95_ms: f64,
+}
+
+pub fn understanding(outcomes: &[&Outcome]) -> Understanding {
+    let decided: Vec<(&LabelledTicket, &Decided)> = outcomes
+        .iter()
+        .filter_map(|o| o.decided.as_ref().map(|d| (&o.ticket, d)))
+        .collect();
+    let count = |f: &dyn Fn(&LabelledTicket, &Decided) -> bool| decided.iter().filter(|(t, d)| f(t, d)).count();
+    let mut per_reason = BTreeMap::new();
+    let reasons: std::collections::BTreeSet<String> = decided
+        .iter()
+        .filter_map(|(t, _)| t.expected.escalation_reason.clone())
+        .collect();
+    for reason in reasons {
+        let want = Some(reason.clone());
+        let expected = count(&|t, _| t.expected.escalation_reason == want);
+        let found = count(&|t, d| t.expected.escalation_reason == want && d.reason == want);
+        let predicted = count(&|_, d| d.reason == want);
+        per_reason.insert(reason, (ratio(found, expected), ratio(found, predicted), expected));
+    }
+    let answerable = count(&|t, _| !t.expected.escalate);
+    let should_escalate = count(&|t, _| t.expected.escalate);
+    let right_source = |t: &LabelledTicket, d: &Decided| d.sources.first() == t.expected.kb_article.as_ref();
+    Understanding {
+        n: decided.len(),
+        per_reason,
+        escalation_recall: ratio(count(&|t, d| t.expected.escalate && d.escalated), should_escalate),
+        false_escalations: ratio(count(&|t, d| !t.expected.escalate && d.escalated), answerable),
+        answer_correctness: ratio(
+            count(&|t, d| !t.expected.escalate && !d.escalated && right_source(t, d)),
+            count(&|t, _| !t.expected.escalate && t.expected.kb_article.is_some()),
+        ),
+        wrong_confident: ratio(
+            count(&|t, d| !d.escalated && !d.sources.is_empty() && (t.expected.escalate || !right_source(t, d))),
+            decided.len(),
+        ),
+        no_answer_recall: ratio(
+            count(&|t, d| t.kind.as_deref() == Some("unanswerable") && d.reason.as_deref() == Some("no_answer")),
+            count(&|t, _| t.kind.as_deref() == Some("unanswerable")),
+        ),
+        p95_ms: percentile(
+            decided.iter().map(|(_, d)| d.latency.as_secs_f64() * 1e3).collect(),
+            95.0,
+        ),
+        agent_p95_ms: percentile(decided.iter().map(|(_, d)| d.agent_ms).collect(), 95.0),
+    }
+}
+
+impl Understanding {
+    pub fn render(&self, name: &str) -> String {
+        let mut out = format!(
+            "{name:<10} n={:<3} escalation recall={:.2}  false escalations={:>5.1}%  answer correctness={:>5.1}%  wrong confident={:>5.1}%  no_answer recall={:.2}  latency p95={:>5.0} ms  agent p95={:>4.0} ms\n",
+            self.n,
+            self.escalation_recall,
+            self.false_escalations * 100.0,
+            self.answer_correctness * 100.0,
+            self.wrong_confident * 100.0,
+            self.no_answer_recall,
+            self.p95_ms,
+            self.agent_p95_ms
+        );
+        for (reason, (recall, precision, n)) in &self.per_reason {
+            let _ = writeln!(
+                out,
+                "           {reason:<14} n={n:<3} recall={recall:.2} precision={precision:.2}"
+            );
+        }
+        out
+    }
+}
+
+/// The understanding measures overall and per channel, as text.
+pub fn render_understanding(report: &Report) -> String {
+    let all: Vec<&Outcome> = report.outcomes.iter().collect();
+    let mut out = understanding(&all).render("overall");
+    for channel in ["email", "web_form", "whatsapp"] {
+        let of_channel: Vec<&Outcome> = report.outcomes.iter().filter(|o| o.ticket.channel == channel).collect();
+        out.push_str(&understanding(&of_channel).render(channel));
+    }
+    out
 }

@@ -77,7 +77,9 @@ pub fn agent(
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let queue = |url: String| Arc::new(crate::queue::sqs::SqsQueue::new(sqs.clone(), url)) as Arc<dyn MessageQueue>;
     let embedder = support_embedding::shared_embedder(&config.embedding_model_dir)?;
-    let rails = Arc::new(SemanticRails::bundled(embedder.as_ref())?);
+    let rails = Arc::new(SemanticRails::new(support_embedding::precomputed::load_intent_model(
+        &config.embedding_model_dir,
+    )?));
     Ok(support_core::agent::Agent::new(support_core::agent::AgentPorts {
         knowledge: Arc::new(support_core::knowledge::Knowledge::with_learned(
             embedder,

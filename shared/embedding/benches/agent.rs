@@ -132,7 +132,9 @@ async fn main() {
         whatsapp_outbound: Some(Arc::new(MemoryQueue::default())),
         engine: Arc::new(OfflineEngine),
         knowledge: Arc::new(Knowledge::articles_only(embedder.clone())),
-        rails: Arc::new(SemanticRails::bundled(embedder.as_ref()).expect("rails")),
+        rails: Arc::new(SemanticRails::new(
+            support_embedding::precomputed::load_intent_model(&default_model_dir()).expect("rails"),
+        )),
     });
     let bodies = [
         "How do I invite a teammate to my workspace?",

@@ -1,38 +1,46 @@
-//! `cargo run --release -p support-embedding --example calibrate [tune|held_out]`: for each
-//! message of `context/dev-set.json`'s split, prints as JSON lines what the thresholds of
+//! `cargo run --release -p support-embedding --example calibrate [tune|held_out|sample]`: for
+//! each message of `context/dev-set.json`'s split (or of `context/sample-tickets.json`), prints as JSON lines what the thresholds of
 //! the semantic rails and the knowledge search are calibrated on: per judged sentence, the
-//! closest escalation example and look-alike; the search's top passages with relevance.
+//! likeliest escalation reason and its probability; the search's top passages with relevance.
 
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use support_core::agent::rails::{judged_units, SemanticRails};
+use support_core::agent::rails::judged_units;
 use support_core::domain::text::customer_words;
 use support_core::knowledge::{bundled_articles, KnowledgeBase};
-use support_embedding::{default_model_dir, shared_embedder};
+use support_embedding::{default_model_dir, precomputed, shared_embedder};
 
 fn main() {
     let split = std::env::args().nth(1).unwrap_or_else(|| "tune".into());
-    let path = default_model_dir().join("../../context/dev-set.json");
-    let records: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&path).expect("dev set")).expect("json");
+    // `sample`: the labelled tickets of context/sample-tickets.json; `<file>.json`: any
+    // file of messages in that format; all of their messages.
+    let whole_file = split == "sample" || split.ends_with(".json");
+    let path = match split.as_str() {
+        "sample" => default_model_dir().join("../../context/sample-tickets.json"),
+        file if file.ends_with(".json") => file.into(),
+        _ => default_model_dir().join("../../context/dev-set.json"),
+    };
+    let records: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("labelled set")).expect("json");
     let embedder = shared_embedder(&default_model_dir()).expect("model");
-    let rails = SemanticRails::bundled(embedder.as_ref()).expect("rails");
+    let intents = precomputed::load_intent_model(&default_model_dir()).expect("rails' classifier");
     let kb = KnowledgeBase::from_articles(bundled_articles(), Arc::clone(&embedder)).expect("kb");
-    for record in records.iter().filter(|r| r["split"] == split.as_str()) {
+    for record in records.iter().filter(|r| whole_file || r["split"] == split.as_str()) {
         let own = customer_words(record["message"].as_str().unwrap_or_default());
         let units = judged_units(&own);
         let texts: Vec<&str> = units.iter().map(String::as_str).collect();
         let vectors = embedder.embed(&texts).expect("embed");
         let closest: Vec<Value> = vectors
             .iter()
-            .filter_map(|v| rails.closest(v))
-            .map(|c| json!({"reason": c.reason, "score": c.score, "lookalike": c.lookalike}))
+            .filter_map(|v| intents.likeliest_reason(v))
+            .map(|(reason, p)| json!({"reason": reason, "score": p, "lookalike": 0.0}))
             .collect();
         let hits: Vec<Value> = kb
             .search(&own, 3)
             .expect("search")
             .iter()
-            .map(|h| json!({"article": h.passage.article, "score": h.score}))
+            .map(|h| json!({"article": h.passage.article, "score": h.score, "lexical": h.lexical}))
             .collect();
         println!(
             "{}",

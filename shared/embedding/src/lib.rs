@@ -3,6 +3,7 @@
 //! `scripts/ensure-model.sh` installs and verifies the files in [`default_model_dir`].
 
 mod cached;
+pub mod intent;
 pub mod precomputed;
 
 use std::path::{Path, PathBuf};

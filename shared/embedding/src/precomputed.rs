@@ -1,77 +1,148 @@
-//! Embeddings computed ahead of time for the texts every agent embeds at start (the
-//! knowledge base's sentences, the rails' examples), kept beside the model in one
-//! safetensors file: a cold start reads them instead of running the model ~2,000 times.
-//! Texts are the keys, so an edited article only misses its changed sentences, which are
-//! then embedded at run time.
+//! What is computed ahead of time and kept beside the model in one safetensors file:
+//! the embeddings of the texts every agent embeds at start (the knowledge base's
+//! sentences), so a cold start reads them instead of running the model ~1,300 times, and
+//! the semantic rails' trained classifier. Texts are the keys, so an edited article only
+//! misses its changed sentences, which are then embedded at run time.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use support_core::agent::rails::IntentModel;
+use support_core::domain::EscalationReason;
 use support_core::ports::embedder::{EmbedError, Embedding};
 
 pub const FILE_NAME: &str = "precomputed-embeddings.safetensors";
 const VECTORS: &str = "vectors";
 /// The texts, in the vectors' row order, as a JSON array in the file's metadata.
 const TEXTS: &str = "texts";
+const INTENT_WEIGHTS: &str = "intent_weights";
+const INTENT_BIAS: &str = "intent_bias";
+/// The classifier's classes in row order, as a JSON array: reason codes, `none` for no escalation.
+const INTENT_CLASSES: &str = "intent_classes";
+const NO_ESCALATION: &str = "none";
 
-/// The precomputed embeddings in `model_dir`; none when the file is missing.
-pub fn load(model_dir: &Path) -> Result<HashMap<String, Embedding>, EmbedError> {
+/// The file's bytes, or `None` when there is no file.
+fn read(model_dir: &Path) -> Result<Option<Vec<u8>>, EmbedError> {
     let path = model_dir.join(FILE_NAME);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
-        Err(e) => return Err(EmbedError(format!("reading {}: {e}", path.display()))),
-    };
-    let broken = |e: String| {
-        EmbedError(format!(
-            "{} is broken ({e}): run scripts/ensure-model.sh",
-            path.display()
-        ))
-    };
-    let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| broken(e.to_string()))?;
-    let texts: Vec<String> = metadata
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(TEXTS))
-        .ok_or_else(|| broken("no texts".into()))
-        .and_then(|json| serde_json::from_str(json).map_err(|e| broken(e.to_string())))?;
-    let tensors = SafeTensors::deserialize(&bytes).map_err(|e| broken(e.to_string()))?;
-    let vectors = tensors.tensor(VECTORS).map_err(|e| broken(e.to_string()))?;
-    let [rows, dimensions] = vectors.shape() else {
-        return Err(broken("vectors are not a matrix".into()));
-    };
-    if *rows != texts.len() || vectors.dtype() != Dtype::F32 {
-        return Err(broken("texts and vectors disagree".into()));
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(EmbedError(format!("reading {}: {e}", path.display()))),
     }
-    let values: Vec<f32> = vectors
+}
+
+fn broken(model_dir: &Path, problem: impl std::fmt::Display) -> EmbedError {
+    let path = model_dir.join(FILE_NAME);
+    EmbedError(format!(
+        "{} is broken ({problem}): run scripts/ensure-tools.sh",
+        path.display()
+    ))
+}
+
+/// A matrix tensor of the file as rows of f32.
+fn matrix(model_dir: &Path, tensors: &SafeTensors, name: &str) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let view = tensors.tensor(name).map_err(|e| broken(model_dir, e))?;
+    let columns = match view.shape() {
+        [_, columns] => *columns,
+        [_] => 1,
+        _ => return Err(broken(model_dir, format!("{name} is not a matrix"))),
+    };
+    if view.dtype() != Dtype::F32 {
+        return Err(broken(model_dir, format!("{name} is not f32")));
+    }
+    let values: Vec<f32> = view
         .data()
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
+    Ok(values.chunks(columns.max(1)).map(<[f32]>::to_vec).collect())
+}
+
+fn metadata_list(model_dir: &Path, bytes: &[u8], key: &str) -> Result<Vec<String>, EmbedError> {
+    let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| broken(model_dir, e))?;
+    let json = metadata
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(key))
+        .ok_or_else(|| broken(model_dir, format!("no {key}")))?;
+    serde_json::from_str(json).map_err(|e| broken(model_dir, e))
+}
+
+/// The precomputed embeddings in `model_dir`; none when the file is missing.
+pub fn load(model_dir: &Path) -> Result<HashMap<String, Embedding>, EmbedError> {
+    let Some(bytes) = read(model_dir)? else {
+        return Ok(HashMap::new());
+    };
+    let texts = metadata_list(model_dir, &bytes, TEXTS)?;
+    let tensors = SafeTensors::deserialize(&bytes).map_err(|e| broken(model_dir, e))?;
+    let rows = matrix(model_dir, &tensors, VECTORS)?;
+    if rows.len() != texts.len() {
+        return Err(broken(model_dir, "texts and vectors disagree"));
+    }
     Ok(texts
         .into_iter()
-        .zip(values.chunks_exact(*dimensions))
-        .map(|(text, row)| (text, Embedding::normalised(row.to_vec())))
+        .zip(rows)
+        .map(|(text, row)| (text, Embedding::normalised(row)))
         .collect())
 }
 
-/// Writes `embeddings` to `model_dir`, replacing what was there.
-pub fn save(model_dir: &Path, embeddings: &[(String, Embedding)]) -> Result<(), EmbedError> {
-    let dimensions = embeddings.first().map_or(0, |(_, e)| e.as_slice().len());
-    let texts: Vec<&str> = embeddings.iter().map(|(t, _)| t.as_str()).collect();
-    let bytes: Vec<u8> = embeddings
+/// The semantic rails' classifier trained by `precompute-embeddings`.
+pub fn load_intent_model(model_dir: &Path) -> Result<IntentModel, EmbedError> {
+    let bytes = read(model_dir)?.ok_or_else(|| broken(model_dir, "missing"))?;
+    let classes = metadata_list(model_dir, &bytes, INTENT_CLASSES)?
         .iter()
-        .flat_map(|(_, e)| e.as_slice().iter().flat_map(|v| v.to_le_bytes()))
-        .collect();
+        .map(|name| match name.as_str() {
+            NO_ESCALATION => Ok(None),
+            reason => reason
+                .parse::<EscalationReason>()
+                .map(Some)
+                .map_err(|e| broken(model_dir, e)),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let tensors = SafeTensors::deserialize(&bytes).map_err(|e| broken(model_dir, e))?;
+    let weights = matrix(model_dir, &tensors, INTENT_WEIGHTS)?;
+    let bias = matrix(model_dir, &tensors, INTENT_BIAS)?.concat();
+    IntentModel::new(classes, weights, bias).map_err(|e| broken(model_dir, e))
+}
+
+fn f32_bytes<'a>(values: impl IntoIterator<Item = &'a f32>) -> Vec<u8> {
+    values.into_iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Writes `embeddings` and the rails' classifier to `model_dir`, replacing what was there.
+pub fn save(model_dir: &Path, embeddings: &[(String, Embedding)], intents: &IntentModel) -> Result<(), EmbedError> {
     let failed = |e: String| EmbedError(format!("writing {}: {e}", model_dir.join(FILE_NAME).display()));
-    let view =
-        TensorView::new(Dtype::F32, vec![embeddings.len(), dimensions], &bytes).map_err(|e| failed(e.to_string()))?;
-    let metadata = HashMap::from([(
-        TEXTS.to_owned(),
-        serde_json::to_string(&texts).expect("texts serialize"),
-    )]);
-    let file = safetensors::serialize([(VECTORS, view)], Some(metadata)).map_err(|e| failed(e.to_string()))?;
+    let dimensions = embeddings.first().map_or(0, |(_, e)| e.as_slice().len());
+    let vectors = f32_bytes(embeddings.iter().flat_map(|(_, e)| e.as_slice()));
+    let weights = f32_bytes(intents.weights().iter().flatten());
+    let bias = f32_bytes(intents.bias());
+    let classes: Vec<String> = intents
+        .classes()
+        .iter()
+        .map(|class| class.map_or_else(|| NO_ESCALATION.to_owned(), |reason| reason.to_string()))
+        .collect();
+    let texts: Vec<&str> = embeddings.iter().map(|(t, _)| t.as_str()).collect();
+    let view = |shape: Vec<usize>, data| TensorView::new(Dtype::F32, shape, data).map_err(|e| failed(e.to_string()));
+    let tensors = [
+        (VECTORS, view(vec![embeddings.len(), dimensions], &vectors)?),
+        (
+            INTENT_WEIGHTS,
+            view(vec![classes.len(), intents.weights()[0].len()], &weights)?,
+        ),
+        (INTENT_BIAS, view(vec![classes.len()], &bias)?),
+    ];
+    let metadata = HashMap::from([
+        (
+            TEXTS.to_owned(),
+            serde_json::to_string(&texts).expect("texts serialize"),
+        ),
+        (
+            INTENT_CLASSES.to_owned(),
+            serde_json::to_string(&classes).expect("classes serialize"),
+        ),
+    ]);
+    let file = safetensors::serialize(tensors, Some(metadata)).map_err(|e| failed(e.to_string()))?;
     std::fs::write(model_dir.join(FILE_NAME), file).map_err(|e| failed(e.to_string()))
 }
 
@@ -86,14 +157,18 @@ mod tests {
         assert!(load(&dir).unwrap().is_empty(), "no file, nothing precomputed");
         let a = Embedding::normalised(vec![1.0, 2.0, 2.0]);
         let b = Embedding::normalised(vec![0.0, 1.0, 0.0]);
-        save(
-            &dir,
-            &[("step list\n1. one".into(), a.clone()), ("b".into(), b.clone())],
+        let intents = IntentModel::new(
+            vec![None, Some(EscalationReason::Refund)],
+            vec![vec![0.5, 0.0, -1.0], vec![1.0, 2.0, 3.0]],
+            vec![0.1, -0.2],
         )
         .unwrap();
+        let embeddings = [("step list\n1. one".into(), a.clone()), ("b".into(), b.clone())];
+        save(&dir, &embeddings, &intents).unwrap();
         let loaded = load(&dir).unwrap();
         assert_eq!(loaded["step list\n1. one"], a);
         assert_eq!(loaded["b"], b);
+        assert_eq!(load_intent_model(&dir).unwrap(), intents);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -338,7 +338,9 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
         whatsapp_outbound: None,
         engine: Arc::new(engine(&stub, fast_policy()).await),
         knowledge: Arc::new(Knowledge::articles_only(embedder.clone())),
-        rails: Arc::new(SemanticRails::bundled(embedder.as_ref()).unwrap()),
+        rails: Arc::new(SemanticRails::new(
+            support_embedding::precomputed::load_intent_model(&support_embedding::default_model_dir()).unwrap(),
+        )),
     });
     let inbound = json!({
         "channel": "email",

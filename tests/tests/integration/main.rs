@@ -13,4 +13,5 @@ mod guardrails_pipeline;
 mod learned_answers;
 mod sample_events;
 mod template_lint;
+mod understanding;
 mod web_form_spine;

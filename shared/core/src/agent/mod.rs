@@ -57,8 +57,8 @@ pub struct Agent {
 
 fn rail_summary(rail: &RailMatch) -> String {
     format!(
-        "Escalated by the {} rail (similarity {:.2} to \"{}\"): \"{}\".",
-        rail.reason, rail.score, rail.example, rail.sentence
+        "Escalated by the {} rail (probability {:.2}): \"{}\".",
+        rail.reason, rail.score, rail.sentence
     )
 }
 
@@ -70,6 +70,7 @@ struct Handled {
     category: Category,
     language: Language,
     rail: Option<RailMatch>,
+    look_alike: bool,
 }
 
 impl Agent {
@@ -157,6 +158,7 @@ impl Agent {
                 "sentiment": handled.sentiment,
                 "language": handled.language,
                 "rail": handled.rail,
+                "look_alike": handled.look_alike,
                 "sentiment_trend": sentiment::trend(&earlier, handled.sentiment),
                 "history": history_text(&turn.history),
                 "told_customer": reply.body,
@@ -199,11 +201,12 @@ impl Agent {
                     category: message.ticket.category,
                     language,
                     rail: None,
+                    look_alike: false,
                 };
             }
         };
-        let rail = self.rail(own_words);
-        let keyword = before_model(own_words, message.channel, sentiment);
+        let (rail, look_alike) = self.rail(own_words);
+        let keyword = before_model(own_words, message.channel, sentiment, look_alike);
         let (decision, steps) = match (keyword, &rail) {
             (BeforeModel::Escalate { reason, .. }, Some(rail)) if rail.reason.precedence() < reason.precedence() => {
                 escalate(rail.reason, rail_summary(rail))
@@ -244,19 +247,25 @@ impl Agent {
             category,
             language,
             rail,
+            look_alike,
         }
     }
 
-    /// The semantic rail the customer's words match, if any. An embedding failure leaves the
-    /// keyword rules to decide alone (logged): they still catch the exact terms.
-    fn rail(&self, own_words: &str) -> Option<RailMatch> {
+    /// The semantic rail the customer's words match, if any, and whether they only look
+    /// like an escalation. An embedding failure leaves the keyword rules to decide alone
+    /// (logged): they still catch the exact terms.
+    fn rail(&self, own_words: &str) -> (Option<RailMatch>, bool) {
         let units = judged_units(own_words);
         let texts: Vec<&str> = units.iter().map(String::as_str).collect();
         match self.ports.knowledge.embedder().embed(&texts) {
-            Ok(vectors) => self.ports.rails.judge(&units, &vectors),
+            Ok(vectors) => {
+                let whole = vectors.last().expect("the whole message is judged");
+                let rails = &self.ports.rails;
+                (rails.judge(&units, &vectors), rails.is_look_alike(whole))
+            }
             Err(e) => {
                 tracing::error!(error = %e, "semantic rails unavailable: keyword rules only");
-                None
+                (None, false)
             }
         }
     }
@@ -401,7 +410,7 @@ mod tests {
                 whatsapp_outbound: None,
                 engine,
                 knowledge: Arc::new(Knowledge::articles_only(Arc::new(HashingEmbedder))),
-                rails: Arc::new(SemanticRails::bundled(&HashingEmbedder).unwrap()),
+                rails: Arc::new(SemanticRails::new(never_escalates())),
             }),
             tickets,
             inbound,
@@ -425,6 +434,11 @@ mod tests {
             category: None,
             priority: None,
         }
+    }
+
+    /// Rails that never fire: these tests are about the pipeline, not about intents.
+    fn never_escalates() -> rails::IntentModel {
+        rails::IntentModel::new(vec![None], vec![vec![0.0; 256]], vec![0.0]).unwrap()
     }
 
     /// Runs the intake, then the agent on what the intake queued.

@@ -28,9 +28,17 @@ impl bm25::Tokenizer for EnglishTokenizer {
             .to_lowercase()
             .unicode_words()
             .filter(|word| !self.stop_words.contains(word))
-            .map(|word| self.stemmer.stem(word).into_owned())
+            .map(|word| match is_number(word) {
+                // "5,000" in an article and "5000" in a question are the same number.
+                true => word.replace(',', ""),
+                false => self.stemmer.stem(word).into_owned(),
+            })
             .collect()
     }
+}
+
+fn is_number(word: &str) -> bool {
+    word.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '.') && word.chars().any(|c| c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -43,5 +51,7 @@ mod tests {
     fn stems_lowercases_and_drops_stop_words() {
         let tokens = EnglishTokenizer::default().tokenize("How do I Export the Boards?");
         assert_eq!(tokens, ["export", "board"]);
+        let numbers = EnglishTokenizer::default().tokenize("up to 5,000 rows; I have 5000");
+        assert_eq!(numbers, ["5000", "row", "5000"]);
     }
 }

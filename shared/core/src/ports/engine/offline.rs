@@ -23,8 +23,8 @@ use crate::domain::{Channel, Direction, EscalationReason, Language};
 /// Searches before the engine gives the question to a person.
 const MAX_SEARCHES: usize = 2;
 const MAX_ANSWER_CHARS: usize = 1200;
-/// Another passage joins the answer when its relevance is within this of the best's:
-/// of the same article, or of a second article when the message asks two things.
+/// Another passage of the same article joins the answer when its relevance is within this
+/// of the best's.
 const JOIN_MARGIN: f32 = 0.05;
 /// Fewer words than this say too little to search with alone: the subject joins them.
 const VAGUE_WORDS: usize = 5;
@@ -50,7 +50,7 @@ const FOLLOW_UP: &[&str] = &[
 /// questions about whether a feature exists, which only an article naming it can answer.
 static FEATURE_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:does|do|will)\s+(?:tandem|you|it|the\s[\w\s-]{0,40}?)\s+(?:have|support|offer|include|provide)\s+(?:an?\s+|any\s+)?(?P<feature>[^?.!,\n]+)|\bis\s+there\s+(?:a|any)\s+(?:way|option)\s+(?:for\s+tandem\s+)?to\s+(?P<action>[^?.!,\n]+)|\bdoes\s+(?P<subject>[\w\s-]{0,40}?)\s+work\s+offline",
+        r"(?i)\b(?:does|do)\s+(?:tandem|you|it|the\s[\w\s-]{0,40}?)\s+(?:have|support|offer|include|provide)\s+(?:an?\s+|any\s+)?(?P<feature>[^?.!,\n]+)|\bis\s+there\s+(?:a|any)\s+(?:way|option)\s+(?:for\s+tandem\s+)?to\s+(?P<action>[^?.!,\n]+)|\bdoes\s+(?P<subject>[\w\s-]{0,40}?)\s+work\s+offline",
     )
     .expect("valid regex")
 });
@@ -309,7 +309,9 @@ fn compose_answer(hits: &[SearchHit], channel: Channel, two_questions: bool) -> 
     let mut titles = vec![best.title.clone()];
     for hit in &hits[1..] {
         let close = hit.score >= best.score - JOIN_MARGIN;
-        let joins = close && (hit.article == best.article || two_questions);
+        // Every hit here answers (the search dropped the rest): a second question's
+        // article joins however close it is.
+        let joins = (close && hit.article == best.article) || (two_questions && hit.article != best.article);
         if joins && parts.iter().map(String::len).sum::<usize>() + hit.excerpt.len() < MAX_ANSWER_CHARS {
             parts.push(hit.excerpt.clone());
             if !titles.contains(&hit.title) {
