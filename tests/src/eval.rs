@@ -8,11 +8,12 @@
 //! after the tickets they follow. A ticket counts once the agent decided
 //! (answered or escalated); its latency runs from sending to that decision.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -327,6 +328,12 @@ async fn wait_for_decision(app: &TestApp, ticket_id: &str, sent_at: Instant, tim
     })
 }
 
+/// A run's attribute that holds JSON text (`Null` when absent).
+fn json_attribute(run: &HashMap<String, AttributeValue>, name: &str) -> Result<Value> {
+    let text = run.get(name).and_then(|v| v.as_s().ok());
+    Ok(text.map(|s| serde_json::from_str(s)).transpose()?.unwrap_or_default())
+}
+
 /// The first search's top articles, the answer's sources and the agent's own time, from
 /// the run it recorded.
 async fn agent_run(app: &TestApp, ticket_id: &str) -> Result<(Vec<String>, Vec<String>, f64)> {
@@ -334,22 +341,12 @@ async fn agent_run(app: &TestApp, ticket_id: &str) -> Result<(Vec<String>, Vec<S
     let Some(run) = runs.first() else {
         return Ok((Vec::new(), Vec::new(), 0.0));
     };
-    let decision: Value = run
-        .get("decision")
-        .and_then(|v| v.as_s().ok())
-        .map(|s| serde_json::from_str(s))
-        .transpose()?
-        .unwrap_or_default();
+    let decision = json_attribute(run, "decision")?;
     let sources = decision["sources"]
         .as_array()
         .map(|s| s.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
-    let steps: Value = run
-        .get("steps")
-        .and_then(|v| v.as_s().ok())
-        .map(|s| serde_json::from_str(s))
-        .transpose()?
-        .unwrap_or_default();
+    let steps = json_attribute(run, "steps")?;
     let top3 = steps
         .as_array()
         .and_then(|steps| steps.iter().find(|s| s["tool"] == "search_knowledge_base"))

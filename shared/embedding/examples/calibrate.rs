@@ -31,10 +31,10 @@ fn main() {
         let units = judged_units(&own);
         let texts: Vec<&str> = units.iter().map(String::as_str).collect();
         let vectors = embedder.embed(&texts).expect("embed");
-        let closest: Vec<Value> = vectors
+        let rails: Vec<Value> = vectors
             .iter()
             .filter_map(|v| intents.likeliest_reason(v))
-            .map(|(reason, p)| json!({"reason": reason, "score": p, "lookalike": 0.0}))
+            .map(|(reason, p)| json!({"reason": reason, "score": p}))
             .collect();
         let hits: Vec<Value> = kb
             .search(&own, 3)
@@ -44,7 +44,7 @@ fn main() {
             .collect();
         println!(
             "{}",
-            json!({"id": record["id"], "kind": record["kind"], "expected": record["expected"], "rails": closest, "hits": hits})
+            json!({"id": record["id"], "kind": record["kind"], "expected": record["expected"], "rails": rails, "hits": hits})
         );
     }
 }
