@@ -80,12 +80,14 @@ pub fn agent(
     let rails = Arc::new(SemanticRails::new(support_embedding::precomputed::load_intent_model(
         &config.embedding_model_dir,
     )?));
+    let articles = Arc::new(support_embedding::precomputed::load_article_model(
+        &config.embedding_model_dir,
+    )?);
     Ok(support_core::agent::Agent::new(support_core::agent::AgentPorts {
-        knowledge: Arc::new(support_core::knowledge::Knowledge::with_learned(
-            embedder,
-            tickets.clone(),
-            LEARNED_REFRESH,
-        )),
+        knowledge: Arc::new(
+            support_core::knowledge::Knowledge::with_learned(embedder, tickets.clone(), LEARNED_REFRESH)
+                .with_article_model(articles),
+        ),
         history: tickets.clone(),
         replies: tickets,
         email_outbound: queue(config.email_outbound_queue_url),

@@ -4,6 +4,7 @@
 //! the AWS side (`support-aws`) out.
 
 pub mod agent;
+pub mod classifier;
 pub mod delivery;
 pub mod domain;
 pub mod intake;

@@ -101,7 +101,8 @@ async fn main() {
     let embedder = shared_embedder(&default_model_dir()).expect("the embedding model (scripts/ensure-model.sh)");
     let rails =
         SemanticRails::new(support_embedding::precomputed::load_intent_model(&default_model_dir()).expect("rails"));
-    let knowledge = Knowledge::articles_only(embedder.clone());
+    let articles = support_embedding::precomputed::load_article_model(&default_model_dir()).expect("articles");
+    let knowledge = Knowledge::articles_only(embedder.clone()).with_article_model(Arc::new(articles));
     knowledge.current().await.expect("the bundled knowledge base");
     println!(
         "agent cold init with the model (model, precomputed embeddings, rails, bundled knowledge base): {:.0} ms",

@@ -25,7 +25,10 @@ fn main() {
         serde_json::from_str(&std::fs::read_to_string(&path).expect("labelled set")).expect("json");
     let embedder = shared_embedder(&default_model_dir()).expect("model");
     let intents = precomputed::load_intent_model(&default_model_dir()).expect("rails' classifier");
-    let kb = KnowledgeBase::from_articles(bundled_articles(), Arc::clone(&embedder)).expect("kb");
+    let articles = precomputed::load_article_model(&default_model_dir()).expect("article classifier");
+    let kb = KnowledgeBase::from_articles(bundled_articles(), Arc::clone(&embedder))
+        .expect("kb")
+        .with_article_model(Arc::new(articles));
     for record in records.iter().filter(|r| whole_file || r["split"] == split.as_str()) {
         let own = customer_words(record["message"].as_str().unwrap_or_default());
         let units = judged_units(&own);
@@ -40,7 +43,7 @@ fn main() {
             .search(&own, 3)
             .expect("search")
             .iter()
-            .map(|h| json!({"article": h.passage.article, "score": h.score, "lexical": h.lexical}))
+            .map(|h| json!({"article": h.passage.article, "relevance": h.relevance, "similarity": h.similarity, "lexical": h.lexical}))
             .collect();
         println!(
             "{}",

@@ -3,8 +3,8 @@
 //! `scripts/ensure-model.sh` installs and verifies the files in [`default_model_dir`].
 
 mod cached;
-pub mod intent;
 pub mod precomputed;
+pub mod training;
 
 use std::path::{Path, PathBuf};
 

@@ -1,25 +1,29 @@
 //! What is computed ahead of time and kept beside the model in one safetensors file:
 //! the embeddings of the texts every agent embeds at start (the knowledge base's
 //! sentences), so a cold start reads them instead of running the model ~1,300 times, and
-//! the semantic rails' trained classifier. Texts are the keys, so an edited article only
-//! misses its changed sentences, which are then embedded at run time.
+//! the trained classifiers: the semantic rails' and the knowledge search's article
+//! classifier. Texts are the keys, so an edited article only misses its changed sentences,
+//! which are then embedded at run time.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use support_core::agent::rails::IntentModel;
+use support_core::classifier::LinearClassifier;
 use support_core::domain::EscalationReason;
+use support_core::knowledge::ArticleModel;
 use support_core::ports::embedder::{EmbedError, Embedding};
 
 pub const FILE_NAME: &str = "precomputed-embeddings.safetensors";
 const VECTORS: &str = "vectors";
 /// The texts, in the vectors' row order, as a JSON array in the file's metadata.
 const TEXTS: &str = "texts";
-const INTENT_WEIGHTS: &str = "intent_weights";
-const INTENT_BIAS: &str = "intent_bias";
-/// The classifier's classes in row order, as a JSON array: reason codes, `none` for no escalation.
-const INTENT_CLASSES: &str = "intent_classes";
+/// Each classifier is stored as `<name>_weights`, `<name>_bias`, and its classes in row
+/// order as a JSON array in the metadata, `<name>_classes`.
+const INTENTS: &str = "intent";
+const ARTICLES: &str = "article";
+/// The rails' class of no escalation; the others are reason codes.
 const NO_ESCALATION: &str = "none";
 
 /// The file's bytes, or `None` when there is no file.
@@ -87,62 +91,107 @@ pub fn load(model_dir: &Path) -> Result<HashMap<String, Embedding>, EmbedError> 
         .collect())
 }
 
-/// The semantic rails' classifier trained by `precompute-embeddings`.
-pub fn load_intent_model(model_dir: &Path) -> Result<IntentModel, EmbedError> {
+fn load_classifier<Class>(
+    model_dir: &Path,
+    name: &str,
+    class: impl Fn(&str) -> Result<Class, String>,
+) -> Result<LinearClassifier<Class>, EmbedError> {
     let bytes = read(model_dir)?.ok_or_else(|| broken(model_dir, "missing"))?;
-    let classes = metadata_list(model_dir, &bytes, INTENT_CLASSES)?
+    let classes = metadata_list(model_dir, &bytes, &format!("{name}_classes"))?
         .iter()
-        .map(|name| match name.as_str() {
-            NO_ESCALATION => Ok(None),
-            reason => reason
-                .parse::<EscalationReason>()
-                .map(Some)
-                .map_err(|e| broken(model_dir, e)),
-        })
+        .map(|c| class(c).map_err(|e| broken(model_dir, e)))
         .collect::<Result<Vec<_>, _>>()?;
     let tensors = SafeTensors::deserialize(&bytes).map_err(|e| broken(model_dir, e))?;
-    let weights = matrix(model_dir, &tensors, INTENT_WEIGHTS)?;
-    let bias = matrix(model_dir, &tensors, INTENT_BIAS)?.concat();
-    IntentModel::new(classes, weights, bias).map_err(|e| broken(model_dir, e))
+    let weights = matrix(model_dir, &tensors, &format!("{name}_weights"))?;
+    let bias = matrix(model_dir, &tensors, &format!("{name}_bias"))?.concat();
+    LinearClassifier::new(classes, weights, bias).map_err(|e| broken(model_dir, e))
+}
+
+/// The semantic rails' classifier trained by `precompute-embeddings`.
+pub fn load_intent_model(model_dir: &Path) -> Result<IntentModel, EmbedError> {
+    load_classifier(model_dir, INTENTS, |name| match name {
+        NO_ESCALATION => Ok(None),
+        reason => reason.parse::<EscalationReason>().map(Some).map_err(|e| e.to_string()),
+    })
+}
+
+/// The knowledge search's article classifier trained by `precompute-embeddings`.
+pub fn load_article_model(model_dir: &Path) -> Result<ArticleModel, EmbedError> {
+    load_classifier(model_dir, ARTICLES, |slug| Ok(slug.to_owned()))
 }
 
 fn f32_bytes<'a>(values: impl IntoIterator<Item = &'a f32>) -> Vec<u8> {
     values.into_iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// Writes `embeddings` and the rails' classifier to `model_dir`, replacing what was there.
-pub fn save(model_dir: &Path, embeddings: &[(String, Embedding)], intents: &IntentModel) -> Result<(), EmbedError> {
+/// A tensor as the file keeps it: its name, shape and little-endian bytes.
+type StoredTensor = (String, Vec<usize>, Vec<u8>);
+/// A metadata entry: its key and JSON value.
+type MetadataEntry = (String, String);
+
+/// A classifier as the file keeps it: its weights and bias, and the metadata entry naming
+/// its classes.
+fn stored<Class>(
+    name: &str,
+    model: &LinearClassifier<Class>,
+    class_name: impl Fn(&Class) -> String,
+) -> ([StoredTensor; 2], MetadataEntry) {
+    let classes: Vec<String> = model.classes().iter().map(class_name).collect();
+    let tensors = [
+        (
+            format!("{name}_weights"),
+            vec![classes.len(), model.weights()[0].len()],
+            f32_bytes(model.weights().iter().flatten()),
+        ),
+        (format!("{name}_bias"), vec![classes.len()], f32_bytes(model.bias())),
+    ];
+    let metadata = (
+        format!("{name}_classes"),
+        serde_json::to_string(&classes).expect("classes serialize"),
+    );
+    (tensors, metadata)
+}
+
+/// Writes `embeddings` and the classifiers to `model_dir`, replacing what was there.
+pub fn save(
+    model_dir: &Path,
+    embeddings: &[(String, Embedding)],
+    intents: &IntentModel,
+    articles: &ArticleModel,
+) -> Result<(), EmbedError> {
     let failed = |e: String| EmbedError(format!("writing {}: {e}", model_dir.join(FILE_NAME).display()));
     let dimensions = embeddings.first().map_or(0, |(_, e)| e.as_slice().len());
-    let vectors = f32_bytes(embeddings.iter().flat_map(|(_, e)| e.as_slice()));
-    let weights = f32_bytes(intents.weights().iter().flatten());
-    let bias = f32_bytes(intents.bias());
-    let classes: Vec<String> = intents
-        .classes()
-        .iter()
-        .map(|class| class.map_or_else(|| NO_ESCALATION.to_owned(), |reason| reason.to_string()))
-        .collect();
     let texts: Vec<&str> = embeddings.iter().map(|(t, _)| t.as_str()).collect();
-    let view = |shape: Vec<usize>, data| TensorView::new(Dtype::F32, shape, data).map_err(|e| failed(e.to_string()));
-    let tensors = [
-        (VECTORS, view(vec![embeddings.len(), dimensions], &vectors)?),
-        (
-            INTENT_WEIGHTS,
-            view(vec![classes.len(), intents.weights()[0].len()], &weights)?,
-        ),
-        (INTENT_BIAS, view(vec![classes.len()], &bias)?),
-    ];
+    let vectors = (
+        VECTORS.to_owned(),
+        vec![embeddings.len(), dimensions],
+        f32_bytes(embeddings.iter().flat_map(|(_, e)| e.as_slice())),
+    );
+    let (intent_tensors, intent_classes) = stored(INTENTS, intents, |class| {
+        class.map_or_else(|| NO_ESCALATION.to_owned(), |reason| reason.to_string())
+    });
+    let (article_tensors, article_classes) = stored(ARTICLES, articles, String::clone);
+    let all: Vec<StoredTensor> = std::iter::once(vectors)
+        .chain(intent_tensors)
+        .chain(article_tensors)
+        .collect();
+    let views = all
+        .iter()
+        .map(|(name, shape, data)| {
+            TensorView::new(Dtype::F32, shape.clone(), data)
+                .map(|view| (name.as_str(), view))
+                .map_err(|e| failed(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let metadata = HashMap::from([
         (
             TEXTS.to_owned(),
             serde_json::to_string(&texts).expect("texts serialize"),
         ),
-        (
-            INTENT_CLASSES.to_owned(),
-            serde_json::to_string(&classes).expect("classes serialize"),
-        ),
+        intent_classes,
+        article_classes,
     ]);
-    let file = safetensors::serialize(tensors, Some(metadata)).map_err(|e| failed(e.to_string()))?;
+    let file = safetensors::serialize(views, Some(metadata)).map_err(|e| failed(e.to_string()))?;
     std::fs::write(model_dir.join(FILE_NAME), file).map_err(|e| failed(e.to_string()))
 }
 
@@ -163,12 +212,19 @@ mod tests {
             vec![0.1, -0.2],
         )
         .unwrap();
+        let articles = ArticleModel::new(
+            vec!["export-data".into(), "invite-teammates".into()],
+            vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.0, 1.0]],
+            vec![0.0, 0.5],
+        )
+        .unwrap();
         let embeddings = [("step list\n1. one".into(), a.clone()), ("b".into(), b.clone())];
-        save(&dir, &embeddings, &intents).unwrap();
+        save(&dir, &embeddings, &intents, &articles).unwrap();
         let loaded = load(&dir).unwrap();
         assert_eq!(loaded["step list\n1. one"], a);
         assert_eq!(loaded["b"], b);
         assert_eq!(load_intent_model(&dir).unwrap(), intents);
+        assert_eq!(load_article_model(&dir).unwrap(), articles);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

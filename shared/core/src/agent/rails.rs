@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::words::split_sentences;
+use crate::classifier::LinearClassifier;
 use crate::domain::EscalationReason;
 use crate::ports::embedder::Embedding;
 
@@ -74,67 +75,13 @@ pub fn judged_units(text: &str) -> Vec<String> {
     sentences.into_iter().chain(std::iter::once(whole)).collect()
 }
 
-/// A multinomial logistic regression over embeddings: one weight row and bias per class.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IntentModel {
-    classes: Vec<Option<EscalationReason>>,
-    weights: Vec<Vec<f32>>,
-    bias: Vec<f32>,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("the intent model is malformed: {0}")]
-pub struct MalformedModel(String);
+/// The rails' classifier: a class per escalation reason, and `None` for no escalation.
+pub type IntentModel = LinearClassifier<Option<EscalationReason>>;
 
 impl IntentModel {
-    pub fn new(
-        classes: Vec<Option<EscalationReason>>,
-        weights: Vec<Vec<f32>>,
-        bias: Vec<f32>,
-    ) -> Result<Self, MalformedModel> {
-        if classes.len() != weights.len() || classes.len() != bias.len() || classes.is_empty() {
-            return Err(MalformedModel(format!(
-                "{} classes, {} weight rows, {} biases",
-                classes.len(),
-                weights.len(),
-                bias.len()
-            )));
-        }
-        if weights.iter().any(|row| row.len() != weights[0].len()) {
-            return Err(MalformedModel("weight rows of different lengths".into()));
-        }
-        Ok(Self { classes, weights, bias })
-    }
-
-    pub fn classes(&self) -> &[Option<EscalationReason>] {
-        &self.classes
-    }
-
-    pub fn weights(&self) -> &[Vec<f32>] {
-        &self.weights
-    }
-
-    pub fn bias(&self) -> &[f32] {
-        &self.bias
-    }
-
-    /// Each class's probability for `vector` (softmax), in the order of [`Self::classes`].
-    pub fn probabilities(&self, vector: &Embedding) -> Vec<f32> {
-        let logits: Vec<f32> = self
-            .weights
-            .iter()
-            .zip(&self.bias)
-            .map(|(row, b)| row.iter().zip(vector.as_slice()).map(|(w, x)| w * x).sum::<f32>() + b)
-            .collect();
-        let max = logits.iter().copied().fold(f32::MIN, f32::max);
-        let exp: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
-        let sum: f32 = exp.iter().sum();
-        exp.into_iter().map(|e| e / sum).collect()
-    }
-
     /// The most probable escalation reason for `vector`, with its probability.
     pub fn likeliest_reason(&self, vector: &Embedding) -> Option<(EscalationReason, f32)> {
-        self.classes
+        self.classes()
             .iter()
             .zip(self.probabilities(vector))
             .filter_map(|(class, p)| class.map(|reason| (reason, p)))
@@ -154,7 +101,7 @@ impl SemanticRails {
     /// Whether the whole message (`vector`) is confidently no escalation at all.
     pub fn is_look_alike(&self, vector: &Embedding) -> bool {
         self.model
-            .classes
+            .classes()
             .iter()
             .zip(self.model.probabilities(vector))
             .any(|(class, p)| class.is_none() && p >= LOOK_ALIKE_CONFIDENCE)
@@ -231,6 +178,5 @@ mod tests {
         assert_eq!(matched.reason, EscalationReason::Legal, "legal precedes refund");
         assert_eq!(matched.sentence, "lawyer");
         assert!(rails.judge(&units[2..], &[neither]).is_none());
-        assert!(IntentModel::new(vec![None], vec![], vec![0.0]).is_err());
     }
 }

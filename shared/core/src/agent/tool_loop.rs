@@ -50,7 +50,7 @@ pub fn search(knowledge: &KnowledgeBase, query: &str) -> Result<SearchResults, E
             heading: h.passage.heading,
             text: h.passage.text,
             excerpt: h.excerpt,
-            score: h.score,
+            score: h.relevance,
         })
         .collect();
     Ok(SearchResults {

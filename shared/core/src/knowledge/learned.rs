@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::RwLock;
 
-use super::{bundled_articles, KnowledgeBase, Passage};
+use super::{bundled_articles, ArticleModel, KnowledgeBase, Passage};
 use crate::ports::embedder::{EmbedError, Embedder};
 use crate::ports::learned::{LearnedAnswer, LearnedAnswers};
 
@@ -30,6 +30,7 @@ pub struct Knowledge {
     embedder: Arc<dyn Embedder>,
     learned: Option<Arc<dyn LearnedAnswers>>,
     refresh: Duration,
+    articles: Option<Arc<ArticleModel>>,
     current: RwLock<Option<(Instant, Arc<KnowledgeBase>)>>,
 }
 
@@ -40,6 +41,7 @@ impl Knowledge {
             embedder,
             learned: None,
             refresh: Duration::MAX,
+            articles: None,
             current: RwLock::new(None),
         }
     }
@@ -49,8 +51,15 @@ impl Knowledge {
             embedder,
             learned: Some(learned),
             refresh,
+            articles: None,
             current: RwLock::new(None),
         }
+    }
+
+    /// Ranks with the article classifier too (see [`ArticleModel`]).
+    pub fn with_article_model(mut self, articles: Arc<ArticleModel>) -> Self {
+        self.articles = Some(articles);
+        self
     }
 
     /// The embedder the knowledge base searches with, for the rest of the agent to share.
@@ -78,11 +87,11 @@ impl Knowledge {
             }),
             None => Vec::new(),
         };
-        let kb = Arc::new(KnowledgeBase::from_sources(
-            bundled_articles(),
-            &learned,
-            self.embedder.clone(),
-        )?);
+        let kb = KnowledgeBase::from_sources(bundled_articles(), &learned, self.embedder.clone())?;
+        let kb = Arc::new(match &self.articles {
+            Some(articles) => kb.with_article_model(articles.clone()),
+            None => kb,
+        });
         *slot = Some((Instant::now(), kb.clone()));
         Ok(kb)
     }

@@ -3,7 +3,9 @@
 //!   sentences), so a cold start reads them;
 //! - the semantic rails' classifier, trained on the examples of
 //!   `context/semantic-rails.json` and the tune split of `context/dev-set.json` (the
-//!   held-out split is never seen: it measures).
+//!   held-out split is never seen: it measures);
+//! - the knowledge search's article classifier, trained on the questions of
+//!   `context/knowledge-questions.json`.
 //!
 //! Incremental: texts already embedded are not embedded again. `scripts/ensure-tools.sh`
 //! runs it.
@@ -15,9 +17,9 @@ use serde_json::Value;
 use support_core::agent::rails::{judged_units, labelled_examples};
 use support_core::domain::text::customer_words;
 use support_core::domain::EscalationReason;
-use support_core::knowledge::bundled_chunk_texts;
+use support_core::knowledge::{article_questions, bundled_chunk_texts};
 use support_core::ports::embedder::Embedder;
-use support_embedding::{default_model_dir, intent, precomputed, MiniLmEmbedder};
+use support_embedding::{default_model_dir, precomputed, training, MiniLmEmbedder};
 
 /// A text and the escalation reason a semantic rail should find in it (`None`: none).
 type Labelled = (String, Option<EscalationReason>);
@@ -41,14 +43,16 @@ fn tune_split(workspace: &Path) -> Result<Vec<Labelled>, Box<dyn std::error::Err
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model_dir = std::env::args().nth(1).map_or_else(default_model_dir, PathBuf::from);
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let training: Vec<Labelled> = labelled_examples()
+    let rail_examples: Vec<Labelled> = labelled_examples()
         .into_iter()
         .map(|(reason, text)| (text, reason))
         .chain(tune_split(&workspace)?)
         .collect();
+    let questions = article_questions();
     let mut texts: Vec<String> = bundled_chunk_texts()
         .into_iter()
-        .chain(training.iter().map(|(text, _)| text.clone()))
+        .chain(rail_examples.iter().map(|(text, _)| text.clone()))
+        .chain(questions.iter().map(|(_, question)| question.clone()))
         .collect();
     texts.sort_unstable();
     texts.dedup();
@@ -65,11 +69,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             known.insert((*text).to_owned(), embedding);
         }
     }
-    let examples: Vec<_> = training
+    let examples: Vec<_> = rail_examples
         .iter()
         .map(|(text, reason)| (known[text].clone(), *reason))
         .collect();
-    let intents = intent::train(&examples)?;
+    let mut reasons: Vec<Option<EscalationReason>> = rail_examples.iter().map(|(_, reason)| *reason).collect();
+    reasons.sort_by_key(|class| class.map_or(0, |reason| reason.precedence() + 1));
+    reasons.dedup();
+    let intents = training::train(&examples, reasons)?;
+    let article_examples: Vec<_> = questions
+        .iter()
+        .map(|(article, question)| (known[question].clone(), article.clone()))
+        .collect();
+    let mut slugs: Vec<String> = questions.iter().map(|(article, _)| article.clone()).collect();
+    slugs.dedup();
+    let articles = training::train(&article_examples, slugs)?;
     let kept: Vec<_> = texts
         .into_iter()
         .map(|text| {
@@ -77,12 +91,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (text, embedding)
         })
         .collect();
-    precomputed::save(&model_dir, &kept, &intents)?;
+    precomputed::save(&model_dir, &kept, &intents, &articles)?;
     let file = model_dir.join(precomputed::FILE_NAME);
     println!(
-        "{} texts precomputed ({new} new) and the rails' classifier trained on {} examples, in {}",
+        "{} texts precomputed ({new} new), the rails' classifier trained on {} examples and the article classifier on {} questions, in {}",
         kept.len(),
         examples.len(),
+        article_examples.len(),
         file.display()
     );
     Ok(())

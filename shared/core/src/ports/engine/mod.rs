@@ -96,7 +96,8 @@ pub struct SearchHit {
     pub text: String,
     /// The sentences or steps of the passage that answer the query.
     pub excerpt: String,
-    /// Relevance: cosine similarity of the query and the passage's closest sentence.
+    /// The search's relevance: the cosine similarity of the query and the passage's
+    /// closest sentence, moved by the article classifier (see `knowledge::ArticleModel`).
     pub score: f32,
 }
 

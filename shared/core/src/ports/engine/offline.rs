@@ -244,20 +244,21 @@ fn referenced_message(turn: &Turn) -> Option<&str> {
         })
 }
 
-/// The first search uses the customer's words (with what a follow-up refers to, and the
-/// subject when the words alone are vague); the second only the longer words, with the
+/// The first search uses the customer's words as written (with what a follow-up refers
+/// to, and the subject when the words alone are vague): the search compares each sentence
+/// and the whole, so the sentences stay. The second uses only the longer words, with the
 /// subject, which drops the chatter that can drown a short question.
 fn query_for(turn: &Turn, attempt: usize) -> String {
     let mut query = focus(&turn.customer_text);
     if let Some(earlier) = referenced_message(turn) {
-        query = format!("{query} {}", focus(earlier));
+        query = format!("{query}\n{}", focus(earlier));
     }
     let subject = turn.subject.as_deref().unwrap_or_default();
     if attempt == 0 {
-        if query.split_whitespace().count() < VAGUE_WORDS {
-            query = format!("{subject} {query}");
+        if query.split_whitespace().count() < VAGUE_WORDS && !subject.is_empty() {
+            query = format!("{subject}: {query}");
         }
-        return unique_words(&query);
+        return query.trim().to_owned();
     }
     let keywords: Vec<&str> = query.split_whitespace().filter(|w| w.chars().count() >= 5).collect();
     unique_words(&format!("{subject} {}", keywords.join(" ")))

@@ -1,12 +1,12 @@
-//! Trains the semantic rails' classifier (support-core's `IntentModel`): a multinomial
-//! logistic regression over sentence embeddings, fitted with candle's AdamW on the mean
-//! cross-entropy plus an L2 penalty, as scikit-learn's `LogisticRegression(C=1)` fits it.
-//! It runs at build time (`precompute-embeddings`); the agent only multiplies.
+//! Trains support-core's classifiers (the semantic rails' `IntentModel`, the knowledge
+//! search's `ArticleModel`): a multinomial logistic regression over sentence embeddings,
+//! fitted with candle's AdamW on the mean cross-entropy plus an L2 penalty, as
+//! scikit-learn's `LogisticRegression(C=1)` fits it. It runs at build time
+//! (`precompute-embeddings`); the agent only multiplies.
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{loss, AdamW, Optimizer, ParamsAdamW};
-use support_core::agent::rails::IntentModel;
-use support_core::domain::EscalationReason;
+use support_core::classifier::LinearClassifier;
 use support_core::ports::embedder::{EmbedError, Embedding};
 
 /// scikit-learn's inverse regularisation strength: the penalty is ||W||² / (2·C·n).
@@ -15,22 +15,24 @@ const STEPS: usize = 600;
 const LEARNING_RATE: f64 = 0.05;
 
 fn failed(e: candle_core::Error) -> EmbedError {
-    EmbedError(format!("training the intent model: {e}"))
+    EmbedError(format!("training a classifier: {e}"))
 }
 
-/// Fits the model on embeddings labelled with their escalation reason (`None`: no escalation).
-pub fn train(examples: &[(Embedding, Option<EscalationReason>)]) -> Result<IntentModel, EmbedError> {
-    let mut classes: Vec<Option<EscalationReason>> = examples.iter().map(|(_, class)| *class).collect();
-    classes.sort_by_key(|class| class.map_or(0, |reason| reason.precedence() + 1));
-    classes.dedup();
+/// Fits a classifier on embeddings labelled with their class. `classes` lists every class
+/// once, in the model's row order.
+pub fn train<Class: PartialEq>(
+    examples: &[(Embedding, Class)],
+    classes: Vec<Class>,
+) -> Result<LinearClassifier<Class>, EmbedError> {
     let n = examples.len();
     let dimensions = examples.first().map_or(0, |(e, _)| e.as_slice().len());
     let device = Device::Cpu;
     let inputs: Vec<f32> = examples.iter().flat_map(|(e, _)| e.as_slice().to_vec()).collect();
     let labels: Vec<u32> = examples
         .iter()
-        .map(|(_, class)| classes.iter().position(|c| c == class).expect("every class is listed") as u32)
-        .collect();
+        .map(|(_, class)| classes.iter().position(|c| c == class).map(|i| i as u32))
+        .collect::<Option<_>>()
+        .ok_or_else(|| EmbedError("training a classifier: an example of an unlisted class".into()))?;
     let x = Tensor::from_vec(inputs, (n, dimensions), &device).map_err(failed)?;
     let y = Tensor::from_vec(labels, n, &device).map_err(failed)?;
     let weights = Var::zeros((classes.len(), dimensions), DType::F32, &device).map_err(failed)?;
@@ -59,12 +61,13 @@ pub fn train(examples: &[(Embedding, Option<EscalationReason>)]) -> Result<Inten
     }
     let rows: Vec<Vec<f32>> = weights.as_tensor().to_vec2().map_err(failed)?;
     let bias: Vec<f32> = bias.as_tensor().to_vec1().map_err(failed)?;
-    IntentModel::new(classes, rows, bias).map_err(|e| EmbedError(e.to_string()))
+    LinearClassifier::new(classes, rows, bias).map_err(|e| EmbedError(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use support_core::domain::EscalationReason;
 
     #[test]
     fn a_separable_set_is_learned() {
@@ -74,7 +77,7 @@ mod tests {
             .map(|i| i as f32 / 20.0)
             .flat_map(|x| [refund(x), none(x)])
             .collect();
-        let model = train(&examples).unwrap();
+        let model = train(&examples, vec![None, Some(EscalationReason::Refund)]).unwrap();
         assert_eq!(model.classes(), [None, Some(EscalationReason::Refund)]);
         let (reason, p) = model
             .likeliest_reason(&Embedding::normalised(vec![1.0, 0.5, 0.0]))
