@@ -6,8 +6,11 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use support_core::agent::guardrails::{before_model, BeforeModel};
 use support_core::agent::rails::judged_units;
+use support_core::agent::sentiment;
 use support_core::domain::text::customer_words;
+use support_core::domain::Channel;
 use support_core::knowledge::{bundled_articles, KnowledgeBase};
 use support_embedding::{default_model_dir, precomputed, shared_embedder};
 
@@ -39,6 +42,16 @@ fn main() {
             .filter_map(|v| intents.likeliest_reason(v))
             .map(|(reason, p)| json!({"reason": reason, "score": p}))
             .collect();
+        // What the keyword rules alone decide, and how sure the rails are that the whole
+        // message is no escalation (the look-alike override).
+        let keywords = match before_model(&own, Channel::WebForm, sentiment::score(&own), false) {
+            BeforeModel::Escalate { reason, .. } => Some(reason),
+            _ => None,
+        };
+        let no_escalation = vectors
+            .last()
+            .map(|whole| intents.probabilities(whole)[0])
+            .unwrap_or_default();
         let hits: Vec<Value> = kb
             .search(&own, 3)
             .expect("search")
@@ -47,7 +60,7 @@ fn main() {
             .collect();
         println!(
             "{}",
-            json!({"id": record["id"], "kind": record["kind"], "expected": record["expected"], "rails": rails, "hits": hits})
+            json!({"id": record["id"], "kind": record["kind"], "expected": record["expected"], "rails": rails, "keywords": keywords, "no_escalation": no_escalation, "hits": hits})
         );
     }
 }

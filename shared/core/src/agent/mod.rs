@@ -6,9 +6,9 @@
 
 mod classify;
 pub(crate) mod format;
-mod guardrails;
+pub mod guardrails;
 pub mod rails;
-mod sentiment;
+pub mod sentiment;
 mod tool_loop;
 pub(crate) mod words;
 
