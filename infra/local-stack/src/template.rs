@@ -984,7 +984,9 @@ mod tests {
                 ("AgentFunction", "agent"),
                 ("EmailSenderFunction", "email-sender"),
                 ("IntakeSweeperFunction", "intake-sweeper"),
-                ("WebformApiFunction", "webform-api")
+                ("WebformApiFunction", "webform-api"),
+                ("WhatsappSenderFunction", "whatsapp-sender"),
+                ("WhatsappWebhookFunction", "whatsapp-webhook")
             ]
         );
         for f in t.functions.values() {
@@ -1007,7 +1009,9 @@ mod tests {
             routes,
             vec![
                 ("POST".into(), "/support/submit".into(), api.clone()),
-                ("GET".into(), "/support/ticket/{id}".into(), api)
+                ("GET".into(), "/support/ticket/{id}".into(), api.clone()),
+                ("POST".into(), "/webhooks/whatsapp".into(), api.clone()),
+                ("POST".into(), "/webhooks/whatsapp/status".into(), api)
             ]
         );
         let sqs: Vec<(&str, &EventSpec)> = t
@@ -1034,6 +1038,17 @@ mod tests {
                     &EventSpec::Sqs {
                         name: "EmailOutbound".into(),
                         queue: "EmailOutboundQueue".into(),
+                        batch_size: 10,
+                        maximum_batching_window_seconds: 1,
+                        report_batch_item_failures: true,
+                        enabled: true
+                    }
+                ),
+                (
+                    "WhatsappSenderFunction",
+                    &EventSpec::Sqs {
+                        name: "WhatsappOutbound".into(),
+                        queue: "WhatsappOutboundQueue".into(),
                         batch_size: 10,
                         maximum_batching_window_seconds: 1,
                         report_batch_item_failures: true,

@@ -16,17 +16,19 @@ use support_aws::customers::dynamodb::DynamoCustomers;
 use support_aws::lambda::webform_http::WebformApi;
 use support_aws::queue::sqs::SqsQueue;
 use support_aws::tickets::dynamodb::DynamoTickets;
-use support_core::domain::{ConversationMessage, CustomerId, MessageId, Sender, Ticket, TicketId};
+use support_core::domain::{
+    Channel, ConversationMessage, CustomerId, IdentityProof, MessageId, Sender, Ticket, TicketFacts, TicketId,
+};
 use support_core::intake::{Intake, Sweeper, SWEEP_GRACE};
-use support_core::ports::customers::CustomerDirectory;
+use support_core::ports::customers::{CustomerChannels, CustomerDirectory};
 use support_core::ports::queue::{MessageQueue, QueueMessage};
-use support_core::ports::tickets::{IntakeLog, Opened, PendingMessage};
+use support_core::ports::tickets::{IntakeLog, IntakeRecord, PendingMessage, Stored};
 use support_core::ports::InfraError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Identify,
-    OpenTicket,
+    Store,
     Enqueue,
     MarkQueued,
 }
@@ -63,26 +65,37 @@ impl Crashing {
 
 #[async_trait]
 impl CustomerDirectory for Crashing {
-    async fn identify(&self, sender: &Sender, now: DateTime<Utc>) -> Result<CustomerId, InfraError> {
+    async fn identify(
+        &self,
+        sender: &Sender,
+        proof: IdentityProof,
+        now: DateTime<Utc>,
+    ) -> Result<CustomerId, InfraError> {
         self.before(Step::Identify);
-        let id = self.adapters().0.identify(sender, now).await;
+        let id = self.adapters().0.identify(sender, proof, now).await;
         self.after(Step::Identify);
         id
     }
 }
 
 #[async_trait]
+impl CustomerChannels for Crashing {
+    async fn channels(&self, customer: &CustomerId) -> Result<Vec<Channel>, InfraError> {
+        self.adapters().0.channels(customer).await
+    }
+}
+
+#[async_trait]
 impl IntakeLog for Crashing {
-    async fn open_ticket(
-        &self,
-        ticket: &Ticket,
-        message: &ConversationMessage,
-        queued_as: &QueueMessage,
-    ) -> Result<Opened, InfraError> {
-        self.before(Step::OpenTicket);
-        let opened = self.adapters().1.open_ticket(ticket, message, queued_as).await;
-        self.after(Step::OpenTicket);
-        opened
+    async fn store(&self, record: &IntakeRecord) -> Result<Stored, InfraError> {
+        self.before(Step::Store);
+        let stored = self.adapters().1.store(record).await;
+        self.after(Step::Store);
+        stored
+    }
+
+    async fn conversation(&self, customer: &CustomerId, channel: Channel) -> Result<Option<TicketFacts>, InfraError> {
+        self.adapters().1.conversation(customer, channel).await
     }
 
     async fn mark_queued(&self, ticket: &TicketId, message: &MessageId) -> Result<(), InfraError> {
@@ -122,6 +135,7 @@ async fn a_crash_at_any_step_of_the_intake_leaves_nothing_or_a_message_answered_
     let api = WebformApi::new(
         Intake::new(crashing.clone(), crashing.clone(), crashing.clone()),
         tickets_reader,
+        crashing.clone(),
     );
     let app = TestApp::spawn_with(
         LocalStackOptions::default()
@@ -137,7 +151,7 @@ async fn a_crash_at_any_step_of_the_intake_leaves_nothing_or_a_message_answered_
         inbound(),
     ));
     let sweeper = Sweeper::new(Arc::new(tickets()), Arc::new(inbound()));
-    let steps = [Step::Identify, Step::OpenTicket, Step::Enqueue, Step::MarkQueued];
+    let steps = [Step::Identify, Step::Store, Step::Enqueue, Step::MarkQueued];
     let crashes: Vec<Crash> = steps
         .iter()
         .flat_map(|s| [Crash::Before(*s), Crash::After(*s)])

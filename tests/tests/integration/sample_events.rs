@@ -17,7 +17,7 @@ use support_core::domain::{
     ConversationMessage, DeliveryStatus, Direction, OutboundReply, QueuedMessage, Ticket, TicketId,
 };
 use support_core::ports::queue::QueueMessage;
-use support_core::ports::tickets::{AgentRun, IntakeLog, ReplyLog, TicketOutcome};
+use support_core::ports::tickets::{AgentRun, IntakeLog, IntakeRecord, Placement, ReplyLog, TicketOutcome, TurnRecord};
 
 fn event(name: &str) -> String {
     std::fs::read_to_string(local_stack::workspace_root().join("events").join(name)).expect("the sample event exists")
@@ -53,6 +53,7 @@ async fn store_intake_of(app: &TestApp, queued: &QueuedMessage) {
         created_at: queued.received_at,
         delivery_status: None,
         provider_message_id: None,
+        attachments: Vec::new(),
     };
     let queued_as = QueueMessage {
         body: serde_json::to_string(queued).unwrap(),
@@ -60,7 +61,14 @@ async fn store_intake_of(app: &TestApp, queued: &QueuedMessage) {
         deduplication_id: Some("sample".into()),
         correlation_id: queued.correlation_id.clone(),
     };
-    tickets(app).open_ticket(&ticket, &message, &queued_as).await.unwrap();
+    let record = IntakeRecord {
+        key: format!("sample#{}", queued.message_id),
+        placement: Placement::New(ticket),
+        message,
+        queued_as,
+        conversation: None,
+    };
+    tickets(app).store(&record).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,6 +139,7 @@ async fn store_reply_of_the_sender_event(app: &TestApp) -> (SqsEvent, OutboundRe
         created_at: Utc::now(),
         delivery_status: Some(DeliveryStatus::Queued),
         provider_message_id: None,
+        attachments: Vec::new(),
     };
     let outcome = TicketOutcome {
         status: support_core::domain::TicketStatus::Answered,
@@ -146,10 +155,13 @@ async fn store_reply_of_the_sender_event(app: &TestApp) -> (SqsEvent, OutboundRe
         context: serde_json::json!({}),
         duration_ms: 0,
     };
-    tickets(app)
-        .record_reply(&stored_reply, &outcome, &run, Utc::now())
-        .await
-        .unwrap();
+    let turn = TurnRecord {
+        reply: stored_reply,
+        outcome,
+        run,
+        code_sent: None,
+    };
+    tickets(app).record_reply(&turn, Utc::now()).await.unwrap();
     (sqs_event, reply)
 }
 

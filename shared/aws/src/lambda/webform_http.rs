@@ -5,15 +5,16 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Map, Value};
 use support_core::domain::rules::RULES;
 use support_core::domain::{Channel, InboundMessage, Sender, TicketId};
 use support_core::intake::Intake;
+use support_core::ports::customers::CustomerChannels;
 use support_core::ports::tickets::TicketReader;
-use support_core::ports::InfraError;
 use support_core::webform::{validate, FieldError, TicketView};
+
+use super::http::{body_bytes, error, json_response, media_type, route_key, unavailable};
 
 pub const SUBMIT: &str = "POST /support/submit";
 pub const TICKET_STATUS: &str = "GET /support/ticket/{id}";
@@ -23,24 +24,7 @@ pub const ROUTES: &[&str] = &[SUBMIT, TICKET_STATUS];
 pub struct WebformApi {
     intake: Intake,
     tickets: Arc<dyn TicketReader>,
-}
-
-fn json_response(status: u16, body: Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .header("cache-control", "no-store")
-        .body(Body::Text(body.to_string()))
-        .expect("status and headers are valid")
-}
-
-fn error(status: u16, code: &str, message: &str) -> Response<Body> {
-    json_response(status, json!({ "error": code, "message": message }))
-}
-
-fn unavailable(e: &InfraError, message: &str) -> Response<Body> {
-    tracing::error!(error = %e, "infrastructure failure");
-    error(503, "unavailable", message)
+    customers: Arc<dyn CustomerChannels>,
 }
 
 /// A header value in a safe format (it reaches logs and keys), or `None`.
@@ -60,18 +44,18 @@ fn safe_header<'a>(request: &'a Request, name: &str, min: usize, max: usize) -> 
 }
 
 impl WebformApi {
-    pub fn new(intake: Intake, tickets: Arc<dyn TicketReader>) -> Self {
-        Self { intake, tickets }
+    pub fn new(intake: Intake, tickets: Arc<dyn TicketReader>, customers: Arc<dyn CustomerChannels>) -> Self {
+        Self {
+            intake,
+            tickets,
+            customers,
+        }
     }
 
     /// Answers one HTTP request. Bad input gets a 4xx and changes nothing; infrastructure
     /// trouble before anything was stored gets a 503.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let route_key = match request.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone().unwrap_or_default(),
-            _ => String::new(),
-        };
-        match route_key.as_str() {
+        match route_key(&request).as_str() {
             SUBMIT => self.submit(request).await,
             TICKET_STATUS => {
                 let id = request
@@ -126,6 +110,9 @@ impl WebformApi {
             correlation_id: correlation_id.clone(),
             category: Some(submission.category),
             priority: Some(submission.priority),
+            // A typed address is a claim: proven only once its owner follows the emailed link.
+            proof: None,
+            attachments: Vec::new(),
         };
         match self.intake.accept(message).await {
             Ok(accepted) => {
@@ -151,10 +138,15 @@ impl WebformApi {
         let Ok(id) = TicketId::parse(id) else {
             return not_found();
         };
-        match self.tickets.ticket_thread(&id).await {
-            Ok(Some((ticket, messages))) => json_response(200, json!(TicketView::new(ticket, messages))),
-            Ok(None) => not_found(),
-            Err(e) => unavailable(&e, "Support is briefly unavailable. Please try again in a minute."),
+        let busy = "Support is briefly unavailable. Please try again in a minute.";
+        let (ticket, messages) = match self.tickets.ticket_thread(&id).await {
+            Ok(Some(thread)) => thread,
+            Ok(None) => return not_found(),
+            Err(e) => return unavailable(&e, busy),
+        };
+        match self.customers.channels(&ticket.customer_id).await {
+            Ok(channels) => json_response(200, json!(TicketView::new(ticket, messages, channels))),
+            Err(e) => unavailable(&e, busy),
         }
     }
 }
@@ -180,28 +172,14 @@ fn reject(status: u16, code: &'static str, message: impl Into<String>) -> Reject
 
 /// The request body as a JSON object, or why not.
 fn decode_form(request: &Request) -> Result<Map<String, Value>, Rejection> {
-    let content_type = request
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let is_json = content_type
-        .split(';')
-        .next()
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+    if media_type(request) != "application/json" {
         return Err(reject(
             415,
             "unsupported_media_type",
             "Send the form as application/json",
         ));
     }
-    let bytes: &[u8] = match request.body() {
-        Body::Empty => &[],
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => &[],
-    };
+    let bytes = body_bytes(request);
     if bytes.len() > RULES.max_body_bytes {
         return Err(reject(
             413,

@@ -21,7 +21,13 @@ named_set!(
 
 named_set!(
     /// Why a person must take over; shown to the customer only as the team it went to.
-    EscalationReason { Pricing, Refund, Legal, Sentiment, HumanRequest, NoAnswer, Other }
+    EscalationReason {
+        Pricing, Refund, Legal, Sentiment, HumanRequest, NoAnswer, Other,
+        /// WhatsApp's 24-hour window closed before a reply could go out.
+        WindowClosed,
+        /// The provider could not deliver the reply (refused, failed or undelivered).
+        DeliveryFailed,
+    }
 );
 
 impl EscalationReason {
@@ -36,6 +42,8 @@ impl EscalationReason {
             EscalationReason::HumanRequest => 4,
             EscalationReason::NoAnswer => 5,
             EscalationReason::Other => 6,
+            EscalationReason::WindowClosed => 7,
+            EscalationReason::DeliveryFailed => 8,
         }
     }
 }
@@ -50,6 +58,9 @@ pub struct Ticket {
     pub priority: Priority,
     pub status: TicketStatus,
     pub escalation_reason: Option<EscalationReason>,
+    /// What the person taking over needs to know when the reason alone does not say it
+    /// (the provider's error code, for a delivery failure). Never shown to the customer.
+    pub escalation_note: Option<String>,
     /// VADER compound score (-1..1) of the customer's latest message, once the agent saw it.
     pub sentiment: Option<f64>,
     pub created_at: DateTime<Utc>,
@@ -75,6 +86,7 @@ impl Ticket {
             priority,
             status: TicketStatus::Open,
             escalation_reason: None,
+            escalation_note: None,
             sentiment: None,
             created_at: now,
             updated_at: now,
