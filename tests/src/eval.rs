@@ -8,19 +8,18 @@
 //! after the tickets they follow. A ticket counts once the agent decided
 //! (answered or escalated); its latency runs from sending to that decision.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use support_core::domain::text::customer_words;
 use support_core::domain::Language;
 
-use crate::TestApp;
+use crate::{json_attribute, TestApp};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct LabelledTicket {
@@ -329,11 +328,6 @@ async fn wait_for_decision(app: &TestApp, ticket_id: &str, sent_at: Instant, tim
 }
 
 /// A run's attribute that holds JSON text (`Null` when absent).
-fn json_attribute(run: &HashMap<String, AttributeValue>, name: &str) -> Result<Value> {
-    let text = run.get(name).and_then(|v| v.as_s().ok());
-    Ok(text.map(|s| serde_json::from_str(s)).transpose()?.unwrap_or_default())
-}
-
 /// The first search's top articles, the answer's sources and the agent's own time, from
 /// the run it recorded.
 async fn agent_run(app: &TestApp, ticket_id: &str) -> Result<(Vec<String>, Vec<String>, f64)> {

@@ -4,6 +4,7 @@
 pub mod aws_calls;
 pub mod converse_stub;
 pub mod eval;
+pub mod whatsapp;
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,13 @@ fn unique_region() -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + std::process::id() as usize;
     REGIONS[n % REGIONS.len()].to_owned()
+}
+
+/// An attribute of a stored item that holds JSON text (an agent run's `decision`, `steps`,
+/// `context`), parsed; `null` when absent.
+pub fn json_attribute(item: &HashMap<String, AttributeValue>, name: &str) -> Result<Value> {
+    let text = item.get(name).and_then(|v| v.as_s().ok());
+    Ok(text.map(|s| serde_json::from_str(s)).transpose()?.unwrap_or_default())
 }
 
 /// A queue that keeps what was sent instead of sending it.

@@ -15,3 +15,4 @@ mod sample_events;
 mod template_lint;
 mod understanding;
 mod web_form_spine;
+mod whatsapp;
