@@ -16,3 +16,4 @@ mod template_lint;
 mod understanding;
 mod web_form_spine;
 mod whatsapp;
+mod whatsapp_identity;

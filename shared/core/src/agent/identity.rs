@@ -197,7 +197,7 @@ fn send_code(
     let body = format!(
         "Hello,\n\nSomeone asked on WhatsApp to link the number ending in {ending} to the Tandem account of this address. \
          If that was you, reply to our WhatsApp message with this code within 10 minutes:\n\n{code}\n\n\
-         If it wasn't you, ignore this email: nothing is linked without the code, and nothing about your account was shown.\n\n— Tandem Support"
+         If it wasn't you, ignore this email: nothing is linked without the code, and nothing about your account was shown.\n\nTandem Support"
     );
     CodeSent {
         customer: message.customer_id.clone(),

@@ -554,6 +554,7 @@ mod tests {
     use crate::domain::{IdentityProof, InboundMessage, Sender, TicketId};
     use crate::intake::Intake;
     use crate::ports::customers::memory::MemoryCustomers;
+    use crate::ports::customers::IdentityLinks;
     use crate::ports::embedder::hashing::HashingEmbedder;
     use crate::ports::engine::offline::OfflineEngine;
     use crate::ports::engine::{EngineError, EngineReply, Round};
@@ -582,6 +583,8 @@ mod tests {
         tickets: Arc<MemoryTickets>,
         inbound: Arc<MemoryQueue>,
         outbound: Arc<MemoryQueue>,
+        whatsapp: Arc<MemoryQueue>,
+        customers: Arc<MemoryCustomers>,
         intake: Intake,
         agent: Agent,
     }
@@ -591,13 +594,14 @@ mod tests {
         let inbound = Arc::new(MemoryQueue::default());
         let outbound = Arc::new(MemoryQueue::default());
         let customers = Arc::new(MemoryCustomers::default());
+        let whatsapp = Arc::new(MemoryQueue::default());
         World {
             intake: Intake::new(customers.clone(), tickets.clone(), inbound.clone()),
             agent: Agent::new(AgentPorts {
                 history: tickets.clone(),
                 replies: tickets.clone(),
                 email_outbound: outbound.clone(),
-                whatsapp_outbound: None,
+                whatsapp_outbound: Some(whatsapp.clone()),
                 engine,
                 knowledge: Arc::new(Knowledge::articles_only(Arc::new(HashingEmbedder))),
                 rails: Arc::new(SemanticRails::new(never_escalates())),
@@ -608,6 +612,8 @@ mod tests {
             tickets,
             inbound,
             outbound,
+            whatsapp,
+            customers,
         }
     }
 
@@ -691,5 +697,44 @@ mod tests {
         let last: OutboundReply = serde_json::from_str(&sent.last().unwrap().body).unwrap();
         assert!(last.body.starts_with("Hi Ada,"), "{}", last.body);
         assert_eq!(last.recipient_name.as_deref(), Some("Ada Byron"));
+    }
+
+    fn on_whatsapp(id: &str, body: &str) -> InboundMessage {
+        InboundMessage {
+            channel: Channel::Whatsapp,
+            sender: Sender {
+                name: Some("Ana".into()),
+                email: None,
+                phone: Some("+5511987654321".into()),
+            },
+            subject: None,
+            proof: Some(IdentityProof::TwilioSender),
+            ..message(id, "Ana", body)
+        }
+    }
+
+    fn last_whatsapp_reply(world: &World) -> String {
+        let sent = world.whatsapp.sent.lock().unwrap();
+        let reply: OutboundReply = serde_json::from_str(&sent.last().unwrap().body).unwrap();
+        reply.body
+    }
+
+    #[tokio::test]
+    async fn a_code_dies_after_too_many_wrong_tries_and_then_links_nothing() {
+        let world = world(Arc::new(OfflineEngine));
+        deliver(&world, on_whatsapp("wa-1", "my email is bob@stone.example")).await;
+        assert!(last_whatsapp_reply(&world).contains("6-digit code"));
+        let email: OutboundReply = serde_json::from_str(&world.outbound.sent.lock().unwrap()[0].body).unwrap();
+        assert_eq!(email.recipient, "bob@stone.example");
+        let code = regex::Regex::new(r"(?m)^(\d{6})$").unwrap().captures(&email.body).unwrap()[1].to_owned();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for attempt in 1..=MAX_ATTEMPTS {
+            deliver(&world, on_whatsapp(&format!("wrong-{attempt}"), wrong)).await;
+        }
+        assert!(last_whatsapp_reply(&world).contains("can't be used any more"), "{}", last_whatsapp_reply(&world));
+        deliver(&world, on_whatsapp("right", &code)).await;
+        assert!(last_whatsapp_reply(&world).contains("can't be used any more"));
+        let bob = world.customers.owner_of_email(&"bob@stone.example".parse().unwrap()).await.unwrap();
+        assert_eq!(bob, None, "nothing linked");
     }
 }
