@@ -16,4 +16,5 @@ mod template_lint;
 mod understanding;
 mod web_form_spine;
 mod whatsapp;
+mod whatsapp_crashes;
 mod whatsapp_identity;

@@ -58,7 +58,11 @@ async fn say(app: &TestApp, phone: &str, text: &str) -> (String, String) {
 
 async fn replies_to(app: &TestApp, phone: &str) -> Vec<Value> {
     let to = format!("whatsapp:{phone}");
-    app.twilio_messages().await.into_iter().filter(|m| m["to"] == to).collect()
+    app.twilio_messages()
+        .await
+        .into_iter()
+        .filter(|m| m["to"] == to)
+        .collect()
 }
 
 /// The code in the latest email to `address` (moto's SES keeps what it sent).
@@ -78,7 +82,10 @@ async fn emailed_code(app: &TestApp, address: &str) -> String {
 }
 
 fn history_of(contexts: &[Value]) -> String {
-    contexts.iter().map(|c| c["history"].as_str().unwrap_or_default()).collect()
+    contexts
+        .iter()
+        .map(|c| c["history"].as_str().unwrap_or_default())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,11 +106,19 @@ async fn a_number_is_linked_only_by_the_code_that_came_back_and_then_sees_every_
     let (answer, _) = say(&app, phone, &wrong).await;
     assert!(answer.contains("doesn't match"), "{answer}");
     assert!(answer.contains("4 more tries"), "{answer}");
-    assert_ne!(owner(&app, &format!("PHONE#{phone}")).await, Some(bob.clone()), "a wrong code links nothing");
+    assert_ne!(
+        owner(&app, &format!("PHONE#{phone}")).await,
+        Some(bob.clone()),
+        "a wrong code links nothing"
+    );
 
     let (answer, _) = say(&app, phone, &code).await;
     assert!(answer.contains("now linked"), "{answer}");
-    assert_eq!(owner(&app, &format!("PHONE#{phone}")).await, Some(bob.clone()), "linked to Bob");
+    assert_eq!(
+        owner(&app, &format!("PHONE#{phone}")).await,
+        Some(bob.clone()),
+        "linked to Bob"
+    );
     let profile = app
         .dynamodb
         .get_item()
@@ -118,7 +133,11 @@ async fn a_number_is_linked_only_by_the_code_that_came_back_and_then_sees_every_
         .map(|i| i.as_m().unwrap())
         .find(|i| i["identity"].as_s().unwrap() == &format!("PHONE#{phone}"))
         .expect("the link is recorded on Bob");
-    assert_eq!(linked["proof"].as_s().unwrap(), "one_time_code", "with how it was proven");
+    assert_eq!(
+        linked["proof"].as_s().unwrap(),
+        "one_time_code",
+        "with how it was proven"
+    );
     assert_eq!(linked["via"].as_s().unwrap(), &format!("EMAIL#{BOB}"));
 
     // Now the agent sees Bob's history from every channel, and the ticket shows his channels.
@@ -171,7 +190,10 @@ async fn an_address_typed_into_the_form_shows_nobody_elses_history() {
     let view = app.wait_for_sent_reply(&ticket, WAIT).await.unwrap();
     let contexts = app.run_contexts(&ticket).await;
     let history = history_of(&contexts);
-    assert!(!history.contains("March invoice"), "the model never sees Bob's history: {history}");
+    assert!(
+        !history.contains("March invoice"),
+        "the model never sees Bob's history: {history}"
+    );
     assert!(history.contains("Remind me what I asked"), "{history}");
     let shown: String = view["messages"]
         .as_array()
@@ -179,7 +201,10 @@ async fn an_address_typed_into_the_form_shows_nobody_elses_history() {
         .iter()
         .map(|m| m["body"].as_str().unwrap())
         .collect();
-    assert!(!shown.contains("March invoice") && !shown.contains("14 seats"), "{shown}");
+    assert!(
+        !shown.contains("March invoice") && !shown.contains("14 seats"),
+        "{shown}"
+    );
     assert_eq!(view["customer_channels"], json!([]), "an unproven claim");
     // Bob's record is untouched: the claim merged nothing.
     assert_eq!(app.item_count("CustomersTable").await, customers_before);

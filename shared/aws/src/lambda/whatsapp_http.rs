@@ -186,6 +186,7 @@ impl WhatsappWebhook {
                 message_id: MessageId::parse(query.get("message")?)?,
                 part: Some(part).filter(|p| *p < parts)?,
                 parts,
+                sid: field("MessageSid")?.to_owned(),
                 status: delivery_status(field("MessageStatus")?)?,
                 error_code: field("ErrorCode").and_then(|c| c.parse().ok()),
             })

@@ -963,7 +963,13 @@ impl DeliveryLog for DynamoTickets {
         Ok(())
     }
 
-    async fn advance(&self, ticket: &TicketId, id: &MessageId, status: DeliveryStatus) -> Result<bool, InfraError> {
+    async fn record_delivery(
+        &self,
+        ticket: &TicketId,
+        id: &MessageId,
+        status: DeliveryStatus,
+        provider_message_id: &str,
+    ) -> Result<bool, InfraError> {
         let (condition, values) = earlier_than(status);
         let moved = self
             .client
@@ -971,10 +977,11 @@ impl DeliveryLog for DynamoTickets {
             .table_name(&self.table)
             .key("pk", s(ticket_pk(ticket)))
             .key("sk", s(message_sk(id)))
-            .update_expression("SET delivery_status = :status")
+            .update_expression("SET delivery_status = :status, provider_message_id = :provider")
             .condition_expression(condition)
             .set_expression_attribute_values(Some(values))
             .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":provider", s(provider_message_id))
             .send()
             .await;
         match moved {
@@ -985,7 +992,7 @@ impl DeliveryLog for DynamoTickets {
             {
                 Ok(false)
             }
-            Err(e) => Err(infra("advance delivery status")(e)),
+            Err(e) => Err(infra("record delivery status")(e)),
         }
     }
 

@@ -726,15 +726,27 @@ mod tests {
         assert!(last_whatsapp_reply(&world).contains("6-digit code"));
         let email: OutboundReply = serde_json::from_str(&world.outbound.sent.lock().unwrap()[0].body).unwrap();
         assert_eq!(email.recipient, "bob@stone.example");
-        let code = regex::Regex::new(r"(?m)^(\d{6})$").unwrap().captures(&email.body).unwrap()[1].to_owned();
+        let code = regex::Regex::new(r"(?m)^(\d{6})$")
+            .unwrap()
+            .captures(&email.body)
+            .unwrap()[1]
+            .to_owned();
         let wrong = if code == "000000" { "111111" } else { "000000" };
         for attempt in 1..=MAX_ATTEMPTS {
             deliver(&world, on_whatsapp(&format!("wrong-{attempt}"), wrong)).await;
         }
-        assert!(last_whatsapp_reply(&world).contains("can't be used any more"), "{}", last_whatsapp_reply(&world));
+        assert!(
+            last_whatsapp_reply(&world).contains("can't be used any more"),
+            "{}",
+            last_whatsapp_reply(&world)
+        );
         deliver(&world, on_whatsapp("right", &code)).await;
         assert!(last_whatsapp_reply(&world).contains("can't be used any more"));
-        let bob = world.customers.owner_of_email(&"bob@stone.example".parse().unwrap()).await.unwrap();
+        let bob = world
+            .customers
+            .owner_of_email(&"bob@stone.example".parse().unwrap())
+            .await
+            .unwrap();
         assert_eq!(bob, None, "nothing linked");
     }
 }

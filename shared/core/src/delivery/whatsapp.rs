@@ -196,12 +196,15 @@ pub struct StatusReport {
     pub message_id: MessageId,
     pub part: usize,
     pub parts: usize,
+    /// The part's SID (Twilio's `MessageSid`).
+    pub sid: String,
     pub status: DeliveryStatus,
     pub error_code: Option<u32>,
 }
 
 /// Records a status callback. A failure of any part hands the ticket to a person with the
-/// error code; otherwise the reply's status follows its last part, and only forward.
+/// error code; otherwise the reply's status follows its last part, and only forward. Each
+/// part's SID is recorded: a sender that stopped before recording one leaves no gap.
 pub async fn record_status(log: &dyn DeliveryLog, report: &StatusReport) -> Result<(), InfraError> {
     let (ticket, id) = (&report.ticket_id, &report.message_id);
     if report.status.is_failure() {
@@ -224,9 +227,9 @@ pub async fn record_status(log: &dyn DeliveryLog, report: &StatusReport) -> Resu
         return Ok(());
     }
     if report.part + 1 < report.parts {
-        return Ok(());
+        return log.record_part(ticket, id, report.part, &report.sid).await;
     }
-    let moved = log.advance(ticket, id, report.status).await?;
+    let moved = log.record_delivery(ticket, id, report.status, &report.sid).await?;
     tracing::info!(status = %report.status, moved, "delivery status");
     Ok(())
 }
@@ -413,6 +416,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_attempt_that_stopped_after_twilio_accepted_is_taken_over_without_a_second_message() {
+        let log = Arc::new(MemoryTickets::default());
+        let api = Arc::new(Scripted::default());
+        let reply = stored_reply(&log, "Go to Settings, then Members.").await;
+        // The first attempt claimed the reply and Twilio accepted it; then the process died.
+        let lease = chrono::Duration::milliseconds(10);
+        log.claim_send(&reply.ticket_id, &reply.message_id, Utc::now(), lease)
+            .await
+            .unwrap();
+        let first = OutgoingMessage {
+            to: reply.recipient.clone(),
+            body: reply.body.clone(),
+            status_callback: None,
+        };
+        api.send(&first).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let sender = WhatsappDelivery::new(
+            log.clone(),
+            api.clone(),
+            StatusCallback {
+                url: "https://x.example/s".into(),
+            },
+        )
+        .with_timing(fast(), lease);
+        sender.send(&reply).await.unwrap();
+        assert_eq!(api.accepted.lock().unwrap().len(), 1, "found at Twilio, not sent again");
+        let (_, messages) = log.ticket_thread(&reply.ticket_id).await.unwrap().unwrap();
+        let stored = messages.iter().find(|m| m.id == reply.message_id).unwrap();
+        assert_eq!(stored.delivery_status, Some(DeliveryStatus::Sent));
+        assert_eq!(stored.provider_message_id.as_deref(), Some("SM1"), "its SID recorded");
+    }
+
+    #[tokio::test]
     async fn outside_the_window_the_reply_fails_and_a_person_takes_the_ticket() {
         let log = Arc::new(MemoryTickets::default());
         let api = Arc::new(Scripted::default());
@@ -438,6 +474,7 @@ mod tests {
             message_id: reply.message_id.clone(),
             part,
             parts: 2,
+            sid: format!("SM{part}"),
             status,
             error_code: None,
         };

@@ -32,6 +32,8 @@ struct State {
     conversations: HashMap<(CustomerId, Channel), TicketFacts>,
     outbox: BTreeMap<(TicketId, MessageId), (DateTime<Utc>, QueueMessage)>,
     parts: HashMap<(TicketId, MessageId), BTreeMap<usize, String>>,
+    /// When each reply was last claimed for sending.
+    claims: HashMap<(TicketId, MessageId), DateTime<Utc>>,
     runs: Vec<AgentRun>,
     codes: HashMap<CustomerId, PendingCode>,
     notices: HashMap<(TicketId, MessageId), (OutboundReply, DeliveryStatus)>,
@@ -275,16 +277,14 @@ impl DeliveryLog for MemoryTickets {
         &self,
         ticket: &TicketId,
         id: &MessageId,
-        _now: DateTime<Utc>,
-        _lease: chrono::Duration,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
     ) -> Result<SendClaim, InfraError> {
         let mut state = self.state();
-        let sent_parts = state
-            .parts
-            .get(&(ticket.clone(), id.clone()))
-            .cloned()
-            .unwrap_or_default();
-        if let Some((_, status)) = state.notices.get_mut(&(ticket.clone(), id.clone())) {
+        let key = (ticket.clone(), id.clone());
+        let sent_parts = state.parts.get(&key).cloned().unwrap_or_default();
+        let claimed_at = state.claims.get(&key).copied();
+        if let Some((_, status)) = state.notices.get_mut(&key) {
             if *status != DeliveryStatus::Queued {
                 return Ok(SendClaim::AlreadyDone {
                     provider_message_id: None,
@@ -296,19 +296,22 @@ impl DeliveryLog for MemoryTickets {
         let Some(message) = state.messages.get_mut(ticket).and_then(|t| t.get_mut(id)) else {
             return Ok(SendClaim::Missing);
         };
-        Ok(match message.delivery_status {
-            Some(DeliveryStatus::Sending) => SendClaim::Busy,
-            Some(DeliveryStatus::Queued) | None => {
-                message.delivery_status = Some(DeliveryStatus::Sending);
-                SendClaim::Claimed(Claim {
-                    taken_over_from: None,
-                    sent_parts,
+        let taken_over_from = match (message.delivery_status, claimed_at) {
+            (Some(DeliveryStatus::Sending), Some(at)) if at < now - lease => Some(at),
+            (Some(DeliveryStatus::Sending), _) => return Ok(SendClaim::Busy),
+            (Some(DeliveryStatus::Queued) | None, _) => None,
+            (Some(_), _) => {
+                return Ok(SendClaim::AlreadyDone {
+                    provider_message_id: message.provider_message_id.clone(),
                 })
             }
-            Some(_) => SendClaim::AlreadyDone {
-                provider_message_id: message.provider_message_id.clone(),
-            },
-        })
+        };
+        message.delivery_status = Some(DeliveryStatus::Sending);
+        state.claims.insert(key, now);
+        Ok(SendClaim::Claimed(Claim {
+            taken_over_from,
+            sent_parts,
+        }))
     }
 
     async fn record_part(
@@ -345,14 +348,21 @@ impl DeliveryLog for MemoryTickets {
         Ok(())
     }
 
-    async fn advance(&self, ticket: &TicketId, id: &MessageId, status: DeliveryStatus) -> Result<bool, InfraError> {
+    async fn record_delivery(
+        &self,
+        ticket: &TicketId,
+        id: &MessageId,
+        status: DeliveryStatus,
+        provider_message_id: &str,
+    ) -> Result<bool, InfraError> {
         let mut state = self.state();
-        let message = state.message_mut(ticket, id, "advance delivery")?;
+        let message = state.message_mut(ticket, id, "record delivery")?;
         let current = message.delivery_status.unwrap_or(DeliveryStatus::Queued);
         if !current.may_become(status) {
             return Ok(false);
         }
         message.delivery_status = Some(status);
+        message.provider_message_id = Some(provider_message_id.to_owned());
         Ok(true)
     }
 

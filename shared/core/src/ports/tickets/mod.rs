@@ -258,9 +258,16 @@ pub trait DeliveryLog: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), InfraError>;
 
-    /// The provider reports a later state: moved only forward ([`DeliveryStatus::may_become`]).
+    /// The provider reports a later state of the message (of its last part, `provider_message_id`,
+    /// whose id is recorded with it): moved only forward ([`DeliveryStatus::may_become`]).
     /// Whether it moved.
-    async fn advance(&self, ticket: &TicketId, id: &MessageId, status: DeliveryStatus) -> Result<bool, InfraError>;
+    async fn record_delivery(
+        &self,
+        ticket: &TicketId,
+        id: &MessageId,
+        status: DeliveryStatus,
+        provider_message_id: &str,
+    ) -> Result<bool, InfraError>;
 
     /// The provider could not deliver the message (`status` is a failure): it is marked so
     /// (unless it got further meanwhile), and the ticket goes to a person with `reason` and
