@@ -676,6 +676,14 @@ fn bindings(
     for id in template.http_apis.keys() {
         b.refs.insert(id.clone(), "local".into());
     }
+    // The gateway serves the site and its API on one origin, as the CloudFront distribution does.
+    let gateway_host = gateway_url.trim_start_matches("http://");
+    for (id, kind) in &template.resource_types {
+        if kind == "AWS::CloudFront::Distribution" {
+            b.attributes
+                .insert((id.clone(), "DomainName".into()), gateway_host.to_owned());
+        }
+    }
     Ok(b)
 }
 
@@ -694,9 +702,12 @@ fn function_environment(
             *slot = (*v).to_owned();
         }
     }
-    // Twilio's API is the stand-in on the gateway.
+    // Twilio's API is the stand-in on the gateway, and the site is the gateway (over http).
     if let Some(slot) = env.get_mut("TWILIO_API_BASE_URL") {
         *slot = format!("{gateway_url}{TWILIO_STAND_IN_PATH}");
+    }
+    if let Some(slot) = env.get_mut("SITE_URL") {
+        gateway_url.clone_into(slot);
     }
     // The model layer's files are where scripts/ensure-model.sh put them, not in /opt.
     if let Some(slot) = env.get_mut("EMBEDDING_MODEL_DIR") {

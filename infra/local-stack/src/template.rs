@@ -851,6 +851,10 @@ mod tests {
                 format!("arn:aws:sqs:eu-west-1:123456789012:{name}"),
             );
         }
+        b.attributes.insert(
+            ("WebFormDistribution".into(), "DomainName".into()),
+            "d111111abcdef8.cloudfront.net".into(),
+        );
         b
     }
 
@@ -1010,6 +1014,7 @@ mod tests {
             vec![
                 ("POST".into(), "/support/submit".into(), api.clone()),
                 ("GET".into(), "/support/ticket/{id}".into(), api.clone()),
+                ("GET".into(), "/support/confirm/{id}".into(), api.clone()),
                 ("POST".into(), "/webhooks/whatsapp".into(), api.clone()),
                 ("POST".into(), "/webhooks/whatsapp/status".into(), api)
             ]
@@ -1089,6 +1094,7 @@ mod tests {
         assert_eq!(sender["SENDER_ADDRESS"], "support@tandem.example");
         assert_eq!(sender["SES_CONFIGURATION_SET"], "");
         assert_eq!(sender["TICKETS_TABLE"], "local-tickets");
+        assert_eq!(sender["SITE_URL"], "https://d111111abcdef8.cloudfront.net");
     }
 
     #[test]

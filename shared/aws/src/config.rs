@@ -137,6 +137,9 @@ pub struct EmailSenderConfig {
     pub tickets_table: String,
     pub sender_address: EmailAddress,
     pub configuration_set: Option<String>,
+    /// The public site (`SITE_URL`, the web form's origin): replies to a typed address carry
+    /// the link to confirm it there. Without it, no link is sent.
+    pub site_url: Option<String>,
 }
 
 impl EmailSenderConfig {
@@ -150,6 +153,7 @@ impl EmailSenderConfig {
                 reason: e.to_string(),
             })?,
             configuration_set: env.optional("SES_CONFIGURATION_SET"),
+            site_url: env.optional("SITE_URL").map(|url| url.trim_end_matches('/').to_owned()),
         })
     }
 

@@ -48,7 +48,15 @@ pub fn webform_api(config: config::WebformConfig, sdk: &SdkConfig) -> crate::lam
     ));
     let inbound = crate::queue::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.inbound_queue_url);
     let intake = support_core::intake::Intake::new(customers.clone(), tickets.clone(), Arc::new(inbound));
-    crate::lambda::webform_http::WebformApi::new(intake, tickets, customers)
+    crate::lambda::webform_http::WebformApi::new(
+        intake,
+        crate::lambda::webform_http::WebformPorts {
+            tickets: tickets.clone(),
+            channels: customers.clone(),
+            customers,
+            verifications: tickets,
+        },
+    )
 }
 
 #[cfg(all(feature = "dynamodb", feature = "sqs", feature = "twilio-webhook"))]
@@ -142,6 +150,7 @@ pub fn email_delivery(config: config::EmailSenderConfig, sdk: &SdkConfig) -> sup
             config.configuration_set,
         )),
         config.sender_address,
+        config.site_url,
     )
 }
 

@@ -13,16 +13,17 @@ use chrono::{DateTime, Utc};
 use integration_tests::{valid_form, TestApp};
 use local_stack::LocalStackOptions;
 use support_aws::customers::dynamodb::DynamoCustomers;
-use support_aws::lambda::webform_http::WebformApi;
+use support_aws::lambda::webform_http::{WebformApi, WebformPorts};
 use support_aws::queue::sqs::SqsQueue;
 use support_aws::tickets::dynamodb::DynamoTickets;
 use support_core::domain::{
-    Channel, ConversationMessage, CustomerId, IdentityProof, MessageId, Sender, Ticket, TicketFacts, TicketId,
+    Channel, ConversationMessage, CustomerId, IdentityProof, MessageId, OutboundReply, Sender, Ticket, TicketFacts,
+    TicketId,
 };
 use support_core::intake::{Intake, Sweeper, SWEEP_GRACE};
 use support_core::ports::customers::{CustomerChannels, CustomerDirectory};
 use support_core::ports::queue::{MessageQueue, QueueMessage};
-use support_core::ports::tickets::{IntakeLog, IntakeRecord, PendingMessage, Stored};
+use support_core::ports::tickets::{CodeAttempt, IntakeLog, IntakeRecord, PendingMessage, Stored, Verifications};
 use support_core::ports::InfraError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,8 +133,12 @@ async fn a_crash_at_any_step_of_the_intake_leaves_nothing_or_a_message_answered_
     let tickets_reader = Arc::new(LazyTickets(crashing.clone()));
     let api = WebformApi::new(
         Intake::new(crashing.clone(), crashing.clone(), crashing.clone()),
-        tickets_reader,
-        crashing.clone(),
+        WebformPorts {
+            tickets: tickets_reader.clone(),
+            channels: crashing.clone(),
+            customers: crashing.clone(),
+            verifications: tickets_reader,
+        },
     );
     let app = TestApp::spawn_with(
         LocalStackOptions::default()
@@ -209,12 +214,41 @@ async fn a_crash_at_any_step_of_the_intake_leaves_nothing_or_a_message_answered_
     app.shutdown().await;
 }
 
-/// The status route of the crashing API reads through the same lazily wired adapters.
+/// The status and confirmation routes of the crashing API use the same lazily wired adapters.
 struct LazyTickets(Arc<Crashing>);
+
+impl LazyTickets {
+    fn tickets(&self) -> &DynamoTickets {
+        &self.0.adapters().1
+    }
+}
 
 #[async_trait]
 impl support_core::ports::tickets::TicketReader for LazyTickets {
     async fn ticket_thread(&self, id: &TicketId) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError> {
-        self.0.adapters().1.ticket_thread(id).await
+        self.tickets().ticket_thread(id).await
+    }
+}
+
+#[async_trait]
+impl Verifications for LazyTickets {
+    async fn attempt(&self, customer: &CustomerId, max: u32, now: DateTime<Utc>) -> Result<CodeAttempt, InfraError> {
+        self.tickets().attempt(customer, max, now).await
+    }
+
+    async fn consume(&self, customer: &CustomerId) -> Result<(), InfraError> {
+        self.tickets().consume(customer).await
+    }
+
+    async fn queued_notice(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<OutboundReply>, InfraError> {
+        self.tickets().queued_notice(ticket, id).await
+    }
+
+    async fn move_history(&self, from: &CustomerId, to: &CustomerId) -> Result<(), InfraError> {
+        self.tickets().move_history(from, to).await
+    }
+
+    async fn address_confirmed(&self, ticket: &TicketId) -> Result<(), InfraError> {
+        self.tickets().address_confirmed(ticket).await
     }
 }

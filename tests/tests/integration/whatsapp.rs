@@ -269,6 +269,7 @@ async fn a_long_reply_goes_in_parts_below_twilios_limit_and_is_delivered_once() 
         subject: String::new(),
         body: reply.body.clone(),
         correlation_id: sid.clone(),
+        confirm_token: None,
     };
     let queue = SqsQueue::new(app.sqs.clone(), app.queue_url("WhatsappOutboundQueue"));
     let queued_reply = QueueMessage {

@@ -44,6 +44,18 @@ pub fn json_response(status: u16, body: Value) -> Response<Body> {
         .expect("status and headers are valid")
 }
 
+/// A page for people (who followed a link), of our own sentences only.
+pub fn page(status: u16, text: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .body(Body::Text(format!(
+            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Tandem Support</title><p>{text}</p></html>"
+        )))
+        .expect("status and headers are valid")
+}
+
 /// A refusal: a 4xx (or 5xx) with a stable code and a message for people.
 pub fn error(status: u16, code: &str, message: &str) -> Response<Body> {
     json_response(status, json!({ "error": code, "message": message }))

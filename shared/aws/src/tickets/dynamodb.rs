@@ -36,8 +36,8 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use support_core::domain::{
-    Attachment, Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, Direction, EmailAddress,
-    EscalationReason, MessageId, OutboundReply, Priority, Ticket, TicketFacts, TicketId, TicketStatus,
+    AddressClaim, Attachment, Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, Direction,
+    EmailAddress, EscalationReason, MessageId, OutboundReply, Priority, Ticket, TicketFacts, TicketId, TicketStatus,
 };
 use support_core::ports::learned::{LearnedAnswer, LearnedAnswers};
 use support_core::ports::tickets::{
@@ -99,6 +99,8 @@ struct TicketItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     escalation_note: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    address_claim: Option<AddressClaim>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     sentiment: Option<f64>,
     #[serde(with = "timestamp")]
     created_at: DateTime<Utc>,
@@ -124,6 +126,7 @@ impl TicketItem {
             ticket_status: t.status,
             escalation_reason: t.escalation_reason,
             escalation_note: t.escalation_note.clone(),
+            address_claim: t.address_claim.clone(),
             sentiment: t.sentiment,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -144,6 +147,7 @@ impl TicketItem {
             status: self.ticket_status,
             escalation_reason: self.escalation_reason,
             escalation_note: self.escalation_note,
+            address_claim: self.address_claim,
             sentiment: self.sentiment,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -277,6 +281,7 @@ impl NoticeItem {
             subject: self.subject,
             body: self.body,
             correlation_id: self.correlation_id,
+            confirm_token: None,
         }
     }
 }
@@ -845,6 +850,20 @@ impl Verifications for DynamoTickets {
                 .await
                 .map_err(infra("move history"))?;
         }
+        Ok(())
+    }
+
+    async fn address_confirmed(&self, ticket: &TicketId) -> Result<(), InfraError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(ticket_pk(ticket)))
+            .key("sk", s("META"))
+            .update_expression("REMOVE address_claim")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map_err(infra("confirm address"))?;
         Ok(())
     }
 }

@@ -9,13 +9,11 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Duration, Utc};
 use regex::Regex;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::words::{contains_any, Words};
 use super::AgentPorts;
 use crate::domain::{
-    parse_email_address, Channel, EmailAddress, IdentityProof, MessageId, OutboundReply, QueuedMessage,
+    parse_email_address, secret, Channel, EmailAddress, IdentityProof, MessageId, OutboundReply, QueuedMessage,
 };
 use crate::ports::customers::{phone_key, Linked};
 use crate::ports::tickets::{CodeAttempt, CodeSent, PendingCode};
@@ -163,16 +161,9 @@ fn given_address(text: &str) -> Option<EmailAddress> {
         .find_map(|m| parse_email_address(m.as_str().trim_end_matches('.')).ok())
 }
 
-fn digest(salt: &str, code: &str) -> String {
-    hex::encode(Sha256::digest(format!("{salt}:{code}").as_bytes()))
-}
-
-/// Whether the code is the pending one, compared in constant time.
+/// Whether the code is the pending one.
 fn matches(pending: &PendingCode, code: &str) -> bool {
-    digest(&pending.salt, code)
-        .as_bytes()
-        .ct_eq(pending.digest.as_bytes())
-        .into()
+    secret::matches(&pending.digest, &pending.salt, code)
 }
 
 /// A new code for `email`, and the email that carries it.
@@ -185,7 +176,7 @@ fn send_code(
 ) -> CodeSent {
     // 128 random bits (UUID v4) reduced to six digits: the bias is far below one in 10^30.
     let code = format!("{:06}", uuid::Uuid::new_v4().as_u128() % 1_000_000);
-    let salt = uuid::Uuid::new_v4().simple().to_string();
+    let salt = secret::new_token();
     let ending: String = phone
         .chars()
         .rev()
@@ -203,7 +194,7 @@ fn send_code(
         customer: message.customer_id.clone(),
         code: PendingCode {
             email: email.clone(),
-            digest: digest(&salt, &code),
+            digest: secret::digest(&salt, &code),
             salt,
             expires_at: now + CODE_LIFETIME,
             attempts: 0,
@@ -217,6 +208,7 @@ fn send_code(
             subject: CODE_EMAIL_SUBJECT.into(),
             body,
             correlation_id: message.correlation_id.clone(),
+            confirm_token: None,
         },
     }
 }
@@ -242,7 +234,7 @@ mod tests {
     fn a_code_matches_only_itself() {
         let pending = PendingCode {
             email: "bob@example.com".parse().unwrap(),
-            digest: digest("salt", "123456"),
+            digest: secret::digest("salt", "123456"),
             salt: "salt".into(),
             expires_at: Utc::now(),
             attempts: 1,

@@ -530,6 +530,7 @@ impl Agent {
             subject: reply_subject(&message.ticket.subject, &message.ticket.id),
             body: reply.body.clone(),
             correlation_id: message.correlation_id.clone(),
+            confirm_token: message.confirm_token.clone(),
         };
         self.enqueue(queue, &outbound).await
     }

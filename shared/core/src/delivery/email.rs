@@ -10,17 +10,32 @@ use crate::agent::format::SIGNATURE;
 use crate::domain::{DeliveryStatus, EmailAddress, EscalationReason, OutboundReply};
 use crate::ports::mailer::{MailError, Mailer};
 use crate::ports::tickets::{DeliveryFailure, DeliveryLog};
+use crate::webform::CONFIRM_PATH;
 use crate::ProcessingError;
 
 pub struct EmailDelivery {
     log: Arc<dyn DeliveryLog>,
     mailer: Arc<dyn Mailer>,
     from: EmailAddress,
+    /// The public site (`https://support.example`), where a claimed address is confirmed.
+    site_url: Option<String>,
+}
+
+/// The link that confirms a claimed address, under the site's URL.
+fn confirm_link(site_url: &str, reply: &OutboundReply) -> Option<String> {
+    let token = reply.confirm_token.as_deref()?;
+    Some(format!("{site_url}{CONFIRM_PATH}/{}?token={token}", reply.ticket_id))
 }
 
 /// The reply as a MIME message. Its Message-ID names the stored reply, so the
-/// customer's answer to it can be threaded back to the ticket.
-pub fn compose_mime(from: &EmailAddress, reply: &OutboundReply) -> Result<Vec<u8>, ProcessingError> {
+/// customer's answer to it can be threaded back to the ticket. A reply to an address the
+/// sender only typed carries the link that confirms it: in the email alone, never in the
+/// stored reply (the status page shows that to whoever typed the address).
+pub fn compose_mime(
+    from: &EmailAddress,
+    reply: &OutboundReply,
+    confirm_link: Option<&str>,
+) -> Result<Vec<u8>, ProcessingError> {
     let domain = from.domain();
     let to = match &reply.recipient_name {
         Some(name) => {
@@ -37,14 +52,31 @@ pub fn compose_mime(from: &EmailAddress, reply: &OutboundReply) -> Result<Vec<u8
             "X-Ticket-Id",
             mail_builder::headers::raw::Raw::new(reply.ticket_id.as_str()),
         )
-        .text_body(reply.body.as_str())
+        .text_body(match confirm_link {
+            Some(link) => format!(
+                "{}\n\n--\nDid you send us this request? Confirm that this address is yours and we will keep \
+                 your conversations with us together: {link}\nIf it was not you, ignore this email: nothing else happens.",
+                reply.body
+            ),
+            None => reply.body.clone(),
+        })
         .write_to_vec()
         .map_err(|e| ProcessingError::Permanent(format!("cannot build the email: {e}")))
 }
 
 impl EmailDelivery {
-    pub fn new(log: Arc<dyn DeliveryLog>, mailer: Arc<dyn Mailer>, from: EmailAddress) -> Self {
-        Self { log, mailer, from }
+    pub fn new(
+        log: Arc<dyn DeliveryLog>,
+        mailer: Arc<dyn Mailer>,
+        from: EmailAddress,
+        site_url: Option<String>,
+    ) -> Self {
+        Self {
+            log,
+            mailer,
+            from,
+            site_url,
+        }
     }
 
     pub async fn send(&self, reply: &OutboundReply) -> Result<(), ProcessingError> {
@@ -57,7 +89,8 @@ impl EmailDelivery {
             // mail and before `sent` was recorded makes this a second copy.
             tracing::warn!(%since, "taking over a send that stopped midway: the mail may go twice");
         }
-        let mime = compose_mime(&self.from, reply)?;
+        let link = self.site_url.as_deref().and_then(|site| confirm_link(site, reply));
+        let mime = compose_mime(&self.from, reply, link.as_deref())?;
         match self.mailer.send_raw(mime).await {
             Ok(provider_id) => {
                 self.log.mark_sent(ticket, id, &provider_id, Utc::now()).await?;
@@ -97,9 +130,15 @@ mod tests {
             subject: "Re: Invite [tkt_0123456789abcdef0123456789abcdef]".into(),
             body: "Hello Maya,\n\nGo to Settings → Members.".into(),
             correlation_id: "c-1".into(),
+            confirm_token: Some("0123abcd".into()),
         };
         let from: EmailAddress = "support@tandem.example".parse().unwrap();
-        let mime = String::from_utf8(compose_mime(&from, &reply).unwrap()).unwrap();
+        let link = confirm_link("https://support.tandem.example", &reply).unwrap();
+        assert_eq!(
+            link,
+            "https://support.tandem.example/support/confirm/tkt_0123456789abcdef0123456789abcdef?token=0123abcd"
+        );
+        let mime = String::from_utf8(compose_mime(&from, &reply, Some(&link)).unwrap()).unwrap();
         assert!(
             mime.contains("From: \"Tandem Support\" <support@tandem.example>"),
             "{mime}"

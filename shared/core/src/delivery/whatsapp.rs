@@ -364,6 +364,7 @@ mod tests {
             subject: String::new(),
             body: body.into(),
             correlation_id: "c".into(),
+            confirm_token: None,
         }
     }
 

@@ -170,6 +170,10 @@ pub struct QueuedMessage {
     pub proof: Option<IdentityProof>,
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    /// The secret of the link that confirms a claimed address (see `AddressClaim`): it
+    /// travels only on queues to the email that carries it, never into a stored body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_token: Option<String>,
 }
 
 impl QueuedMessage {
@@ -212,4 +216,7 @@ pub struct OutboundReply {
     pub subject: String,
     pub body: String,
     pub correlation_id: String,
+    /// For a reply to a claimed address: the secret of the link that confirms it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_token: Option<String>,
 }

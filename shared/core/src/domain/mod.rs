@@ -8,6 +8,7 @@ mod ids;
 pub mod language;
 mod message;
 pub mod rules;
+pub mod secret;
 pub mod text;
 mod ticket;
 pub mod whatsapp;
@@ -20,6 +21,6 @@ pub use message::{
     QueuedMessage, Sender, TicketFacts,
 };
 pub use names::{parse_variant, UnknownVariant};
-pub use ticket::{Category, EscalationReason, Priority, Ticket, TicketStatus};
+pub use ticket::{AddressClaim, Category, EscalationReason, Priority, Ticket, TicketStatus};
 
 pub use email_address::EmailAddress;

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(test)]
 use super::parse_variant;
-use super::{Channel, CustomerId, TicketId};
+use super::{secret, Channel, CustomerId, EmailAddress, TicketId};
 #[cfg(test)]
 use strum::VariantNames;
 
@@ -48,6 +48,32 @@ impl EscalationReason {
     }
 }
 
+/// An email address a sender typed (into the form) without proof: it becomes the
+/// customer's only when its owner follows the link emailed to it. The link's secret is
+/// never stored, only its digest (salted with the ticket id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressClaim {
+    pub email: EmailAddress,
+    pub token_digest: String,
+}
+
+impl AddressClaim {
+    /// A claim of `email` on `ticket`, and the secret of its confirmation link.
+    pub fn new(email: EmailAddress, ticket: &TicketId) -> (Self, String) {
+        let token = secret::new_token();
+        let claim = Self {
+            email,
+            token_digest: secret::digest(ticket.as_str(), &token),
+        };
+        (claim, token)
+    }
+
+    /// Whether `token` is the secret of this claim's link.
+    pub fn confirmed_by(&self, ticket: &TicketId, token: &str) -> bool {
+        secret::matches(&self.token_digest, ticket.as_str(), token)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
     pub id: TicketId,
@@ -61,6 +87,8 @@ pub struct Ticket {
     /// What the person taking over needs to know when the reason alone does not say it
     /// (the provider's error code, for a delivery failure). Never shown to the customer.
     pub escalation_note: Option<String>,
+    /// The address the sender typed, until its owner confirms it (see [`AddressClaim`]).
+    pub address_claim: Option<AddressClaim>,
     /// VADER compound score (-1..1) of the customer's latest message, once the agent saw it.
     pub sentiment: Option<f64>,
     pub created_at: DateTime<Utc>,
@@ -87,6 +115,7 @@ impl Ticket {
             status: TicketStatus::Open,
             escalation_reason: None,
             escalation_note: None,
+            address_claim: None,
             sentiment: None,
             created_at: now,
             updated_at: now,

@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::domain::{
-    text, Category, ConversationMessage, CustomerId, Direction, InboundMessage, MessageId, Priority, QueuedMessage,
-    Ticket, TicketFacts, TicketId, TicketStatus,
+    text, AddressClaim, Category, ConversationMessage, CustomerId, Direction, InboundMessage, MessageId, Priority,
+    QueuedMessage, Ticket, TicketFacts, TicketId, TicketStatus,
 };
 use crate::ports::customers::CustomerDirectory;
 use crate::ports::queue::{MessageQueue, QueueMessage};
@@ -68,6 +68,15 @@ impl Intake {
             None => CustomerId::derived_from(&format!("claimed#{key}")),
         };
         let message_id = MessageId::inbound(message.received_at.timestamp_millis(), &key);
+        let ticket_id = TicketId::derived_from(&key);
+        // A typed address: its reply carries the link that proves it (see `AddressClaim`).
+        let (claim, confirm_token) = match (&message.proof, &message.sender.email) {
+            (None, Some(email)) => {
+                let (claim, token) = AddressClaim::new(email.clone(), &ticket_id);
+                (Some(claim), Some(token))
+            }
+            _ => (None, None),
+        };
         let chat = message.channel.continues_conversation() && message.proof.is_some();
         // A ticket that was decided while we looked cannot be joined: a new one follows it.
         let mut decided = None;
@@ -81,15 +90,18 @@ impl Intake {
                     status: TicketStatus::Open,
                     ..open.clone()
                 }),
-                _ => Placement::New(Ticket::open(
-                    TicketId::derived_from(&key),
-                    customer_id.clone(),
-                    message.channel,
-                    message.subject.clone().unwrap_or_else(|| "Conversation".into()),
-                    message.category.unwrap_or(Category::General),
-                    message.priority.unwrap_or(Priority::Medium),
-                    message.received_at,
-                )),
+                _ => Placement::New(Ticket {
+                    address_claim: claim.clone(),
+                    ..Ticket::open(
+                        ticket_id.clone(),
+                        customer_id.clone(),
+                        message.channel,
+                        message.subject.clone().unwrap_or_else(|| "Conversation".into()),
+                        message.category.unwrap_or(Category::General),
+                        message.priority.unwrap_or(Priority::Medium),
+                        message.received_at,
+                    )
+                }),
             };
             let facts = match &placement {
                 Placement::New(ticket) => TicketFacts::of(ticket),
@@ -98,7 +110,14 @@ impl Intake {
             let record = IntakeRecord {
                 key: key.clone(),
                 message: stored_message(&message, &message_id, &customer_id, &facts.id),
-                queued_as: queue_message(&message, &key, message_id.clone(), customer_id.clone(), &facts),
+                queued_as: queue_message(
+                    &message,
+                    &key,
+                    message_id.clone(),
+                    customer_id.clone(),
+                    &facts,
+                    confirm_token.clone(),
+                ),
                 conversation: chat.then(|| ConversationUpdate {
                     customer: customer_id.clone(),
                     channel: message.channel,
@@ -241,6 +260,7 @@ fn queue_message(
     message_id: MessageId,
     customer_id: CustomerId,
     ticket: &TicketFacts,
+    confirm_token: Option<String>,
 ) -> QueueMessage {
     let queued = QueuedMessage {
         customer_id: customer_id.clone(),
@@ -254,6 +274,7 @@ fn queue_message(
         correlation_id: message.correlation_id.clone(),
         proof: message.proof,
         attachments: message.attachments.clone(),
+        confirm_token,
     };
     QueueMessage {
         body: serde_json::to_string(&queued).expect("queued messages serialize"),

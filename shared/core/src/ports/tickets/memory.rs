@@ -269,6 +269,11 @@ impl Verifications for MemoryTickets {
         }
         Ok(())
     }
+
+    async fn address_confirmed(&self, ticket: &TicketId) -> Result<(), InfraError> {
+        self.state().ticket_mut(ticket, "confirm address")?.address_claim = None;
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -203,6 +203,9 @@ pub trait Verifications: Send + Sync {
     /// Moves every ticket and message of `from` to `to` (the customers were proven one):
     /// their histories become one. Safe to run again.
     async fn move_history(&self, from: &CustomerId, to: &CustomerId) -> Result<(), InfraError>;
+
+    /// The ticket's claimed address was confirmed: the claim is done.
+    async fn address_confirmed(&self, ticket: &TicketId) -> Result<(), InfraError>;
 }
 
 /// The outcome of claiming an outbound message for sending.

@@ -1,6 +1,7 @@
 //! Identity is proven, not claimed. A WhatsApp number reaches a customer's history only when
 //! a one-time code emailed to the customer's address comes back on it; an address typed into
-//! the form or on WhatsApp opens nobody's history.
+//! the form or on WhatsApp opens nobody's history, and joins its customer only when the
+//! link emailed to it is followed.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -209,5 +210,71 @@ async fn an_address_typed_into_the_form_shows_nobody_elses_history() {
     // Bob's record is untouched: the claim merged nothing.
     assert_eq!(app.item_count("CustomersTable").await, customers_before);
     assert_ne!(contexts[0]["customer"]["id"], json!(bob));
+    app.shutdown().await;
+}
+
+/// The confirmation link in the latest email to `address` (quoted-printable undone).
+async fn emailed_link(app: &TestApp, address: &str) -> String {
+    static LINK: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(http://\S+/support/confirm/\S+\?token=[0-9a-f]+)").unwrap());
+    for _ in 0..100 {
+        let mails = app.sent_emails().await.unwrap();
+        let unfolded: Vec<String> = mails
+            .iter()
+            .filter(|m| m.to_lowercase().contains(address))
+            .map(|m| m.replace("=\r\n", "").replace("=3D", "="))
+            .collect();
+        if let Some(link) = unfolded.iter().rev().find_map(|m| LINK.captures(m)) {
+            return link[1].to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no confirmation link was emailed to {address}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typed_address_joins_its_customer_only_through_the_link_emailed_to_it() {
+    let app = TestApp::spawn().await;
+    let bob = bob_wrote_in(&app).await;
+    let mut form = valid_form();
+    form["email"] = BOB.into();
+    form["subject"] = "Exports".into();
+    form["message"] = "How do I export a board to CSV for our finance team?".into();
+    let ticket = app.submit_ok(&form).await;
+    let view = app.wait_for_sent_reply(&ticket, WAIT).await.unwrap();
+    assert_eq!(view["customer_channels"], json!([]), "claimed, not proven");
+    let link = emailed_link(&app, BOB).await;
+    assert!(link.contains(&ticket), "{link}");
+    assert!(
+        !view.to_string().contains("/support/confirm"),
+        "the link is in the email only, never on the page"
+    );
+
+    // A wrong token confirms nothing.
+    let wrong = app.http.get(link.replace("token=", "token=0")).send().await.unwrap();
+    assert_eq!(wrong.status(), 404);
+    assert_eq!(app.ticket(&ticket).await["customer_channels"], json!([]));
+
+    // Bob follows the link (twice: a mail scanner opened it first).
+    for _ in 0..2 {
+        let page = app.http.get(&link).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("your address is confirmed"));
+    }
+    assert_eq!(app.ticket(&ticket).await["customer_channels"], json!(["email"]));
+    let meta = app.ticket_items(&ticket, "META").await.unwrap();
+    assert_eq!(meta[0]["customer_id"].as_s().unwrap(), &bob, "the ticket is Bob's now");
+    assert!(!meta[0].contains_key("address_claim"), "the claim is done");
+
+    // Bob writes again: the agent sees the form's conversation among his history.
+    let again = json!({
+        "channel": "email", "channel_message_id": "gmail-bob-2", "proof": "mailbox_authentication",
+        "sender": {"name": "Bob Stone", "email": BOB}, "subject": "Exports again",
+        "body": "And can the CSV include archived cards?", "received_at": Utc::now(), "correlation_id": "bob-2",
+    });
+    let next = app.deliver(&again).await.unwrap();
+    app.decided_ticket(&next, WAIT).await.unwrap();
+    let history = history_of(&app.run_contexts(&next).await);
+    assert!(history.contains("export a board to CSV"), "{history}");
     app.shutdown().await;
 }
