@@ -107,6 +107,13 @@ impl TestApp {
         response.json().await.expect("a JSON list")
     }
 
+    /// What the stand-in was asked to send to `phone`, oldest first.
+    pub async fn twilio_messages_to(&self, phone: &str) -> Vec<Value> {
+        let to = format!("whatsapp:{phone}");
+        let all = self.twilio_messages().await;
+        all.into_iter().filter(|m| m["to"] == to).collect()
+    }
+
     /// Scripts the stand-in's next answers (see `local_stack::twilio`).
     pub async fn twilio_script(&self, script: Value) {
         let response = self
@@ -123,12 +130,7 @@ impl TestApp {
     pub async fn wait_for_twilio(&self, to: &str, count: usize, status: &str, timeout: Duration) -> Result<Vec<Value>> {
         let deadline = Instant::now() + timeout;
         loop {
-            let sent: Vec<Value> = self
-                .twilio_messages()
-                .await
-                .into_iter()
-                .filter(|m| m["to"] == format!("whatsapp:{to}"))
-                .collect();
+            let sent = self.twilio_messages_to(to).await;
             if sent.len() >= count && sent.iter().all(|m| m["status"] == status) {
                 return Ok(sent);
             }

@@ -112,14 +112,19 @@ impl TwilioStandIn {
         record.outcomes.extend(script.outcome);
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
+    /// Twilio's answer to a request not authenticated as this account (basic auth), if so.
+    #[allow(clippy::result_large_err)] // the refusal is the response itself
+    fn authenticate(&self, account: &str, headers: &HeaderMap) -> Result<(), Response> {
         let expected = format!("{}:{}", self.account_sid, self.auth_token.expose_secret());
-        headers
+        let given = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Basic "))
-            .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
-            .is_some_and(|given| given == expected.as_bytes())
+            .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok());
+        match account == self.account_sid && given.as_deref() == Some(expected.as_bytes()) {
+            true => Ok(()),
+            false => Err(twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate")),
+        }
     }
 
     /// Posts the message's callbacks as Twilio does, signed with the auth token.
@@ -225,8 +230,8 @@ async fn create(
     headers: HeaderMap,
     Form(request): Form<CreateMessage>,
 ) -> Response {
-    if account != twilio.account_sid || !twilio.authorized(&headers) {
-        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    if let Err(refused) = twilio.authenticate(&account, &headers) {
+        return refused;
     }
     let scripted = twilio.record.lock().expect("not poisoned").failures.pop_front();
     if let Some(failure) = scripted {
@@ -268,8 +273,8 @@ async fn list(
     headers: HeaderMap,
     Query(filter): Query<ListMessages>,
 ) -> Response {
-    if account != twilio.account_sid || !twilio.authorized(&headers) {
-        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    if let Err(refused) = twilio.authenticate(&account, &headers) {
+        return refused;
     }
     let mut messages: Vec<serde_json::Value> = twilio
         .messages()

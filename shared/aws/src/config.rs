@@ -29,20 +29,33 @@ fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// What the intake runs on, in every function that receives messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebformConfig {
+pub struct IntakeConfig {
     pub customers_table: String,
     pub tickets_table: String,
     pub inbound_queue_url: String,
 }
 
-impl WebformConfig {
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Lookup(lookup);
+impl IntakeConfig {
+    fn read<F: Fn(&str) -> Option<String>>(env: &Lookup<F>) -> Result<Self, ConfigError> {
         Ok(Self {
             customers_table: env.required("CUSTOMERS_TABLE")?,
             tickets_table: env.required("TICKETS_TABLE")?,
             inbound_queue_url: env.required("INBOUND_QUEUE_URL")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebformConfig {
+    pub intake: IntakeConfig,
+}
+
+impl WebformConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            intake: IntakeConfig::read(&Lookup(lookup))?,
         })
     }
 
@@ -209,9 +222,7 @@ pub fn status_callback_url(webhook_url: &str) -> String {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WhatsappWebhookConfig {
-    pub customers_table: String,
-    pub tickets_table: String,
-    pub inbound_queue_url: String,
+    pub intake: IntakeConfig,
     pub auth_token: TwilioAuthToken,
     pub webhook_url: String,
 }
@@ -220,9 +231,7 @@ impl WhatsappWebhookConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Lookup(lookup);
         Ok(Self {
-            customers_table: env.required("CUSTOMERS_TABLE")?,
-            tickets_table: env.required("TICKETS_TABLE")?,
-            inbound_queue_url: env.required("INBOUND_QUEUE_URL")?,
+            intake: IntakeConfig::read(&env)?,
             auth_token: twilio_auth_token(&env)?,
             webhook_url: webhook_url(&env)?,
         })

@@ -35,8 +35,16 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client)
 }
 
-#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "http"))]
-pub fn webform_api(config: config::WebformConfig, sdk: &SdkConfig) -> crate::lambda::webform_http::WebformApi {
+/// The intake over its tables and queue, with the adapters the function also reads through.
+#[cfg(all(feature = "dynamodb", feature = "sqs"))]
+fn intake(
+    config: config::IntakeConfig,
+    sdk: &SdkConfig,
+) -> (
+    support_core::intake::Intake,
+    Arc<crate::tickets::dynamodb::DynamoTickets>,
+    Arc<crate::customers::dynamodb::DynamoCustomers>,
+) {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
         dynamodb.clone(),
@@ -48,6 +56,12 @@ pub fn webform_api(config: config::WebformConfig, sdk: &SdkConfig) -> crate::lam
     ));
     let inbound = crate::queue::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.inbound_queue_url);
     let intake = support_core::intake::Intake::new(customers.clone(), tickets.clone(), Arc::new(inbound));
+    (intake, tickets, customers)
+}
+
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "http"))]
+pub fn webform_api(config: config::WebformConfig, sdk: &SdkConfig) -> crate::lambda::webform_http::WebformApi {
+    let (intake, tickets, customers) = intake(config.intake, sdk);
     crate::lambda::webform_http::WebformApi::new(
         intake,
         crate::lambda::webform_http::WebformPorts {
@@ -64,14 +78,7 @@ pub fn whatsapp_webhook(
     config: config::WhatsappWebhookConfig,
     sdk: &SdkConfig,
 ) -> crate::lambda::whatsapp_http::WhatsappWebhook {
-    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-    let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
-        dynamodb.clone(),
-        config.tickets_table,
-    ));
-    let customers = crate::customers::dynamodb::DynamoCustomers::new(dynamodb, config.customers_table);
-    let inbound = crate::queue::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.inbound_queue_url);
-    let intake = support_core::intake::Intake::new(Arc::new(customers), tickets.clone(), Arc::new(inbound));
+    let (intake, tickets, _) = intake(config.intake, sdk);
     crate::lambda::whatsapp_http::WhatsappWebhook::new(
         intake,
         tickets,

@@ -49,21 +49,12 @@ async fn owner(app: &TestApp, identity: &str) -> Option<String> {
 
 /// Sends a WhatsApp message and returns the agent's answer, once delivered.
 async fn say(app: &TestApp, phone: &str, text: &str) -> (String, String) {
-    let before = replies_to(app, phone).await.len();
+    let before = app.twilio_messages_to(phone).await.len();
     let sid = message_sid();
     assert_eq!(app.whatsapp(&sid, phone, text).await.status(), 200);
     let sent = app.wait_for_twilio(phone, before + 1, "delivered", WAIT).await.unwrap();
     let ticket = app.ticket_of(&format!("whatsapp#{sid}")).await.unwrap();
     (sent[before]["body"].as_str().unwrap().to_owned(), ticket)
-}
-
-async fn replies_to(app: &TestApp, phone: &str) -> Vec<Value> {
-    let to = format!("whatsapp:{phone}");
-    app.twilio_messages()
-        .await
-        .into_iter()
-        .filter(|m| m["to"] == to)
-        .collect()
 }
 
 /// The code in the latest email to `address` (moto's SES keeps what it sent).

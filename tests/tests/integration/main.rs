@@ -17,4 +17,3 @@ mod template_lint;
 mod understanding;
 mod web_form_spine;
 mod whatsapp;
-mod whatsapp_crashes;

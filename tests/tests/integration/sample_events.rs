@@ -17,7 +17,7 @@ use support_core::domain::{
     ConversationMessage, DeliveryStatus, Direction, OutboundReply, QueuedMessage, Ticket, TicketId,
 };
 use support_core::ports::queue::QueueMessage;
-use support_core::ports::tickets::{AgentRun, IntakeLog, IntakeRecord, Placement, ReplyLog, TicketOutcome, TurnRecord};
+use support_core::ports::tickets::{IntakeLog, IntakeRecord, Placement};
 
 fn event(name: &str) -> String {
     std::fs::read_to_string(local_stack::workspace_root().join("events").join(name)).expect("the sample event exists")
@@ -142,27 +142,7 @@ async fn store_reply_of_the_sender_event(app: &TestApp, file: &str) -> (SqsEvent
         provider_message_id: None,
         attachments: Vec::new(),
     };
-    let outcome = TicketOutcome {
-        status: support_core::domain::TicketStatus::Answered,
-        escalation_reason: None,
-        category: queued.ticket.category,
-        sentiment: 0.0,
-    };
-    let run = AgentRun {
-        message_id: queued.message_id.clone(),
-        engine: "sample".into(),
-        decision: serde_json::json!({}),
-        steps: serde_json::json!([]),
-        context: serde_json::json!({}),
-        duration_ms: 0,
-    };
-    let turn = TurnRecord {
-        reply: stored_reply,
-        outcome,
-        run,
-        code_sent: None,
-    };
-    tickets(app).record_reply(&turn, Utc::now()).await.unwrap();
+    app.record_answer(stored_reply, queued.message_id.clone()).await;
     (sqs_event, reply)
 }
 

@@ -10,12 +10,10 @@ use integration_tests::TestApp;
 use local_stack::LocalStackOptions;
 use serde_json::{json, Value};
 use support_aws::queue::sqs::SqsQueue;
-use support_aws::tickets::dynamodb::DynamoTickets;
 use support_core::domain::{
     Channel, ConversationMessage, DeliveryStatus, Direction, MessageId, OutboundReply, QueuedMessage, TicketId,
 };
 use support_core::ports::queue::{MessageQueue, QueueMessage};
-use support_core::ports::tickets::{AgentRun, ReplyLog, TicketOutcome, TurnRecord};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -240,26 +238,7 @@ async fn a_long_reply_goes_in_parts_below_twilios_limit_and_is_delivered_once() 
         provider_message_id: None,
         attachments: Vec::new(),
     };
-    let turn = TurnRecord {
-        reply: reply.clone(),
-        outcome: TicketOutcome {
-            status: support_core::domain::TicketStatus::Answered,
-            escalation_reason: None,
-            category: support_core::domain::Category::General,
-            sentiment: 0.0,
-        },
-        run: AgentRun {
-            message_id: queued.message_id.clone(),
-            engine: "test".into(),
-            decision: json!({}),
-            steps: json!([]),
-            context: json!({}),
-            duration_ms: 0,
-        },
-        code_sent: None,
-    };
-    let tickets = DynamoTickets::new(app.dynamodb.clone(), app.table_name("TicketsTable"));
-    tickets.record_reply(&turn, Utc::now()).await.unwrap();
+    app.record_answer(reply.clone(), queued.message_id.clone()).await;
     let outbound = OutboundReply {
         ticket_id: reply.ticket_id.clone(),
         message_id: reply.id.clone(),
@@ -357,12 +336,7 @@ async fn media_is_kept_by_reference_and_a_burst_is_answered_in_one_turn() {
     }
     let sent = app.wait_for_twilio(phone, 1, "delivered", WAIT).await.unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let sent_now: Vec<Value> = app
-        .twilio_messages()
-        .await
-        .into_iter()
-        .filter(|m| m["to"] == format!("whatsapp:{phone}"))
-        .collect();
+    let sent_now = app.twilio_messages_to(phone).await;
     assert_eq!(sent_now.len(), 1, "one reply for the burst: {sent:?}");
     let ticket_id = app.ticket_of(&format!("whatsapp#{}", sids[0])).await.unwrap();
     for sid in &sids[1..] {
@@ -397,14 +371,8 @@ async fn twilio_trouble_and_a_closed_window_end_with_one_message_or_a_person() {
     app.whatsapp(&message_sid(), phone, "How do I reset my password?").await;
     app.wait_for_twilio(phone, 1, "delivered", WAIT).await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let to_phone = |messages: Vec<Value>| {
-        messages
-            .into_iter()
-            .filter(|m| m["to"] == format!("whatsapp:{phone}"))
-            .count()
-    };
     assert_eq!(
-        to_phone(app.twilio_messages().await),
+        app.twilio_messages_to(phone).await.len(),
         1,
         "retried without a second message"
     );
@@ -420,11 +388,7 @@ async fn twilio_trouble_and_a_closed_window_end_with_one_message_or_a_person() {
     assert_eq!(outbound(&ticket)[0]["delivery_status"], "failed");
     let note = ticket_attribute(&app, &ticket_id, "escalation_note").await.unwrap();
     assert!(note.contains("63016"), "{note}");
-    assert!(app
-        .twilio_messages()
-        .await
-        .iter()
-        .all(|m| m["to"] != format!("whatsapp:{phone}")));
+    assert!(app.twilio_messages_to(phone).await.is_empty());
 
     // Twilio accepts, then reports the message undelivered: a person takes it, with the code.
     app.twilio_script(json!({"outcome": {"status": "undelivered", "code": 30008}}))
@@ -452,13 +416,7 @@ async fn twilio_trouble_and_a_closed_window_end_with_one_message_or_a_person() {
     assert_eq!(ticket["escalation_reason"], "window_closed");
     assert_eq!(outbound(&ticket)[0]["delivery_status"], "withheld");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(
-        app.twilio_messages()
-            .await
-            .iter()
-            .all(|m| m["to"] != format!("whatsapp:{phone}")),
-        "nothing sent"
-    );
+    assert!(app.twilio_messages_to(phone).await.is_empty(), "nothing sent");
     assert_eq!(app.queue_depth("WhatsappOutboundQueue").await, 0);
     app.shutdown().await;
 }

@@ -375,18 +375,8 @@ impl DynamoTickets {
     }
 
     async fn message(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<ConversationMessage>, InfraError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(infra("get message"))?;
-        out.item
-            .map(|item| from_item::<MessageItem>(item).map(MessageItem::into_message))
+        let item = self.get(ticket_pk(ticket), message_sk(id), "get message").await?;
+        item.map(|item| from_item::<MessageItem>(item).map(MessageItem::into_message))
             .transpose()
     }
 
@@ -410,26 +400,47 @@ impl DynamoTickets {
         let ticket = match returned {
             Some(ticket) => ticket,
             None => {
-                let out = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(inbound_key_pk(key)))
-                    .key("sk", s("META"))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(infra("get idempotency record"))?;
-                out.item
-                    .and_then(|item| item.get("ticket_id").and_then(|v| v.as_s().ok()).cloned())
+                let item = self
+                    .get(inbound_key_pk(key), "META".into(), "get idempotency record")
+                    .await?;
+                item.and_then(|item| item.get("ticket_id").and_then(|v| v.as_s().ok()).cloned())
                     .ok_or_else(|| InfraError::new("read idempotency record", "no ticket id"))?
             }
         };
         TicketId::parse(&ticket).map_err(|e| InfraError::new("read idempotency record", e))
     }
 
+    /// One item by its key, read consistently.
+    async fn get(&self, pk: String, sk: String, operation: &'static str) -> Result<Option<Item>, InfraError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(infra(operation))?;
+        Ok(out.item)
+    }
+
+    /// An update of one item, in a transaction.
     fn update(&self, pk: String, sk: String) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
         Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+    }
+
+    /// An update of one item, on its own.
+    fn update_item(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
             .table_name(&self.table)
             .key("pk", s(pk))
             .key("sk", s(sk))
@@ -527,35 +538,23 @@ impl IntakeLog for DynamoTickets {
     }
 
     async fn conversation(&self, customer: &CustomerId, channel: Channel) -> Result<Option<TicketFacts>, InfraError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(conversation_pk(customer, channel)))
-            .key("sk", s("META"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(infra("get conversation"))?;
-        out.item
-            .map(|item| {
-                from_item::<ConversationItem>(item).map(|c| TicketFacts {
-                    id: c.ticket_id,
-                    subject: c.subject,
-                    category: c.category,
-                    priority: c.priority,
-                    status: TicketStatus::Open,
-                })
+        let item = self
+            .get(conversation_pk(customer, channel), "META".into(), "get conversation")
+            .await?;
+        item.map(|item| {
+            from_item::<ConversationItem>(item).map(|c| TicketFacts {
+                id: c.ticket_id,
+                subject: c.subject,
+                category: c.category,
+                priority: c.priority,
+                status: TicketStatus::Open,
             })
-            .transpose()
+        })
+        .transpose()
     }
 
     async fn mark_queued(&self, ticket: &TicketId, message: &MessageId) -> Result<(), InfraError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(message)))
+        self.update_item(ticket_pk(ticket), message_sk(message))
             .update_expression("REMOVE outbox, outbox_at, queued_as")
             .send()
             .await
@@ -756,11 +755,7 @@ impl Verifications for DynamoTickets {
         now: DateTime<Utc>,
     ) -> Result<CodeAttempt, InfraError> {
         let counted = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(verification_pk(customer)))
-            .key("sk", s("META"))
+            .update_item(verification_pk(customer), "META".into())
             .update_expression("SET attempts = attempts + :one")
             .condition_expression("attribute_exists(pk) AND attempts < :max AND code_expires_at > :now")
             .expression_attribute_values(":one", n(1))
@@ -804,17 +799,8 @@ impl Verifications for DynamoTickets {
     }
 
     async fn queued_notice(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<OutboundReply>, InfraError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(infra("get notice"))?;
-        let Some(item) = out.item.filter(|item| entity(item) == Some("notice")) else {
+        let item = self.get(ticket_pk(ticket), message_sk(id), "get notice").await?;
+        let Some(item) = item.filter(|item| entity(item) == Some("notice")) else {
             return Ok(None);
         };
         let notice: NoticeItem = from_item(item)?;
@@ -837,11 +823,7 @@ impl Verifications for DynamoTickets {
             .map_err(infra("query history to move"))?;
         for item in items {
             let key = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(key("pk")))
-                .key("sk", s(key("sk")))
+            self.update_item(key("pk"), key("sk"))
                 .update_expression("SET customer_id = :to, gsi1pk = :history")
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_values(":to", s(to.as_str()))
@@ -854,11 +836,7 @@ impl Verifications for DynamoTickets {
     }
 
     async fn address_confirmed(&self, ticket: &TicketId) -> Result<(), InfraError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s("META"))
+        self.update_item(ticket_pk(ticket), "META".into())
             .update_expression("REMOVE address_claim")
             .condition_expression("attribute_exists(pk)")
             .send()
@@ -878,11 +856,7 @@ impl DeliveryLog for DynamoTickets {
         lease: chrono::Duration,
     ) -> Result<SendClaim, InfraError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(id)))
+            .update_item(ticket_pk(ticket), message_sk(id))
             .update_expression(
                 "SET delivery_status = :sending, sending_since = :now, \
                  provider_parts = if_not_exists(provider_parts, :no_parts)",
@@ -942,11 +916,7 @@ impl DeliveryLog for DynamoTickets {
         part: usize,
         provider_message_id: &str,
     ) -> Result<(), InfraError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(id)))
+        self.update_item(ticket_pk(ticket), message_sk(id))
             .update_expression("SET provider_parts.#part = :sid")
             .condition_expression("attribute_exists(sk)")
             .expression_attribute_names("#part", part.to_string())
@@ -964,11 +934,7 @@ impl DeliveryLog for DynamoTickets {
         provider_message_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), InfraError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(id)))
+        self.update_item(ticket_pk(ticket), message_sk(id))
             .update_expression(
                 "SET delivery_status = :sent, provider_message_id = :provider, sent_at = :now REMOVE sending_since",
             )
@@ -991,11 +957,7 @@ impl DeliveryLog for DynamoTickets {
     ) -> Result<bool, InfraError> {
         let (condition, values) = earlier_than(status);
         let moved = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(id)))
+            .update_item(ticket_pk(ticket), message_sk(id))
             .update_expression("SET delivery_status = :status, provider_message_id = :provider")
             .condition_expression(condition)
             .set_expression_attribute_values(Some(values))

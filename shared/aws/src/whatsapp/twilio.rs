@@ -114,6 +114,19 @@ impl TwilioMessages {
         }
     }
 
+    /// The request, authenticated as the account; a successful answer, or what its failure means.
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, WhatsappError> {
+        let response = request
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .send()
+            .await
+            .map_err(Self::unreachable)?;
+        match response.status().is_success() {
+            true => Ok(response),
+            false => Err(Self::failure(response).await),
+        }
+    }
+
     fn unreachable(e: reqwest::Error) -> WhatsappError {
         WhatsappError::Unavailable {
             // A request that never connected created nothing; one that timed out may have.
@@ -134,17 +147,7 @@ impl WhatsappApi for TwilioMessages {
         if let Some(callback) = &message.status_callback {
             form.push(("StatusCallback", callback.clone()));
         }
-        let response = self
-            .http
-            .post(&self.messages_url)
-            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
-            .form(&form)
-            .send()
-            .await
-            .map_err(Self::unreachable)?;
-        if !response.status().is_success() {
-            return Err(Self::failure(response).await);
-        }
+        let response = self.call(self.http.post(&self.messages_url).form(&form)).await?;
         let created: Message = response.json().await.map_err(|e| WhatsappError::Unavailable {
             why: format!("unreadable answer: {e}"),
             may_have_sent: true,
@@ -163,17 +166,7 @@ impl WhatsappApi for TwilioMessages {
             ("From", Self::whatsapp(&self.from)),
             ("PageSize", LOOKBACK.to_string()),
         ];
-        let response = self
-            .http
-            .get(&self.messages_url)
-            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
-            .query(&query)
-            .send()
-            .await
-            .map_err(Self::unreachable)?;
-        if !response.status().is_success() {
-            return Err(Self::failure(response).await);
-        }
+        let response = self.call(self.http.get(&self.messages_url).query(&query)).await?;
         let list: MessageList = response.json().await.map_err(|e| WhatsappError::Unavailable {
             why: format!("unreadable message list: {e}"),
             may_have_sent: false,

@@ -243,7 +243,7 @@ mod tests {
     use super::*;
     use crate::domain::{Channel, ConversationMessage, CustomerId, Direction, Ticket};
     use crate::ports::tickets::memory::MemoryTickets;
-    use crate::ports::tickets::{AgentRun, ReplyLog, TicketOutcome, TicketReader, TurnRecord};
+    use crate::ports::tickets::{ReplyLog, TicketReader, TurnRecord};
 
     /// Twilio, scripted: answers from `script` first, then accepts; keeps what it accepted.
     #[derive(Default)]
@@ -336,24 +336,7 @@ mod tests {
             delivery_status: Some(DeliveryStatus::Queued),
             ..message
         };
-        let turn = TurnRecord {
-            reply: reply.clone(),
-            outcome: TicketOutcome {
-                status: crate::domain::TicketStatus::Answered,
-                escalation_reason: None,
-                category: crate::domain::Category::General,
-                sentiment: 0.0,
-            },
-            run: AgentRun {
-                message_id: inbound,
-                engine: "test".into(),
-                decision: serde_json::Value::Null,
-                steps: serde_json::Value::Null,
-                context: serde_json::Value::Null,
-                duration_ms: 0,
-            },
-            code_sent: None,
-        };
+        let turn = TurnRecord::answered(reply.clone(), inbound);
         log.record_reply(&turn, Utc::now()).await.unwrap();
         OutboundReply {
             ticket_id: ticket.id,

@@ -294,7 +294,7 @@ mod tests {
     use crate::ports::customers::IdentityLinks;
     use crate::ports::queue::memory::MemoryQueue;
     use crate::ports::tickets::memory::MemoryTickets;
-    use crate::ports::tickets::{AgentRun, ReplyLog, TicketOutcome, TicketReader, TurnRecord};
+    use crate::ports::tickets::{ReplyLog, TicketReader, TurnRecord};
 
     /// A queue that is down.
     struct Down;
@@ -369,24 +369,7 @@ mod tests {
             id: MessageId::reply_to(&messages[1].id),
             ..messages[1].clone()
         };
-        let turn = TurnRecord {
-            reply,
-            outcome: TicketOutcome {
-                status: TicketStatus::Answered,
-                escalation_reason: None,
-                category: Category::Technical,
-                sentiment: 0.0,
-            },
-            run: AgentRun {
-                message_id: messages[1].id.clone(),
-                engine: "test".into(),
-                decision: serde_json::Value::Null,
-                steps: serde_json::Value::Null,
-                context: serde_json::Value::Null,
-                duration_ms: 0,
-            },
-            code_sent: None,
-        };
+        let turn = TurnRecord::answered(reply, messages[1].id.clone());
         log.record_reply(&turn, Utc::now()).await.unwrap();
         let later = intake
             .accept(whatsapp("SM3", "thanks, and another thing"))

@@ -164,6 +164,31 @@ pub struct TurnRecord {
     pub code_sent: Option<CodeSent>,
 }
 
+impl TurnRecord {
+    /// A plain answer to `inbound`, as the agent records one, written by something other
+    /// than the agent (tests of what follows an answer: delivery, conversations).
+    pub fn answered(reply: ConversationMessage, inbound: MessageId) -> Self {
+        Self {
+            reply,
+            outcome: TicketOutcome {
+                status: TicketStatus::Answered,
+                escalation_reason: None,
+                category: Category::General,
+                sentiment: 0.0,
+            },
+            run: AgentRun {
+                message_id: inbound,
+                engine: "test".into(),
+                decision: serde_json::Value::Null,
+                steps: serde_json::Value::Null,
+                context: serde_json::Value::Null,
+                duration_ms: 0,
+            },
+            code_sent: None,
+        }
+    }
+}
+
 /// What the agent writes.
 #[async_trait]
 pub trait ReplyLog: Send + Sync {
