@@ -80,11 +80,12 @@ impl Intake {
         let chat = message.channel.continues_conversation() && message.proof.is_some();
         // A ticket that was decided while we looked cannot be joined: a new one follows it.
         let mut decided = None;
-        for _ in 0..CONVERSATION_ROUNDS {
-            let current = match chat {
-                true => self.log.conversation(&customer_id, message.channel).await?,
-                false => None,
-            };
+        let mut current = None;
+        for round in 0..CONVERSATION_ROUNDS {
+            // Read again only when another message moved the conversation meanwhile.
+            if chat && (round == 0 || decided.is_none()) {
+                current = self.log.conversation(&customer_id, message.channel).await?;
+            }
             let placement = match &current {
                 Some(open) if Some(&open.id) != decided.as_ref() => Placement::Join(TicketFacts {
                     status: TicketStatus::Open,
@@ -135,9 +136,10 @@ impl Intake {
                     });
                 }
                 Stored::ConversationMoved => {
-                    if let Placement::Join(facts) = record.placement {
-                        decided = Some(facts.id);
-                    }
+                    decided = match record.placement {
+                        Placement::Join(facts) => Some(facts.id),
+                        Placement::New(_) => None,
+                    };
                     continue;
                 }
             }
