@@ -51,6 +51,12 @@ pub fn inbound_message(params: &[(String, String)], received_at: DateTime<Utc>) 
         .ok_or_else(|| Refusal::Invalid("From is not a WhatsApp address (whatsapp:...)".into()))?;
     let phone = whatsapp_identity(address)
         .ok_or_else(|| Refusal::Invalid(format!("From `{address}` is neither a phone number nor a WhatsApp id")))?;
+    // WhatsApp's own id of the number may predate a numbering change (Brazil's ninth digit):
+    // the sender is the normalized number; a difference is worth knowing, never a refusal.
+    let wa_id = get("WaId");
+    if !wa_id.is_empty() && e164(&format!("+{wa_id}")).as_deref() != Some(phone.as_str()) {
+        tracing::info!(wa_id, "WaId and From name the number differently: From is taken");
+    }
     let media_count: usize = match get("NumMedia") {
         "" => 0,
         n => n
