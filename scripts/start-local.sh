@@ -10,7 +10,10 @@
 #
 # Environment: PORT (default 3000), AWS_REGION, AWS_ENDPOINT_URL (attach to a running
 # moto instead of starting one), MODEL_PROVIDER (default offline), LOCAL_STACK_PROFILE
-# (debug, the default, or release), RUST_LOG.
+# (debug, the default, or release), RUST_LOG; for WhatsApp, TWILIO_AUTH_TOKEN (the token
+# webhooks are signed with; default local-development-twilio-auth-token) and
+# TWILIO_WEBHOOK_URL (the public URL signatures are checked against; default the
+# gateway's /webhooks/whatsapp).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -17,7 +17,7 @@ cargo fmt --all --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # Each function alone, with only its own adapters (features) on, as it is built for Lambda.
-for function in webform-api agent email-sender intake-sweeper; do
+for function in webform-api agent email-sender intake-sweeper whatsapp-webhook whatsapp-sender; do
   cargo clippy -p "$function" --quiet -- -D warnings
 done
 
@@ -30,10 +30,11 @@ if [ -f web-form/package.json ]; then
 
   step "web form end-to-end tests (headless Chromium against the local stack)"
   # `cargo test --workspace` built the binary with the test run's features; reuse it.
-  [ -x target/debug/local-stack ] || cargo build --quiet -p local-stack
+  local_stack="${CARGO_TARGET_DIR:-target}/debug/local-stack"
+  [ -x "$local_stack" ] || cargo build --quiet -p local-stack
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   log=$(mktemp)
-  PORT=$port target/debug/local-stack >"$log" 2>&1 &
+  PORT=$port "$local_stack" >"$log" 2>&1 &
   stack=$!
   trap 'kill $stack 2>/dev/null; wait $stack 2>/dev/null || true' EXIT
   for _ in $(seq 1 120); do

@@ -4,23 +4,24 @@
 //! Web form tickets are submitted to the form API with the category the
 //! customer would pick (the expected one); email and WhatsApp tickets are put
 //! on the inbound queue as their webhooks normalize them (email: address and
-//! name; WhatsApp: phone and profile name), one at a time. Follow-ups go in
+//! name, proven by the mailbox's authentication; WhatsApp: phone and profile name,
+//! proven by Twilio's signature), one at a time. A web form's address is only claimed, so
+//! its follow-ups see only their own ticket. Follow-ups go in
 //! after the tickets they follow. A ticket counts once the agent decided
 //! (answered or escalated); its latency runs from sending to that decision.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use support_core::domain::text::customer_words;
 use support_core::domain::Language;
 
-use crate::TestApp;
+use crate::{json_attribute, TestApp};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct LabelledTicket {
@@ -296,15 +297,24 @@ async fn send(app: &TestApp, ticket: &LabelledTicket) -> Result<Option<String>> 
             other => bail!("{}: the form answered {other}", ticket.id),
         };
     }
-    let sender = if ticket.channel == "whatsapp" {
-        json!({ "name": ticket.customer.name, "phone": ticket.customer.phone })
+    // As the channels' webhooks prove their senders: Twilio's signed number, the mailbox's
+    // authentication verdict.
+    let (sender, proof) = if ticket.channel == "whatsapp" {
+        (
+            json!({ "name": ticket.customer.name, "phone": ticket.customer.phone }),
+            "twilio_sender",
+        )
     } else {
-        json!({ "name": ticket.customer.name, "email": ticket.customer.email })
+        (
+            json!({ "name": ticket.customer.name, "email": ticket.customer.email }),
+            "mailbox_authentication",
+        )
     };
     let message = json!({
         "channel": ticket.channel,
         "channel_message_id": ticket.id,
         "sender": sender,
+        "proof": proof,
         "subject": ticket.subject,
         "body": ticket.message,
         "received_at": chrono::Utc::now(),
@@ -329,11 +339,6 @@ async fn wait_for_decision(app: &TestApp, ticket_id: &str, sent_at: Instant, tim
 }
 
 /// A run's attribute that holds JSON text (`Null` when absent).
-fn json_attribute(run: &HashMap<String, AttributeValue>, name: &str) -> Result<Value> {
-    let text = run.get(name).and_then(|v| v.as_s().ok());
-    Ok(text.map(|s| serde_json::from_str(s)).transpose()?.unwrap_or_default())
-}
-
 /// The first search's top articles, the answer's sources and the agent's own time, from
 /// the run it recorded.
 async fn agent_run(app: &TestApp, ticket_id: &str) -> Result<(Vec<String>, Vec<String>, f64)> {

@@ -4,6 +4,7 @@
 pub mod aws_calls;
 pub mod converse_stub;
 pub mod eval;
+pub mod whatsapp;
 
 use std::time::{Duration, Instant};
 
@@ -18,9 +19,10 @@ use serde_json::{json, Value};
 use support_aws::customers::dynamodb::DynamoCustomers;
 use support_aws::queue::sqs::SqsQueue;
 use support_aws::tickets::dynamodb::DynamoTickets;
-use support_core::domain::InboundMessage;
+use support_core::domain::{ConversationMessage, InboundMessage, MessageId};
 use support_core::intake::Intake;
 use support_core::ports::queue::{MessageQueue, QueueMessage};
+use support_core::ports::tickets::{ReplyLog, TurnRecord};
 
 /// Each app gets its own moto region, so tests in parallel never see each other's data.
 fn unique_region() -> String {
@@ -44,6 +46,13 @@ fn unique_region() -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + std::process::id() as usize;
     REGIONS[n % REGIONS.len()].to_owned()
+}
+
+/// An attribute of a stored item that holds JSON text (an agent run's `decision`, `steps`,
+/// `context`), parsed; `null` when absent.
+pub fn json_attribute(item: &HashMap<String, AttributeValue>, name: &str) -> Result<Value> {
+    let text = item.get(name).and_then(|v| v.as_s().ok());
+    Ok(text.map(|s| serde_json::from_str(s)).transpose()?.unwrap_or_default())
 }
 
 /// A queue that keeps what was sent instead of sending it.
@@ -273,6 +282,14 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// Records `reply` as the agent's answer to the stored message `inbound` (its ticket
+    /// answered), as the agent records one.
+    pub async fn record_answer(&self, reply: ConversationMessage, inbound: MessageId) {
+        let turn = TurnRecord::answered(reply, inbound);
+        let tickets = DynamoTickets::new(self.dynamodb.clone(), self.table_name("TicketsTable"));
+        tickets.record_reply(&turn, chrono::Utc::now()).await.expect("recorded");
     }
 
     /// Every item of the tickets table of one kind (`ticket`, `message`, `agent_run`).

@@ -123,6 +123,22 @@ impl SqsFunction for support_core::delivery::EmailDelivery {
 }
 
 #[async_trait]
+impl HttpFunction for support_aws::lambda::whatsapp_http::WhatsappWebhook {
+    async fn call(&self, request: Request) -> Response<Body> {
+        self.handle(request).await
+    }
+}
+
+#[async_trait]
+impl SqsFunction for support_core::delivery::whatsapp::WhatsappDelivery {
+    async fn call(&self, event: SqsEvent) -> Result<SqsBatchResponse, String> {
+        process_records(event, |reply| async move { self.send(&reply).await })
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait]
 impl ScheduledFunction for support_core::intake::Sweeper {
     async fn call(&self, _event: serde_json::Value) -> Result<(), String> {
         self.redrive_now().await.map(|_| ()).map_err(|e| e.to_string())
@@ -141,7 +157,10 @@ pub enum Handler {
 /// way its Lambda binary does (`XConfig::from_env()` there, `from_lookup` over the
 /// template's environment here). `None` when the binary is not one of ours.
 pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkConfig) -> Result<Option<Handler>> {
-    use support_aws::config::{AgentConfig, ConfigError, EmailSenderConfig, SweeperConfig, WebformConfig};
+    use support_aws::config::{
+        AgentConfig, ConfigError, EmailSenderConfig, SweeperConfig, WebformConfig, WhatsappSenderConfig,
+        WhatsappWebhookConfig,
+    };
     use support_aws::wiring;
     let lookup = |k: &str| env.get(k).cloned();
     let config_error = |e: ConfigError| anyhow!("{binary}: {e}");
@@ -162,6 +181,14 @@ pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkCo
             SweeperConfig::from_lookup(lookup).map_err(config_error)?,
             sdk,
         ))),
+        "whatsapp-webhook" => Handler::Http(Arc::new(wiring::whatsapp_webhook(
+            WhatsappWebhookConfig::from_lookup(lookup).map_err(config_error)?,
+            sdk,
+        ))),
+        "whatsapp-sender" => Handler::Sqs(Arc::new(
+            wiring::whatsapp_delivery(WhatsappSenderConfig::from_lookup(lookup).map_err(config_error)?, sdk)
+                .map_err(|e| anyhow!("{binary}: {e}"))?,
+        )),
         _ => return Ok(None),
     }))
 }

@@ -862,6 +862,7 @@ mod tests {
                 "GET",
                 "/support/ticket/tkt_0123456789abcdef0123456789abcdef",
             ),
+            ("whatsapp-webhook.json", "POST", "/webhooks/whatsapp"),
         ] {
             let text =
                 std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(file)).unwrap();

@@ -29,6 +29,7 @@ pub mod poller;
 pub mod provision;
 pub mod schedule;
 pub mod template;
+pub mod twilio;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -38,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use aws_config::{Region, SdkConfig};
+use axum::Router;
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -56,8 +58,20 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Environment variables the local stack sets for every function unless overridden: the
-/// deterministic offline model instead of Bedrock.
-pub const LOCAL_DEFAULTS: &[(&str, &str)] = &[("MODEL_PROVIDER", "offline")];
+/// deterministic offline model instead of Bedrock, and the development Twilio account of the
+/// stand-in instead of the template's Secrets Manager references.
+pub const LOCAL_DEFAULTS: &[(&str, &str)] = &[
+    ("MODEL_PROVIDER", "offline"),
+    ("TWILIO_ACCOUNT_SID", twilio::LOCAL_ACCOUNT_SID),
+    ("TWILIO_AUTH_TOKEN", twilio::LOCAL_AUTH_TOKEN),
+];
+
+/// The template's parameter holding the public URL Twilio calls; locally, the gateway's.
+const WEBHOOK_URL_PARAMETER: &str = "WhatsappWebhookUrl";
+/// The path of the incoming WhatsApp route (template.yaml), under the gateway's URL.
+const WEBHOOK_PATH: &str = "/webhooks/whatsapp";
+/// Where the Twilio stand-in is served, under the gateway's URL.
+pub const TWILIO_STAND_IN_PATH: &str = "/local/twilio";
 
 /// Environment variables naming an SES sender identity, which is created in moto.
 const SENDER_VARIABLES: &[&str] = &["SENDER_ADDRESS"];
@@ -254,6 +268,7 @@ pub struct LocalStack {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     moto: Option<moto::MotoServer>,
+    twilio: Arc<twilio::TwilioStandIn>,
 }
 
 /// An SDK configuration for a local endpoint: fixed credentials, no IMDS, no profile.
@@ -317,12 +332,36 @@ impl LocalStack {
             email_identities: Vec::new(),
         };
 
-        let bindings = bindings(&template, &options, &resources)?;
+        // The gateway's address first: the functions' environment names it (the public
+        // webhook URL, the Twilio stand-in).
+        let listener = match options.start_gateway {
+            true => Some(
+                tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+                    .await
+                    .with_context(|| format!("binding the gateway to 127.0.0.1:{}", options.port))?,
+            ),
+            false => None,
+        };
+        let gateway_url = match &listener {
+            Some(l) => format!("http://{}", l.local_addr()?),
+            None => format!("http://127.0.0.1:{}", options.port),
+        };
+        let bindings = bindings(&template, &options, &resources, &gateway_url)?;
         let mut environments = BTreeMap::new();
         for id in template.functions.keys() {
-            let env = function_environment(&template, id, &bindings, &options)?;
+            let env = function_environment(&template, id, &bindings, &options, &gateway_url)?;
             environments.insert(id.clone(), env);
         }
+        let twilio_env = |name: &str, default: &str| {
+            environments
+                .values()
+                .find_map(|env| env.get(name).cloned())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let twilio = twilio::TwilioStandIn::new(
+            twilio_env("TWILIO_ACCOUNT_SID", twilio::LOCAL_ACCOUNT_SID),
+            twilio_env("TWILIO_AUTH_TOKEN", twilio::LOCAL_AUTH_TOKEN).into(),
+        );
         let mut senders: Vec<String> = environments
             .values()
             .flat_map(|env| {
@@ -433,13 +472,13 @@ impl LocalStack {
             .or_else(|| Some(workspace_root().join("web-form/dist")))
             .filter(|d| d.join("index.html").is_file());
         let mut gateway_addr = None;
-        if options.start_gateway {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
-                .await
-                .with_context(|| format!("binding the gateway to 127.0.0.1:{}", options.port))?;
+        if let Some(listener) = listener {
             let addr = listener.local_addr()?;
             let config = gateway_config(&template, &handlers, &options, static_dir.clone(), &endpoint_url);
-            let app = gateway::router(config)?.into_make_service_with_connect_info::<SocketAddr>();
+            let app = Router::new()
+                .nest(TWILIO_STAND_IN_PATH, twilio::router(twilio.clone()))
+                .merge(gateway::router(config)?)
+                .into_make_service_with_connect_info::<SocketAddr>();
             let mut stop_rx = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
                 let shutdown = async move {
@@ -472,7 +511,13 @@ impl LocalStack {
             stop,
             tasks,
             moto,
+            twilio,
         })
+    }
+
+    /// The Twilio stand-in: what the WhatsApp sender was asked to send.
+    pub fn twilio(&self) -> &twilio::TwilioStandIn {
+        &self.twilio
     }
 
     pub fn template(&self) -> &StackTemplate {
@@ -595,8 +640,15 @@ fn bindings(
     template: &StackTemplate,
     options: &LocalStackOptions,
     resources: &Resources,
+    gateway_url: &str,
 ) -> Result<template::Bindings> {
-    let mut b = template::Bindings::with_parameters(template, &options.parameter_overrides)?;
+    let mut parameters = options.parameter_overrides.clone();
+    if template.parameters.contains_key(WEBHOOK_URL_PARAMETER) {
+        parameters
+            .entry(WEBHOOK_URL_PARAMETER.to_owned())
+            .or_insert_with(|| format!("{gateway_url}{WEBHOOK_PATH}"));
+    }
+    let mut b = template::Bindings::with_parameters(template, &parameters)?;
     b.region = options.region.clone();
     b.stack_name = options.prefix.clone();
     for (id, t) in &resources.tables {
@@ -624,6 +676,14 @@ fn bindings(
     for id in template.http_apis.keys() {
         b.refs.insert(id.clone(), "local".into());
     }
+    // The gateway serves the site and its API on one origin, as the CloudFront distribution does.
+    let gateway_host = gateway_url.trim_start_matches("http://");
+    for (id, kind) in &template.resource_types {
+        if kind == "AWS::CloudFront::Distribution" {
+            b.attributes
+                .insert((id.clone(), "DomainName".into()), gateway_host.to_owned());
+        }
+    }
     Ok(b)
 }
 
@@ -634,12 +694,20 @@ fn function_environment(
     function: &str,
     bindings: &template::Bindings,
     options: &LocalStackOptions,
+    gateway_url: &str,
 ) -> Result<BTreeMap<String, String>> {
     let mut env = template.environment(function, bindings)?;
     for (k, v) in LOCAL_DEFAULTS {
         if let Some(slot) = env.get_mut(*k) {
             *slot = (*v).to_owned();
         }
+    }
+    // Twilio's API is the stand-in on the gateway, and the site is the gateway (over http).
+    if let Some(slot) = env.get_mut("TWILIO_API_BASE_URL") {
+        *slot = format!("{gateway_url}{TWILIO_STAND_IN_PATH}");
+    }
+    if let Some(slot) = env.get_mut("SITE_URL") {
+        gateway_url.clone_into(slot);
     }
     // The model layer's files are where scripts/ensure-model.sh put them, not in /opt.
     if let Some(slot) = env.get_mut("EMBEDDING_MODEL_DIR") {
@@ -800,8 +868,8 @@ mod tests {
         let t = StackTemplate::parse(include_str!("../../../template.yaml")).unwrap();
         let r = fake_resources(&t);
         let options = LocalStackOptions::default();
-        let b = bindings(&t, &options, &r).unwrap();
-        let agent = function_environment(&t, "AgentFunction", &b, &options).unwrap();
+        let b = bindings(&t, &options, &r, GATEWAY).unwrap();
+        let agent = function_environment(&t, "AgentFunction", &b, &options, GATEWAY).unwrap();
         assert_eq!(agent["MODEL_PROVIDER"], "offline", "offline by default locally");
         assert_eq!(
             agent["EMAIL_OUTBOUND_QUEUE_URL"],
@@ -812,7 +880,7 @@ mod tests {
         let options = LocalStackOptions::default()
             .env("MODEL_PROVIDER", "bedrock")
             .env("NOT_DECLARED", "x");
-        let agent = function_environment(&t, "AgentFunction", &b, &options).unwrap();
+        let agent = function_environment(&t, "AgentFunction", &b, &options, GATEWAY).unwrap();
         assert_eq!(agent["MODEL_PROVIDER"], "bedrock");
         assert!(
             !agent.contains_key("NOT_DECLARED"),
@@ -820,44 +888,67 @@ mod tests {
         );
 
         let options = LocalStackOptions::default().parameter("SenderAddress", "help@acme.example");
-        let b = bindings(&t, &options, &r).unwrap();
-        let sender = function_environment(&t, "EmailSenderFunction", &b, &options).unwrap();
+        let b = bindings(&t, &options, &r, GATEWAY).unwrap();
+        let sender = function_environment(&t, "EmailSenderFunction", &b, &options, GATEWAY).unwrap();
         assert_eq!(sender["SENDER_ADDRESS"], "help@acme.example");
+
+        // Twilio locally: the stand-in's account, on the gateway; the webhook verifies the
+        // gateway's URL.
+        let whatsapp = function_environment(&t, "WhatsappSenderFunction", &b, &options, GATEWAY).unwrap();
+        assert_eq!(whatsapp["TWILIO_API_BASE_URL"], "http://127.0.0.1:3000/local/twilio");
+        assert_eq!(whatsapp["TWILIO_AUTH_TOKEN"], twilio::LOCAL_AUTH_TOKEN);
+        assert_eq!(
+            whatsapp["TWILIO_WEBHOOK_URL"],
+            "http://127.0.0.1:3000/webhooks/whatsapp"
+        );
     }
+
+    const GATEWAY: &str = "http://127.0.0.1:3000";
 
     #[test]
     fn every_function_config_builds_from_the_template_environment() {
         // The contract with shared: each handler's config reads the template's variables.
         let t = StackTemplate::parse(include_str!("../../../template.yaml")).unwrap();
         let options = LocalStackOptions::default();
-        let b = bindings(&t, &options, &fake_resources(&t)).unwrap();
-        let env = |f: &str| function_environment(&t, f, &b, &options).unwrap();
+        let b = bindings(&t, &options, &fake_resources(&t), GATEWAY).unwrap();
+        let env = |f: &str| function_environment(&t, f, &b, &options, GATEWAY).unwrap();
         let webform = env("WebformApiFunction");
         support_aws::config::WebformConfig::from_lookup(|k| webform.get(k).cloned()).unwrap();
         let agent = env("AgentFunction");
         support_aws::config::AgentConfig::from_lookup(|k| agent.get(k).cloned()).unwrap();
         let sender = env("EmailSenderFunction");
         support_aws::config::EmailSenderConfig::from_lookup(|k| sender.get(k).cloned()).unwrap();
+        let webhook = env("WhatsappWebhookFunction");
+        support_aws::config::WhatsappWebhookConfig::from_lookup(|k| webhook.get(k).cloned()).unwrap();
+        let whatsapp = env("WhatsappSenderFunction");
+        support_aws::config::WhatsappSenderConfig::from_lookup(|k| whatsapp.get(k).cloned()).unwrap();
     }
 
     #[test]
-    fn the_form_api_serves_exactly_the_routes_the_template_gives_it() {
+    fn each_http_function_serves_exactly_the_routes_the_template_gives_it() {
         // Routes are declared once, in template.yaml: the gateway routes them, and the
         // function dispatches on their route keys.
         let t = StackTemplate::parse(include_str!("../../../template.yaml")).unwrap();
-        let mut declared: Vec<String> = t
-            .http_events()
-            .into_iter()
-            .filter(|(f, _)| f.logical_id == "WebformApiFunction")
-            .filter_map(|(_, e)| match e {
-                EventSpec::HttpApi { method, path, .. } => Some(format!("{method} {path}")),
-                _ => None,
-            })
-            .collect();
-        declared.sort();
-        let mut served: Vec<&str> = support_aws::lambda::webform_http::ROUTES.to_vec();
-        served.sort();
-        assert_eq!(declared, served);
+        for (function, routes) in [
+            ("WebformApiFunction", support_aws::lambda::webform_http::ROUTES),
+            ("WhatsappWebhookFunction", support_aws::lambda::whatsapp_http::ROUTES),
+        ] {
+            let mut declared: Vec<String> = t
+                .http_events()
+                .into_iter()
+                .filter(|(f, _)| f.logical_id == function)
+                .filter_map(|(_, e)| match e {
+                    EventSpec::HttpApi { method, path, .. } => Some(format!("{method} {path}")),
+                    _ => None,
+                })
+                .collect();
+            declared.sort();
+            let mut served = routes.to_vec();
+            served.sort();
+            assert_eq!(declared, served, "{function}");
+        }
+        let webhook = support_aws::lambda::whatsapp_http::INCOMING;
+        assert_eq!(webhook.strip_prefix("POST "), Some(WEBHOOK_PATH));
     }
 
     #[test]

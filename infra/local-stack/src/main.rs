@@ -72,6 +72,18 @@ fn print_summary(stack: &LocalStack) {
             out.push_str(&format!("  Schedule        {:<20} {expression}{state}\n", f.logical_id));
         }
     }
+    if let Some(url) = stack
+        .environment("WhatsappWebhookFunction")
+        .and_then(|env| env.get("TWILIO_WEBHOOK_URL"))
+    {
+        out.push_str(&format!(
+            "  WhatsApp        {url}  (the public URL Twilio's signatures are checked against)\n"
+        ));
+        out.push_str(&format!(
+            "  Twilio stand-in {gateway}{}/messages  (what the WhatsApp sender sent)\n",
+            local_stack::TWILIO_STAND_IN_PATH
+        ));
+    }
     out.push_str(&format!(
         "  AWS (moto)      {}  region {}{}\n",
         stack.endpoint_url(),

@@ -851,6 +851,10 @@ mod tests {
                 format!("arn:aws:sqs:eu-west-1:123456789012:{name}"),
             );
         }
+        b.attributes.insert(
+            ("WebFormDistribution".into(), "DomainName".into()),
+            "d111111abcdef8.cloudfront.net".into(),
+        );
         b
     }
 
@@ -984,7 +988,9 @@ mod tests {
                 ("AgentFunction", "agent"),
                 ("EmailSenderFunction", "email-sender"),
                 ("IntakeSweeperFunction", "intake-sweeper"),
-                ("WebformApiFunction", "webform-api")
+                ("WebformApiFunction", "webform-api"),
+                ("WhatsappSenderFunction", "whatsapp-sender"),
+                ("WhatsappWebhookFunction", "whatsapp-webhook")
             ]
         );
         for f in t.functions.values() {
@@ -1007,7 +1013,10 @@ mod tests {
             routes,
             vec![
                 ("POST".into(), "/support/submit".into(), api.clone()),
-                ("GET".into(), "/support/ticket/{id}".into(), api)
+                ("GET".into(), "/support/ticket/{id}".into(), api.clone()),
+                ("GET".into(), "/support/confirm/{id}".into(), api.clone()),
+                ("POST".into(), "/webhooks/whatsapp".into(), api.clone()),
+                ("POST".into(), "/webhooks/whatsapp/status".into(), api)
             ]
         );
         let sqs: Vec<(&str, &EventSpec)> = t
@@ -1034,6 +1043,17 @@ mod tests {
                     &EventSpec::Sqs {
                         name: "EmailOutbound".into(),
                         queue: "EmailOutboundQueue".into(),
+                        batch_size: 10,
+                        maximum_batching_window_seconds: 1,
+                        report_batch_item_failures: true,
+                        enabled: true
+                    }
+                ),
+                (
+                    "WhatsappSenderFunction",
+                    &EventSpec::Sqs {
+                        name: "WhatsappOutbound".into(),
+                        queue: "WhatsappOutboundQueue".into(),
                         batch_size: 10,
                         maximum_batching_window_seconds: 1,
                         report_batch_item_failures: true,
@@ -1074,6 +1094,7 @@ mod tests {
         assert_eq!(sender["SENDER_ADDRESS"], "support@tandem.example");
         assert_eq!(sender["SES_CONFIGURATION_SET"], "");
         assert_eq!(sender["TICKETS_TABLE"], "local-tickets");
+        assert_eq!(sender["SITE_URL"], "https://d111111abcdef8.cloudfront.net");
     }
 
     #[test]

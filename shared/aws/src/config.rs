@@ -29,20 +29,33 @@ fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// What the intake runs on, in every function that receives messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebformConfig {
+pub struct IntakeConfig {
     pub customers_table: String,
     pub tickets_table: String,
     pub inbound_queue_url: String,
 }
 
-impl WebformConfig {
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Lookup(lookup);
+impl IntakeConfig {
+    fn read<F: Fn(&str) -> Option<String>>(env: &Lookup<F>) -> Result<Self, ConfigError> {
         Ok(Self {
             customers_table: env.required("CUSTOMERS_TABLE")?,
             tickets_table: env.required("TICKETS_TABLE")?,
             inbound_queue_url: env.required("INBOUND_QUEUE_URL")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebformConfig {
+    pub intake: IntakeConfig,
+}
+
+impl WebformConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            intake: IntakeConfig::read(&Lookup(lookup))?,
         })
     }
 
@@ -69,6 +82,8 @@ impl fmt::Display for ModelProvider {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentConfig {
+    /// Identities: the agent links a WhatsApp number to an address on a one-time code.
+    pub customers_table: String,
     pub tickets_table: String,
     pub email_outbound_queue_url: String,
     /// Optional until the WhatsApp sender is deployed: without it WhatsApp replies fail loudly.
@@ -95,6 +110,7 @@ impl AgentConfig {
             }
         };
         Ok(Self {
+            customers_table: env.required("CUSTOMERS_TABLE")?,
             tickets_table: env.required("TICKETS_TABLE")?,
             email_outbound_queue_url: env.required("EMAIL_OUTBOUND_QUEUE_URL")?,
             whatsapp_outbound_queue_url: env.optional("WHATSAPP_OUTBOUND_QUEUE_URL"),
@@ -134,6 +150,9 @@ pub struct EmailSenderConfig {
     pub tickets_table: String,
     pub sender_address: EmailAddress,
     pub configuration_set: Option<String>,
+    /// The public site (`SITE_URL`, the web form's origin): replies to a typed address carry
+    /// the link to confirm it there. Without it, no link is sent.
+    pub site_url: Option<String>,
 }
 
 impl EmailSenderConfig {
@@ -147,6 +166,123 @@ impl EmailSenderConfig {
                 reason: e.to_string(),
             })?,
             configuration_set: env.optional("SES_CONFIGURATION_SET"),
+            site_url: env.optional("SITE_URL").map(|url| url.trim_end_matches('/').to_owned()),
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup)
+    }
+}
+
+/// Twilio's auth token: it signs the webhooks and authenticates the API calls. Never logged
+/// (`secrecy`); in AWS it comes from Secrets Manager (template.yaml), locally from the
+/// environment.
+#[derive(Clone)]
+pub struct TwilioAuthToken(pub secrecy::SecretString);
+
+impl fmt::Debug for TwilioAuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TwilioAuthToken([REDACTED])")
+    }
+}
+
+impl PartialEq for TwilioAuthToken {
+    fn eq(&self, other: &Self) -> bool {
+        use secrecy::ExposeSecret;
+        self.0.expose_secret() == other.0.expose_secret()
+    }
+}
+
+impl Eq for TwilioAuthToken {}
+
+fn twilio_auth_token<F: Fn(&str) -> Option<String>>(env: &Lookup<F>) -> Result<TwilioAuthToken, ConfigError> {
+    Ok(TwilioAuthToken(env.required("TWILIO_AUTH_TOKEN")?.into()))
+}
+
+/// The public URL Twilio calls for incoming messages (`TWILIO_WEBHOOK_URL`): what the
+/// signatures are computed over, never the URL API Gateway rebuilds. Status callbacks go
+/// to it with `/status` appended (the template's second route).
+fn webhook_url<F: Fn(&str) -> Option<String>>(env: &Lookup<F>) -> Result<String, ConfigError> {
+    let url = env.required("TWILIO_WEBHOOK_URL")?;
+    let absolute = url.starts_with("https://") || url.starts_with("http://");
+    if !absolute || url.contains(['?', '#']) || url.ends_with('/') {
+        return Err(ConfigError::Invalid {
+            name: "TWILIO_WEBHOOK_URL",
+            reason: format!("`{url}` is not an absolute http(s) URL without query, fragment or trailing slash"),
+        });
+    }
+    Ok(url)
+}
+
+/// The status callback URL of a webhook URL.
+pub fn status_callback_url(webhook_url: &str) -> String {
+    format!("{webhook_url}/status")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhatsappWebhookConfig {
+    pub intake: IntakeConfig,
+    pub auth_token: TwilioAuthToken,
+    pub webhook_url: String,
+}
+
+impl WhatsappWebhookConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Lookup(lookup);
+        Ok(Self {
+            intake: IntakeConfig::read(&env)?,
+            auth_token: twilio_auth_token(&env)?,
+            webhook_url: webhook_url(&env)?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhatsappSenderConfig {
+    pub tickets_table: String,
+    pub account_sid: String,
+    pub auth_token: TwilioAuthToken,
+    /// Twilio's REST API (`TWILIO_API_BASE_URL`, default `https://api.twilio.com`; the local
+    /// stand-in on one machine).
+    pub api_base_url: String,
+    /// The WhatsApp sender's number (`TWILIO_WHATSAPP_FROM`, E.164).
+    pub from: String,
+    pub status_callback_url: String,
+}
+
+impl WhatsappSenderConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Lookup(lookup);
+        let account_sid = env.required("TWILIO_ACCOUNT_SID")?;
+        if !account_sid.starts_with("AC") {
+            return Err(ConfigError::Invalid {
+                name: "TWILIO_ACCOUNT_SID",
+                reason: "an account SID starts with AC".into(),
+            });
+        }
+        let from = env.required("TWILIO_WHATSAPP_FROM")?;
+        if !from.starts_with('+') {
+            return Err(ConfigError::Invalid {
+                name: "TWILIO_WHATSAPP_FROM",
+                reason: format!("`{from}` is not an E.164 number (+ and digits)"),
+            });
+        }
+        Ok(Self {
+            tickets_table: env.required("TICKETS_TABLE")?,
+            account_sid,
+            auth_token: twilio_auth_token(&env)?,
+            api_base_url: env
+                .optional("TWILIO_API_BASE_URL")
+                .unwrap_or_else(|| "https://api.twilio.com".into())
+                .trim_end_matches('/')
+                .to_owned(),
+            from,
+            status_callback_url: status_callback_url(&webhook_url(&env)?),
         })
     }
 
@@ -169,6 +305,7 @@ mod tests {
     #[test]
     fn agent_defaults_to_the_offline_engine_and_names_what_is_missing() {
         let base = [
+            ("CUSTOMERS_TABLE", "c"),
             ("TICKETS_TABLE", "t"),
             ("EMAIL_OUTBOUND_QUEUE_URL", "q"),
             ("EMBEDDING_MODEL_DIR", "/opt/m"),
@@ -189,6 +326,41 @@ mod tests {
             AgentConfig::from_lookup(lookup(&wrong)),
             Err(ConfigError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn twilio_settings_are_checked_and_the_token_never_printed() {
+        let ok = [
+            ("TICKETS_TABLE", "t"),
+            ("TWILIO_ACCOUNT_SID", "AC0123"),
+            ("TWILIO_AUTH_TOKEN", "s3cret-token"),
+            ("TWILIO_WHATSAPP_FROM", "+14155238886"),
+            ("TWILIO_WEBHOOK_URL", "https://support.example/webhooks/whatsapp"),
+        ];
+        let config = WhatsappSenderConfig::from_lookup(lookup(&ok)).unwrap();
+        assert_eq!(config.api_base_url, "https://api.twilio.com");
+        assert_eq!(
+            config.status_callback_url,
+            "https://support.example/webhooks/whatsapp/status"
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
+        for (name, bad) in [
+            ("TWILIO_WEBHOOK_URL", "support.example/webhooks/whatsapp"),
+            ("TWILIO_WEBHOOK_URL", "https://support.example/webhooks/whatsapp?x=1"),
+            ("TWILIO_ACCOUNT_SID", "0123"),
+            ("TWILIO_WHATSAPP_FROM", "whatsapp:+1415"),
+        ] {
+            let mut env = ok.to_vec();
+            env.retain(|(k, _)| *k != name);
+            env.push((name, bad));
+            assert!(
+                matches!(
+                    WhatsappSenderConfig::from_lookup(lookup(&env)),
+                    Err(ConfigError::Invalid { .. })
+                ),
+                "{name}={bad}"
+            );
+        }
     }
 
     #[test]

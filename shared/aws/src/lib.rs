@@ -32,5 +32,11 @@ pub mod queue {
 pub mod tickets {
     pub mod dynamodb;
 }
+#[cfg(any(feature = "twilio", feature = "twilio-webhook"))]
+pub mod twilio;
+#[cfg(feature = "twilio")]
+pub mod whatsapp {
+    pub mod twilio;
+}
 
 pub use support_core as core;

@@ -6,7 +6,13 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-#[cfg(any(feature = "dynamodb", feature = "sqs", feature = "ses", feature = "bedrock"))]
+#[cfg(any(
+    feature = "dynamodb",
+    feature = "sqs",
+    feature = "ses",
+    feature = "bedrock",
+    feature = "twilio"
+))]
 use crate::config;
 
 /// How soon an approved learned answer reaches a running agent.
@@ -29,17 +35,56 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client)
 }
 
-#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "http"))]
-pub fn webform_api(config: config::WebformConfig, sdk: &SdkConfig) -> crate::lambda::webform_http::WebformApi {
+/// The intake over its tables and queue, with the adapters the function also reads through.
+#[cfg(all(feature = "dynamodb", feature = "sqs"))]
+fn intake(
+    config: config::IntakeConfig,
+    sdk: &SdkConfig,
+) -> (
+    support_core::intake::Intake,
+    Arc<crate::tickets::dynamodb::DynamoTickets>,
+    Arc<crate::customers::dynamodb::DynamoCustomers>,
+) {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
         dynamodb.clone(),
         config.tickets_table,
     ));
-    let customers = crate::customers::dynamodb::DynamoCustomers::new(dynamodb, config.customers_table);
+    let customers = Arc::new(crate::customers::dynamodb::DynamoCustomers::new(
+        dynamodb,
+        config.customers_table,
+    ));
     let inbound = crate::queue::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.inbound_queue_url);
-    let intake = support_core::intake::Intake::new(Arc::new(customers), tickets.clone(), Arc::new(inbound));
-    crate::lambda::webform_http::WebformApi::new(intake, tickets)
+    let intake = support_core::intake::Intake::new(customers.clone(), tickets.clone(), Arc::new(inbound));
+    (intake, tickets, customers)
+}
+
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "http"))]
+pub fn webform_api(config: config::WebformConfig, sdk: &SdkConfig) -> crate::lambda::webform_http::WebformApi {
+    let (intake, tickets, customers) = intake(config.intake, sdk);
+    crate::lambda::webform_http::WebformApi::new(
+        intake,
+        crate::lambda::webform_http::WebformPorts {
+            tickets: tickets.clone(),
+            channels: customers.clone(),
+            customers,
+            verifications: tickets,
+        },
+    )
+}
+
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "twilio-webhook"))]
+pub fn whatsapp_webhook(
+    config: config::WhatsappWebhookConfig,
+    sdk: &SdkConfig,
+) -> crate::lambda::whatsapp_http::WhatsappWebhook {
+    let (intake, tickets, _) = intake(config.intake, sdk);
+    crate::lambda::whatsapp_http::WhatsappWebhook::new(
+        intake,
+        tickets,
+        crate::twilio::signature::RequestValidator::new(config.auth_token.0),
+        config.webhook_url,
+    )
 }
 
 #[cfg(all(feature = "dynamodb", feature = "sqs"))]
@@ -70,10 +115,12 @@ pub fn agent(
             crate::engine::bedrock::RetryPolicy::default(),
         )),
     };
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
-        aws_sdk_dynamodb::Client::new(sdk),
+        dynamodb.clone(),
         config.tickets_table,
     ));
+    let customers = crate::customers::dynamodb::DynamoCustomers::new(dynamodb, config.customers_table);
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let queue = |url: String| Arc::new(crate::queue::sqs::SqsQueue::new(sqs.clone(), url)) as Arc<dyn MessageQueue>;
     let embedder = support_embedding::shared_embedder(&config.embedding_model_dir)?;
@@ -89,11 +136,14 @@ pub fn agent(
                 .with_article_model(articles),
         ),
         history: tickets.clone(),
-        replies: tickets,
+        replies: tickets.clone(),
         email_outbound: queue(config.email_outbound_queue_url),
         whatsapp_outbound: config.whatsapp_outbound_queue_url.map(queue),
         engine,
         rails,
+        identities: Arc::new(customers),
+        verifications: tickets,
+        burst_settle: support_core::agent::BURST_SETTLE,
     }))
 }
 
@@ -109,5 +159,30 @@ pub fn email_delivery(config: config::EmailSenderConfig, sdk: &SdkConfig) -> sup
             config.configuration_set,
         )),
         config.sender_address,
+        config.site_url,
     )
+}
+
+#[cfg(all(feature = "dynamodb", feature = "twilio"))]
+pub fn whatsapp_delivery(
+    config: config::WhatsappSenderConfig,
+    sdk: &SdkConfig,
+) -> Result<support_core::delivery::whatsapp::WhatsappDelivery, reqwest::Error> {
+    use support_core::delivery::whatsapp::{StatusCallback, WhatsappDelivery};
+    let twilio = crate::whatsapp::twilio::TwilioMessages::new(
+        &config.api_base_url,
+        config.account_sid,
+        config.auth_token.0,
+        config.from,
+    )?;
+    Ok(WhatsappDelivery::new(
+        Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.tickets_table,
+        )),
+        Arc::new(twilio),
+        StatusCallback {
+            url: config.status_callback_url,
+        },
+    ))
 }

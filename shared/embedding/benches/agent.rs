@@ -11,7 +11,7 @@ use std::time::Instant;
 use chrono::Utc;
 use support_core::agent::rails::SemanticRails;
 use support_core::agent::{Agent, AgentPorts};
-use support_core::domain::{Channel, EmailAddress, InboundMessage, QueuedMessage, Sender};
+use support_core::domain::{Channel, EmailAddress, IdentityProof, InboundMessage, QueuedMessage, Sender};
 use support_core::intake::Intake;
 use support_core::knowledge::{Knowledge, KnowledgeBase};
 use support_core::ports::customers::memory::MemoryCustomers;
@@ -152,15 +152,19 @@ async fn main() {
 
     let tickets = Arc::new(MemoryTickets::default());
     let inbound = Arc::new(MemoryQueue::default());
-    let intake = Intake::new(Arc::new(MemoryCustomers::default()), tickets.clone(), inbound.clone());
+    let customers = Arc::new(MemoryCustomers::default());
+    let intake = Intake::new(customers.clone(), tickets.clone(), inbound.clone());
     let agent = Agent::new(AgentPorts {
         history: tickets.clone(),
-        replies: tickets,
+        replies: tickets.clone(),
         email_outbound: Arc::new(MemoryQueue::default()),
         whatsapp_outbound: Some(Arc::new(MemoryQueue::default())),
         engine: Arc::new(OfflineEngine),
         knowledge: Arc::new(knowledge),
         rails: Arc::new(rails),
+        identities: customers.clone(),
+        verifications: tickets,
+        burst_settle: std::time::Duration::ZERO,
     });
     let mut micros = Vec::new();
     for (i, body) in bodies.iter().enumerate() {
@@ -182,6 +186,8 @@ async fn main() {
             correlation_id: format!("bench-{i}"),
             category: None,
             priority: None,
+            proof: Some(IdentityProof::MailboxAuthentication),
+            attachments: Vec::new(),
         };
         let at = Instant::now();
         intake.accept(message).await.expect("accepted");

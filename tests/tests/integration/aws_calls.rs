@@ -1,6 +1,7 @@
-//! What one web-form message costs in AWS calls, end to end (form API, agent, email
-//! sender), counted where the calls reach the AWS endpoint; the event source's own
-//! receives and deletes are not the functions' calls and are left out.
+//! What one message costs in AWS calls, end to end (web form: form API, agent, email sender;
+//! WhatsApp: webhook, agent, WhatsApp sender and Twilio's status callbacks), counted where the
+//! calls reach the AWS endpoint; the event source's own receives and deletes are not the
+//! functions' calls and are left out.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -76,5 +77,66 @@ async fn a_web_form_message_costs_at_most_twelve_aws_calls() {
     );
     assert!(first.len() <= MAX_CALLS_PER_MESSAGE, "{}", breakdown(&first));
     assert!(second.len() <= MAX_CALLS_PER_MESSAGE, "{}", breakdown(&second));
+    app.shutdown().await;
+}
+
+/// A WhatsApp message's ceiling: the webhook (identity, conversation, the intake's write,
+/// queue, outbox cleared), the agent (history read twice around the burst wait, its write, the
+/// reply queued), the sender (claim, the part's SID, sent) and Twilio's two callbacks.
+const MAX_CALLS_PER_WHATSAPP_MESSAGE: usize = 16;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whatsapp_message_costs_at_most_sixteen_aws_calls() {
+    let app = TestApp::spawn_counting_aws_calls().await;
+    let counter = app.aws_calls.as_ref().expect("counting");
+    let mut measured = Vec::new();
+    for (sid, phone) in [
+        ("SM00000000000000000000000000000001", "+5511987650101"),
+        ("SM00000000000000000000000000000002", "+5511987650101"),
+    ] {
+        counter.take();
+        assert_eq!(
+            app.whatsapp(sid, phone, "How do I reset my password?").await.status(),
+            200
+        );
+        let ticket = loop {
+            if let Some(ticket) = app.ticket_of(&format!("whatsapp#{sid}")).await {
+                break ticket;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        // Waits through the test's direct client (the status page's calls would count).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let items = app.ticket_items(&ticket, "MSG#").await.unwrap();
+            let delivered = items.iter().any(|i| {
+                i.get("delivery_status")
+                    .and_then(|s| s.as_s().ok())
+                    .is_some_and(|s| s == "delivered")
+            });
+            if delivered {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no delivered reply on {ticket}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let calls: Vec<String> = counter
+            .take()
+            .into_iter()
+            .filter(|op| !EVENT_SOURCE_OPERATIONS.contains(&op.as_str()))
+            .collect();
+        measured.push(calls);
+    }
+    println!(
+        "AWS calls per WhatsApp message: new customer, cold agent {} ({}); returning customer {} ({})",
+        measured[0].len(),
+        breakdown(&measured[0]),
+        measured[1].len(),
+        breakdown(&measured[1])
+    );
+    for calls in &measured {
+        assert!(calls.len() <= MAX_CALLS_PER_WHATSAPP_MESSAGE, "{}", breakdown(calls));
+    }
     app.shutdown().await;
 }

@@ -311,6 +311,7 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
     use std::sync::Arc;
 
     use integration_tests::TestApp;
+    use support_aws::customers::dynamodb::DynamoCustomers;
     use support_aws::queue::sqs::SqsQueue;
     use support_aws::tickets::dynamodb::DynamoTickets;
     use support_core::agent::rails::SemanticRails;
@@ -330,10 +331,11 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
     ]);
     let app = TestApp::spawn().await;
     let tickets = Arc::new(DynamoTickets::new(app.dynamodb.clone(), app.table_name("TicketsTable")));
+    let customers = DynamoCustomers::new(app.dynamodb.clone(), app.table_name("CustomersTable"));
     let embedder = support_embedding::shared_embedder(&support_embedding::default_model_dir()).unwrap();
     let agent = Agent::new(AgentPorts {
         history: tickets.clone(),
-        replies: tickets,
+        replies: tickets.clone(),
         email_outbound: Arc::new(SqsQueue::new(app.sqs.clone(), app.queue_url("EmailOutboundQueue"))),
         whatsapp_outbound: None,
         engine: Arc::new(engine(&stub, fast_policy()).await),
@@ -341,6 +343,9 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
         rails: Arc::new(SemanticRails::new(
             support_embedding::precomputed::load_intent_model(&support_embedding::default_model_dir()).unwrap(),
         )),
+        identities: Arc::new(customers),
+        verifications: tickets,
+        burst_settle: support_core::agent::BURST_SETTLE,
     });
     let inbound = json!({
         "channel": "email",

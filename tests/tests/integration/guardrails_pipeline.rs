@@ -6,14 +6,18 @@ use std::time::Duration;
 use integration_tests::TestApp;
 use serde_json::{json, Value};
 
-/// Sends one message as its channel's webhook would and returns the decided ticket.
+/// Sends one message as its channel's webhook would (the sender proven as the channel proves
+/// it) and returns the decided ticket.
 async fn handle(app: &TestApp, channel: &str, id: &str, body: &str) -> Value {
-    let sender = match channel {
-        "whatsapp" => json!({"name": "Sam Rivera", "phone": "+447700900123"}),
-        _ => json!({"name": "Sam Rivera", "email": "sam@rivera.example"}),
+    let (sender, proof) = match channel {
+        "whatsapp" => (json!({"name": "Sam Rivera", "phone": "+447700900123"}), "twilio_sender"),
+        _ => (
+            json!({"name": "Sam Rivera", "email": "sam@rivera.example"}),
+            "mailbox_authentication",
+        ),
     };
     let message = json!({
-        "channel": channel, "channel_message_id": id, "sender": sender, "subject": null, "body": body,
+        "channel": channel, "channel_message_id": id, "sender": sender, "proof": proof, "subject": null, "body": body,
         "received_at": chrono::Utc::now(), "correlation_id": format!("guardrail-{id}"),
     });
     let ticket_id = app.deliver(&message).await.unwrap();

@@ -7,9 +7,9 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::Utc;
 use integration_tests::TestApp;
 use local_stack::functions::builtin_handler;
-use local_stack::Handler;
+use local_stack::{Handler, SqsFunction};
 use local_stack::{LocalStack, LocalStackOptions};
-use support_aws::config::{AgentConfig, EmailSenderConfig, WebformConfig};
+use support_aws::config::{AgentConfig, EmailSenderConfig, WebformConfig, WhatsappSenderConfig, WhatsappWebhookConfig};
 use support_aws::lambda::sqs_batch::process_records;
 use support_aws::tickets::dynamodb::DynamoTickets;
 use support_aws::wiring;
@@ -17,7 +17,7 @@ use support_core::domain::{
     ConversationMessage, DeliveryStatus, Direction, OutboundReply, QueuedMessage, Ticket, TicketId,
 };
 use support_core::ports::queue::QueueMessage;
-use support_core::ports::tickets::{AgentRun, IntakeLog, ReplyLog, TicketOutcome};
+use support_core::ports::tickets::{IntakeLog, IntakeRecord, Placement};
 
 fn event(name: &str) -> String {
     std::fs::read_to_string(local_stack::workspace_root().join("events").join(name)).expect("the sample event exists")
@@ -53,6 +53,7 @@ async fn store_intake_of(app: &TestApp, queued: &QueuedMessage) {
         created_at: queued.received_at,
         delivery_status: None,
         provider_message_id: None,
+        attachments: Vec::new(),
     };
     let queued_as = QueueMessage {
         body: serde_json::to_string(queued).unwrap(),
@@ -60,7 +61,14 @@ async fn store_intake_of(app: &TestApp, queued: &QueuedMessage) {
         deduplication_id: Some("sample".into()),
         correlation_id: queued.correlation_id.clone(),
     };
-    tickets(app).open_ticket(&ticket, &message, &queued_as).await.unwrap();
+    let record = IntakeRecord {
+        key: format!("sample#{}", queued.message_id),
+        placement: Placement::New(ticket),
+        message,
+        queued_as,
+        conversation: None,
+    };
+    tickets(app).store(&record).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,16 +116,17 @@ async fn the_agent_event_is_answered_and_queued_for_email() {
     app.shutdown().await;
 }
 
-/// The ticket and the reply the email sender's sample event refers to, as the intake and
-/// the agent store them; returns the event.
-async fn store_reply_of_the_sender_event(app: &TestApp) -> (SqsEvent, OutboundReply) {
-    let sqs_event: SqsEvent = serde_json::from_str(&event("email-sender-sqs.json")).unwrap();
+/// The ticket and the reply a sender's sample event refers to, as the intake and the agent
+/// store them; returns the event.
+async fn store_reply_of_the_sender_event(app: &TestApp, file: &str) -> (SqsEvent, OutboundReply) {
+    let sqs_event: SqsEvent = serde_json::from_str(&event(file)).unwrap();
     let reply: OutboundReply = serde_json::from_str(sqs_event.records[0].body.as_deref().unwrap()).unwrap();
     // The ticket and the reply the event refers to, as the intake and the agent store them.
     let queued: QueuedMessage = {
         let agent_event: SqsEvent = serde_json::from_str(&event("agent-sqs.json")).unwrap();
         let mut queued: QueuedMessage = serde_json::from_str(agent_event.records[0].body.as_deref().unwrap()).unwrap();
         queued.ticket.id = reply.ticket_id.clone();
+        queued.channel = reply.channel;
         queued
     };
     store_intake_of(app, &queued).await;
@@ -131,45 +140,69 @@ async fn store_reply_of_the_sender_event(app: &TestApp) -> (SqsEvent, OutboundRe
         created_at: Utc::now(),
         delivery_status: Some(DeliveryStatus::Queued),
         provider_message_id: None,
+        attachments: Vec::new(),
     };
-    let outcome = TicketOutcome {
-        status: support_core::domain::TicketStatus::Answered,
-        escalation_reason: None,
-        category: queued.ticket.category,
-        sentiment: 0.0,
-    };
-    let run = AgentRun {
-        message_id: queued.message_id.clone(),
-        engine: "sample".into(),
-        decision: serde_json::json!({}),
-        steps: serde_json::json!([]),
-        context: serde_json::json!({}),
-        duration_ms: 0,
-    };
-    tickets(app)
-        .record_reply(&stored_reply, &outcome, &run, Utc::now())
-        .await
-        .unwrap();
+    app.record_answer(stored_reply, queued.message_id.clone()).await;
     (sqs_event, reply)
 }
 
 /// The sender's event handled twice (a redelivery); every record succeeds both times.
-async fn send_twice(delivery: support_core::delivery::EmailDelivery, sqs_event: &SqsEvent) {
+async fn send_twice(delivery: impl SqsFunction, sqs_event: &SqsEvent) {
     for _ in 0..2 {
-        let response = process_records(sqs_event.clone(), |reply| {
-            let delivery = &delivery;
-            async move { delivery.send(&reply).await }
-        })
-        .await
-        .unwrap();
+        let response = delivery.call(sqs_event.clone()).await.unwrap();
         assert!(response.batch_item_failures.is_empty(), "done, not retried");
     }
+}
+
+/// The public URL the sample webhook event was signed for (with the development token).
+const SAMPLE_WEBHOOK_URL: &str = "https://abc123.execute-api.us-east-1.amazonaws.com/webhooks/whatsapp";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whatsapp_webhook_event_with_its_base64_body_is_taken_once() {
+    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
+    let env = env_of(&app.stack, "WhatsappWebhookFunction");
+    let config = WhatsappWebhookConfig::from_lookup(|k| match k {
+        "TWILIO_WEBHOOK_URL" => Some(SAMPLE_WEBHOOK_URL.into()),
+        other => env(other),
+    })
+    .unwrap();
+    let webhook = wiring::whatsapp_webhook(config, app.stack.sdk_config());
+    // Twilio's retry is the same request.
+    for _ in 0..2 {
+        let request = lambda_http::request::from_str(&event("whatsapp-webhook.json")).unwrap();
+        assert!(
+            matches!(request.body(), lambda_http::Body::Binary(_)),
+            "the HTTP API delivered the form base64-encoded"
+        );
+        let response = webhook.handle(request).await;
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(app.queue_depth("InboundQueue").await, 1, "taken once");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whatsapp_sender_event_sends_its_stored_reply_once() {
+    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
+    let (sqs_event, reply) = store_reply_of_the_sender_event(&app, "whatsapp-sender-sqs.json").await;
+    let config = WhatsappSenderConfig::from_lookup(env_of(&app.stack, "WhatsappSenderFunction")).unwrap();
+    send_twice(
+        wiring::whatsapp_delivery(config, app.stack.sdk_config()).unwrap(),
+        &sqs_event,
+    )
+    .await;
+    let sent = app.twilio_messages().await;
+    assert_eq!(sent.len(), 1, "a redelivered send is not sent again");
+    assert_eq!(sent[0]["to"], "whatsapp:+5511987654321");
+    let ids = app.reply_provider_ids(reply.ticket_id.as_str()).await.unwrap();
+    assert_eq!(ids, [sent[0]["sid"].as_str().map(str::to_owned)]);
+    app.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_email_sender_event_sends_its_stored_reply_once() {
     let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
-    let (sqs_event, reply) = store_reply_of_the_sender_event(&app).await;
+    let (sqs_event, reply) = store_reply_of_the_sender_event(&app, "email-sender-sqs.json").await;
     let config = EmailSenderConfig::from_lookup(env_of(&app.stack, "EmailSenderFunction")).unwrap();
     send_twice(wiring::email_delivery(config, app.stack.sdk_config()), &sqs_event).await;
     assert_eq!(
@@ -207,7 +240,7 @@ async fn the_sweeper_event_queues_what_the_intake_left_behind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_ses_refuses_for_good_is_marked_failed_and_its_ticket_goes_to_a_person() {
     let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
-    let (sqs_event, reply) = store_reply_of_the_sender_event(&app).await;
+    let (sqs_event, reply) = store_reply_of_the_sender_event(&app, "email-sender-sqs.json").await;
     let mut config = EmailSenderConfig::from_lookup(env_of(&app.stack, "EmailSenderFunction")).unwrap();
     // An address SES never verified: it rejects the message, and would again.
     config.sender_address = "nobody@unverified.example".parse().unwrap();

@@ -72,7 +72,7 @@ async fn a_legal_threat_is_escalated_with_an_honest_handoff() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_customer_writing_twice_is_one_customer_with_two_tickets() {
+async fn a_typed_address_is_only_a_claim_and_a_proven_one_is_one_customer() {
     let app = TestApp::spawn().await;
     let first = app.submit_ok(&valid_form()).await;
     let mut again = valid_form();
@@ -80,6 +80,17 @@ async fn one_customer_writing_twice_is_one_customer_with_two_tickets() {
     let second = app.submit_ok(&again).await;
     assert_ne!(first, second);
     app.wait_for_sent_reply(&second, Duration::from_secs(20)).await.unwrap();
+    // Typed into a form, the address proves nothing: no customer is created or matched.
+    assert_eq!(app.item_count("CustomersTable").await, 0);
+    // Proven by the mailbox (an authenticated email), twice in two cases: one customer.
+    for (id, address) in [("m-1", "maya@northwind.example"), ("m-2", "MAYA@Northwind.example")] {
+        let message = serde_json::json!({
+            "channel": "email", "channel_message_id": id, "proof": "mailbox_authentication",
+            "sender": {"name": "Maya Lin", "email": address}, "subject": "Invite", "body": "How do I invite a teammate?",
+            "received_at": chrono::Utc::now(), "correlation_id": id,
+        });
+        app.deliver(&message).await.unwrap();
+    }
     // One profile and one email identity: the address matched case-insensitively.
     assert_eq!(app.item_count("CustomersTable").await, 2);
     app.shutdown().await;

@@ -52,14 +52,16 @@ pub mod timestamp {
         at.to_rfc3339_opts(SecondsFormat::Millis, true)
     }
 
+    pub fn parse(text: &str) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+    }
+
     pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&text(at))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
         let text = String::deserialize(deserializer)?;
-        DateTime::parse_from_rfc3339(&text)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
+        parse(&text).ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 time")))
     }
 }

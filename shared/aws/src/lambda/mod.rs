@@ -1,9 +1,14 @@
-//! The Lambda glue: SQS batches with partial failures, and the web form's HTTP routes.
+//! The Lambda glue: SQS batches with partial failures, the web form's HTTP routes and
+//! Twilio's WhatsApp webhook.
 
+#[cfg(feature = "http")]
+mod http;
 #[cfg(feature = "sqs-events")]
 pub mod sqs_batch;
 #[cfg(feature = "http")]
 pub mod webform_http;
+#[cfg(feature = "twilio-webhook")]
+pub mod whatsapp_http;
 
 /// What a caught panic said, for the log line of the record or request it failed.
 pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

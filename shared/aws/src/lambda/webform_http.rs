@@ -5,42 +5,42 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Map, Value};
 use support_core::domain::rules::RULES;
-use support_core::domain::{Channel, InboundMessage, Sender, TicketId};
+use support_core::domain::{Channel, IdentityProof, InboundMessage, Sender, TicketId};
 use support_core::intake::Intake;
+use support_core::ports::customers::{CustomerChannels, CustomerDirectory};
 use support_core::ports::tickets::TicketReader;
+use support_core::ports::tickets::Verifications;
 use support_core::ports::InfraError;
 use support_core::webform::{validate, FieldError, TicketView};
 
+use super::http::{body_bytes, error, json_response, media_type, page, route_key, unavailable};
+
 pub const SUBMIT: &str = "POST /support/submit";
 pub const TICKET_STATUS: &str = "GET /support/ticket/{id}";
+/// The link emailed with a reply to a typed address (`support_core::webform::CONFIRM_PATH`).
+pub const CONFIRM: &str = "GET /support/confirm/{id}";
 /// The route keys this function serves: template.yaml's `HttpApi` events of the function.
-pub const ROUTES: &[&str] = &[SUBMIT, TICKET_STATUS];
+pub const ROUTES: &[&str] = &[SUBMIT, TICKET_STATUS, CONFIRM];
+
+const CONFIRMED: &str =
+    "Thank you: your address is confirmed, and your conversations with us are kept together. You can close this page.";
+const NOT_CONFIRMED: &str = "This confirmation link is not valid. Please use the link in the email we sent you.";
+
+/// What the form's API reads and writes besides the intake.
+pub struct WebformPorts {
+    pub tickets: Arc<dyn TicketReader>,
+    pub channels: Arc<dyn CustomerChannels>,
+    /// Who a confirmed address belongs to.
+    pub customers: Arc<dyn CustomerDirectory>,
+    pub verifications: Arc<dyn Verifications>,
+}
 
 pub struct WebformApi {
     intake: Intake,
-    tickets: Arc<dyn TicketReader>,
-}
-
-fn json_response(status: u16, body: Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .header("cache-control", "no-store")
-        .body(Body::Text(body.to_string()))
-        .expect("status and headers are valid")
-}
-
-fn error(status: u16, code: &str, message: &str) -> Response<Body> {
-    json_response(status, json!({ "error": code, "message": message }))
-}
-
-fn unavailable(e: &InfraError, message: &str) -> Response<Body> {
-    tracing::error!(error = %e, "infrastructure failure");
-    error(503, "unavailable", message)
+    ports: WebformPorts,
 }
 
 /// A header value in a safe format (it reaches logs and keys), or `None`.
@@ -60,18 +60,14 @@ fn safe_header<'a>(request: &'a Request, name: &str, min: usize, max: usize) -> 
 }
 
 impl WebformApi {
-    pub fn new(intake: Intake, tickets: Arc<dyn TicketReader>) -> Self {
-        Self { intake, tickets }
+    pub fn new(intake: Intake, ports: WebformPorts) -> Self {
+        Self { intake, ports }
     }
 
     /// Answers one HTTP request. Bad input gets a 4xx and changes nothing; infrastructure
     /// trouble before anything was stored gets a 503.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let route_key = match request.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone().unwrap_or_default(),
-            _ => String::new(),
-        };
-        match route_key.as_str() {
+        match route_key(&request).as_str() {
             SUBMIT => self.submit(request).await,
             TICKET_STATUS => {
                 let id = request
@@ -80,6 +76,15 @@ impl WebformApi {
                     .unwrap_or_default()
                     .to_owned();
                 self.ticket_status(&id).await
+            }
+            CONFIRM => {
+                let id = request
+                    .path_parameters_ref()
+                    .and_then(|p| p.first("id"))
+                    .unwrap_or_default();
+                let query = request.query_string_parameters_ref();
+                let token = query.and_then(|q| q.first("token")).unwrap_or_default();
+                self.confirm(id, token).await
             }
             // API Gateway routes only the template's routes here.
             _ => error(404, "not_found", "No such route"),
@@ -126,6 +131,9 @@ impl WebformApi {
             correlation_id: correlation_id.clone(),
             category: Some(submission.category),
             priority: Some(submission.priority),
+            // A typed address is a claim: proven only once its owner follows the emailed link.
+            proof: None,
+            attachments: Vec::new(),
         };
         match self.intake.accept(message).await {
             Ok(accepted) => {
@@ -151,10 +159,61 @@ impl WebformApi {
         let Ok(id) = TicketId::parse(id) else {
             return not_found();
         };
-        match self.tickets.ticket_thread(&id).await {
-            Ok(Some((ticket, messages))) => json_response(200, json!(TicketView::new(ticket, messages))),
-            Ok(None) => not_found(),
-            Err(e) => unavailable(&e, "Support is briefly unavailable. Please try again in a minute."),
+        let busy = "Support is briefly unavailable. Please try again in a minute.";
+        let (ticket, messages) = match self.ports.tickets.ticket_thread(&id).await {
+            Ok(Some(thread)) => thread,
+            Ok(None) => return not_found(),
+            Err(e) => return unavailable(&e, busy),
+        };
+        match self.ports.channels.channels(&ticket.customer_id).await {
+            Ok(channels) => json_response(200, json!(TicketView::new(ticket, messages, channels))),
+            Err(e) => unavailable(&e, busy),
+        }
+    }
+}
+
+impl WebformApi {
+    /// The owner of a typed address followed the link emailed to it: the ticket becomes
+    /// theirs, with every ticket of the address's proven customer (created if need be).
+    async fn confirm(&self, id: &str, token: &str) -> Response<Body> {
+        let busy = "Support is briefly unavailable. Please follow the link again in a minute.";
+        let Ok(id) = TicketId::parse(id) else {
+            return page(404, NOT_CONFIRMED);
+        };
+        let ticket = match self.ports.tickets.ticket_thread(&id).await {
+            Ok(Some((ticket, _))) => ticket,
+            Ok(None) => return page(404, NOT_CONFIRMED),
+            Err(e) => return unavailable(&e, busy),
+        };
+        // Confirmed already: the same page again.
+        let Some(claim) = ticket.address_claim else {
+            return page(200, CONFIRMED);
+        };
+        if !claim.confirmed_by(&id, token) {
+            tracing::warn!(ticket_id = %id, "a confirmation link with a wrong token");
+            return page(404, NOT_CONFIRMED);
+        }
+        let owner = Sender {
+            name: None,
+            email: Some(claim.email),
+            phone: None,
+        };
+        let ports = &self.ports;
+        let confirmed = async {
+            let customer = ports
+                .customers
+                .identify(&owner, IdentityProof::EmailedLink, Utc::now())
+                .await?;
+            ports.verifications.move_history(&ticket.customer_id, &customer).await?;
+            ports.verifications.address_confirmed(&id).await?;
+            Ok::<_, InfraError>(customer)
+        };
+        match confirmed.await {
+            Ok(customer) => {
+                tracing::info!(ticket_id = %id, %customer, "a typed address confirmed by its emailed link");
+                page(200, CONFIRMED)
+            }
+            Err(e) => unavailable(&e, busy),
         }
     }
 }
@@ -180,28 +239,14 @@ fn reject(status: u16, code: &'static str, message: impl Into<String>) -> Reject
 
 /// The request body as a JSON object, or why not.
 fn decode_form(request: &Request) -> Result<Map<String, Value>, Rejection> {
-    let content_type = request
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let is_json = content_type
-        .split(';')
-        .next()
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+    if media_type(request) != "application/json" {
         return Err(reject(
             415,
             "unsupported_media_type",
             "Send the form as application/json",
         ));
     }
-    let bytes: &[u8] = match request.body() {
-        Body::Empty => &[],
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => &[],
-    };
+    let bytes = body_bytes(request);
     if bytes.len() > RULES.max_body_bytes {
         return Err(reject(
             413,
@@ -223,6 +268,12 @@ fn decode_form(request: &Request) -> Result<Map<String, Value>, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_confirmation_route_is_the_link_the_email_carries() {
+        let path = CONFIRM.strip_prefix("GET ").and_then(|p| p.strip_suffix("/{id}"));
+        assert_eq!(path, Some(support_core::webform::CONFIRM_PATH));
+    }
 
     fn with_header(value: &str) -> Request {
         lambda_http::http::Request::builder()

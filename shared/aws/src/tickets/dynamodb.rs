@@ -14,30 +14,65 @@
 //!   not yet known to be on the inbound queue, with the queue message in `queued_as`.
 //! - `LEARNED` / `<id>`  answers learned from resolved tickets, with `review_status`
 //!   pending | approved | rejected: Query pk `LEARNED`, approved ones only.
+//! - `INBOUND#<channel>#<message key>` / `META`  the idempotency record of an inbound
+//!   message (its ticket), written with it: a provider's retry finds it (TTL `expires_at`).
+//! - `CONVERSATION#<customer>#<channel>` / `META`  the customer's latest conversation ticket
+//!   on a chat channel (WhatsApp): a burst joins it while it is open.
+//! - `TICKET#<id>` / `MSG#<id>` with `entity` = `notice`: an email the agent sends outside
+//!   the conversation (a one-time code): claimed and sent like a reply, never in the thread
+//!   or the history.
+//! - `VERIFY#<customer>` / `META`  a one-time code waiting to come back: its digest, expiry
+//!   and tries (TTL `expires_at`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use aws_sdk_dynamodb::Client;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use support_core::domain::{
-    Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, Direction, EscalationReason, MessageId,
-    Priority, Ticket, TicketId, TicketStatus,
+    AddressClaim, Attachment, Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, Direction,
+    EmailAddress, EscalationReason, MessageId, OutboundReply, Priority, Ticket, TicketFacts, TicketId, TicketStatus,
 };
 use support_core::ports::learned::{LearnedAnswer, LearnedAnswers};
-use support_core::ports::queue::QueueMessage;
 use support_core::ports::tickets::{
-    AgentRun, DeliveryLog, HistoryReader, IntakeLog, Opened, PendingMessage, ReplyLog, ReplyRecorded, SendClaim,
-    TicketOutcome, TicketReader,
+    Claim, CodeAttempt, CodeSent, DeliveryFailure, DeliveryLog, HistoryReader, IntakeLog, IntakeRecord, PendingCode,
+    PendingMessage, Placement, ReplyLog, ReplyRecorded, SendClaim, Stored, TicketReader, TurnRecord, Verifications,
 };
 use support_core::ports::InfraError;
 
 use crate::dynamodb::{cancelled_by_condition, from_item, infra, s, timestamp, to_item, Item};
 
 const OUTBOX_PENDING: &str = "PENDING";
+/// How long an inbound message's idempotency record is kept: far longer than any provider
+/// retries. (A web form's ticket id, derived from its key, catches even later repeats.)
+const INBOUND_KEY_DAYS: i64 = 7;
+
+fn inbound_key_pk(key: &str) -> String {
+    format!("INBOUND#{key}")
+}
+
+fn conversation_pk(customer: &CustomerId, channel: Channel) -> String {
+    format!("CONVERSATION#{customer}#{channel}")
+}
+
+fn verification_pk(customer: &CustomerId) -> String {
+    format!("VERIFY#{customer}")
+}
+
+/// A DynamoDB TTL: seconds since the epoch.
+fn ttl(at: DateTime<Utc>) -> AttributeValue {
+    AttributeValue::N(at.timestamp().to_string())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
 
 fn ticket_pk(id: &TicketId) -> String {
     format!("TICKET#{id}")
@@ -61,6 +96,10 @@ struct TicketItem {
     ticket_status: TicketStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     escalation_reason: Option<EscalationReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    escalation_note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    address_claim: Option<AddressClaim>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sentiment: Option<f64>,
     #[serde(with = "timestamp")]
@@ -86,6 +125,8 @@ impl TicketItem {
             priority: t.priority,
             ticket_status: t.status,
             escalation_reason: t.escalation_reason,
+            escalation_note: t.escalation_note.clone(),
+            address_claim: t.address_claim.clone(),
             sentiment: t.sentiment,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -105,6 +146,8 @@ impl TicketItem {
             priority: self.priority,
             status: self.ticket_status,
             escalation_reason: self.escalation_reason,
+            escalation_note: self.escalation_note,
+            address_claim: self.address_claim,
             sentiment: self.sentiment,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -131,6 +174,8 @@ struct MessageItem {
     delivery_status: Option<DeliveryStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     provider_message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment>,
     /// The outbox entry: present until the message is on the inbound queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outbox: Option<String>,
@@ -157,6 +202,7 @@ impl MessageItem {
             gsi1sk: format!("{}#MSG#{}", timestamp::text(&m.created_at), m.id),
             delivery_status: m.delivery_status,
             provider_message_id: m.provider_message_id.clone(),
+            attachments: m.attachments.clone(),
             outbox: None,
             outbox_at: None,
             queued_as: None,
@@ -174,6 +220,106 @@ impl MessageItem {
             created_at: self.created_at,
             delivery_status: self.delivery_status,
             provider_message_id: self.provider_message_id,
+            attachments: self.attachments,
+        }
+    }
+}
+
+/// What every sendable item (a reply, a notice) holds about its delivery.
+#[derive(Deserialize)]
+struct DeliveryItem {
+    #[serde(default)]
+    delivery_status: Option<DeliveryStatus>,
+    #[serde(default)]
+    provider_message_id: Option<String>,
+    #[serde(default)]
+    sending_since: Option<String>,
+    /// The SIDs of a split reply's parts, by index.
+    #[serde(default)]
+    provider_parts: HashMap<String, String>,
+}
+
+/// An email the agent sends outside the conversation (a one-time code), claimed and sent
+/// like a reply by the email sender.
+#[derive(Serialize, Deserialize)]
+struct NoticeItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    ticket_id: TicketId,
+    message_id: MessageId,
+    recipient: String,
+    subject: String,
+    body: String,
+    correlation_id: String,
+    delivery_status: DeliveryStatus,
+}
+
+impl NoticeItem {
+    fn new(notice: &OutboundReply) -> Self {
+        Self {
+            pk: ticket_pk(&notice.ticket_id),
+            sk: message_sk(&notice.message_id),
+            entity: "notice".into(),
+            ticket_id: notice.ticket_id.clone(),
+            message_id: notice.message_id.clone(),
+            recipient: notice.recipient.clone(),
+            subject: notice.subject.clone(),
+            body: notice.body.clone(),
+            correlation_id: notice.correlation_id.clone(),
+            delivery_status: DeliveryStatus::Queued,
+        }
+    }
+
+    fn into_reply(self) -> OutboundReply {
+        OutboundReply {
+            ticket_id: self.ticket_id,
+            message_id: self.message_id,
+            channel: Channel::Email,
+            recipient: self.recipient,
+            recipient_name: None,
+            subject: self.subject,
+            body: self.body,
+            correlation_id: self.correlation_id,
+            confirm_token: None,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ConversationItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    ticket_id: TicketId,
+    subject: String,
+    category: Category,
+    priority: Priority,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingCodeItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    email: EmailAddress,
+    digest: String,
+    salt: String,
+    #[serde(with = "timestamp")]
+    code_expires_at: DateTime<Utc>,
+    attempts: u32,
+    /// The TTL: a day after the code expired.
+    expires_at: i64,
+}
+
+impl PendingCodeItem {
+    fn into_code(self) -> PendingCode {
+        PendingCode {
+            email: self.email,
+            digest: self.digest,
+            salt: self.salt,
+            expires_at: self.code_expires_at,
+            attempts: self.attempts,
         }
     }
 }
@@ -229,54 +375,186 @@ impl DynamoTickets {
     }
 
     async fn message(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<ConversationMessage>, InfraError> {
+        let item = self.get(ticket_pk(ticket), message_sk(id), "get message").await?;
+        item.map(|item| from_item::<MessageItem>(item).map(MessageItem::into_message))
+            .transpose()
+    }
+
+    /// The ticket of a replayed inbound message: from the failed condition's old item,
+    /// or read when the service did not return it.
+    async fn replayed_ticket<R>(
+        &self,
+        error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+        key: &str,
+    ) -> Result<TicketId, InfraError> {
+        let returned = match error.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                .cancellation_reasons()
+                .first()
+                .and_then(|r| r.item())
+                .and_then(|item| item.get("ticket_id"))
+                .and_then(|v| v.as_s().ok())
+                .cloned(),
+            _ => None,
+        };
+        let ticket = match returned {
+            Some(ticket) => ticket,
+            None => {
+                let item = self
+                    .get(inbound_key_pk(key), "META".into(), "get idempotency record")
+                    .await?;
+                item.and_then(|item| item.get("ticket_id").and_then(|v| v.as_s().ok()).cloned())
+                    .ok_or_else(|| InfraError::new("read idempotency record", "no ticket id"))?
+            }
+        };
+        TicketId::parse(&ticket).map_err(|e| InfraError::new("read idempotency record", e))
+    }
+
+    /// One item by its key, read consistently.
+    async fn get(&self, pk: String, sk: String, operation: &'static str) -> Result<Option<Item>, InfraError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(id)))
+            .key("pk", s(pk))
+            .key("sk", s(sk))
             .consistent_read(true)
             .send()
             .await
-            .map_err(infra("get message"))?;
-        out.item
-            .map(|item| from_item::<MessageItem>(item).map(MessageItem::into_message))
-            .transpose()
+            .map_err(infra(operation))?;
+        Ok(out.item)
+    }
+
+    /// An update of one item, in a transaction.
+    fn update(&self, pk: String, sk: String) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+    }
+
+    /// An update of one item, on its own.
+    fn update_item(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
     }
 }
 
 #[async_trait]
 impl IntakeLog for DynamoTickets {
-    async fn open_ticket(
-        &self,
-        ticket: &Ticket,
-        message: &ConversationMessage,
-        queued_as: &QueueMessage,
-    ) -> Result<Opened, InfraError> {
+    async fn store(&self, record: &IntakeRecord) -> Result<Stored, InfraError> {
+        let message = &record.message;
+        let now = message.created_at;
+        let idempotency = HashMap::from([
+            ("pk".to_owned(), s(inbound_key_pk(&record.key))),
+            ("sk".to_owned(), s("META")),
+            ("entity".to_owned(), s("inbound_key")),
+            ("ticket_id".to_owned(), s(message.ticket_id.as_str())),
+            (
+                "expires_at".to_owned(),
+                ttl(Utc::now() + Duration::days(INBOUND_KEY_DAYS)),
+            ),
+        ]);
+        let idempotency = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(idempotency))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| InfraError::new("build idempotency record", e))?;
         let mut stored = MessageItem::new(message);
         stored.outbox = Some(OUTBOX_PENDING.into());
-        stored.outbox_at = Some(timestamp::text(&message.created_at));
-        stored.queued_as = Some(serde_json::to_string(queued_as).expect("queue messages serialize"));
+        stored.outbox_at = Some(timestamp::text(&now));
+        stored.queued_as = Some(serde_json::to_string(&record.queued_as).expect("queue messages serialize"));
+        let mut writes = vec![
+            TransactWriteItem::builder().put(idempotency).build(),
+            self.put(to_item(&stored), Some("attribute_not_exists(sk)")),
+        ];
+        match &record.placement {
+            Placement::New(ticket) => {
+                writes.push(self.put(to_item(&TicketItem::new(ticket)), Some("attribute_not_exists(pk)")))
+            }
+            Placement::Join(facts) => {
+                let join = Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(ticket_pk(&facts.id)))
+                    .key("sk", s("META"))
+                    .update_expression("SET updated_at = :now")
+                    .condition_expression("ticket_status = :open")
+                    .expression_attribute_values(":now", s(timestamp::text(&now)))
+                    .expression_attribute_values(":open", s(TicketStatus::Open.as_str()))
+                    .build()
+                    .map_err(|e| InfraError::new("build join", e))?;
+                writes.push(TransactWriteItem::builder().update(join).build());
+            }
+        }
+        if let (Some(update), Placement::New(ticket)) = (&record.conversation, &record.placement) {
+            let pointer = ConversationItem {
+                pk: conversation_pk(&update.customer, update.channel),
+                sk: "META".into(),
+                entity: "conversation".into(),
+                ticket_id: ticket.id.clone(),
+                subject: ticket.subject.clone(),
+                category: ticket.category,
+                priority: ticket.priority,
+            };
+            // Moved on only from the ticket this intake saw: a concurrent first message wins once.
+            let put = Put::builder().table_name(&self.table).set_item(Some(to_item(&pointer)));
+            let put = match &update.previous {
+                Some(previous) => put
+                    .condition_expression("attribute_not_exists(pk) OR ticket_id = :previous")
+                    .expression_attribute_values(":previous", s(previous.as_str())),
+                None => put.condition_expression("attribute_not_exists(pk)"),
+            };
+            let put = put.build().map_err(|e| InfraError::new("build conversation", e))?;
+            writes.push(TransactWriteItem::builder().put(put).build());
+        }
         let written = self
             .client
             .transact_write_items()
-            .transact_items(self.put(to_item(&TicketItem::new(ticket)), Some("attribute_not_exists(pk)")))
-            .transact_items(self.put(to_item(&stored), Some("attribute_not_exists(sk)")))
+            .set_transact_items(Some(writes))
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(Opened::New),
-            Err(e) if cancelled_by_condition(&e, 0) => Ok(Opened::Replay),
-            Err(e) => Err(infra("open ticket")(e)),
+        let Err(e) = written else {
+            return Ok(Stored::New);
+        };
+        if cancelled_by_condition(&e, 0) {
+            return Ok(Stored::Replay(self.replayed_ticket(&e, &record.key).await?));
+        }
+        match &record.placement {
+            // The same key's ticket (its id derives from the key): a repeat older than the record.
+            Placement::New(ticket) if cancelled_by_condition(&e, 2) => Ok(Stored::Replay(ticket.id.clone())),
+            Placement::Join(_) if cancelled_by_condition(&e, 2) => Ok(Stored::ConversationMoved),
+            _ if cancelled_by_condition(&e, 3) => Ok(Stored::ConversationMoved),
+            _ => Err(infra("store message")(e)),
         }
     }
 
+    async fn conversation(&self, customer: &CustomerId, channel: Channel) -> Result<Option<TicketFacts>, InfraError> {
+        let item = self
+            .get(conversation_pk(customer, channel), "META".into(), "get conversation")
+            .await?;
+        item.map(|item| {
+            from_item::<ConversationItem>(item).map(|c| TicketFacts {
+                id: c.ticket_id,
+                subject: c.subject,
+                category: c.category,
+                priority: c.priority,
+                status: TicketStatus::Open,
+            })
+        })
+        .transpose()
+    }
+
     async fn mark_queued(&self, ticket: &TicketId, message: &MessageId) -> Result<(), InfraError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(message)))
+        self.update_item(ticket_pk(ticket), message_sk(message))
             .update_expression("REMOVE outbox, outbox_at, queued_as")
             .send()
             .await
@@ -377,13 +655,8 @@ impl HistoryReader for DynamoTickets {
 
 #[async_trait]
 impl ReplyLog for DynamoTickets {
-    async fn record_reply(
-        &self,
-        reply: &ConversationMessage,
-        outcome: &TicketOutcome,
-        run: &AgentRun,
-        now: DateTime<Utc>,
-    ) -> Result<ReplyRecorded, InfraError> {
+    async fn record_reply(&self, turn: &TurnRecord, now: DateTime<Utc>) -> Result<ReplyRecorded, InfraError> {
+        let (reply, outcome, run) = (&turn.reply, &turn.outcome, &turn.run);
         let set = "SET ticket_status = :status, category = :category, sentiment = :sentiment, updated_at = :now";
         let mut values = HashMap::from([
             (":status".to_owned(), s(outcome.status.as_str())),
@@ -397,14 +670,12 @@ impl ReplyLog for DynamoTickets {
         let expression = match outcome.escalation_reason {
             Some(reason) => {
                 values.insert(":reason".to_owned(), s(reason.as_str()));
-                format!("{set}, escalation_reason = :reason")
+                format!("{set}, escalation_reason = :reason REMOVE escalation_note")
             }
-            None => format!("{set} REMOVE escalation_reason"),
+            None => format!("{set} REMOVE escalation_reason, escalation_note"),
         };
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(&reply.ticket_id)))
-            .key("sk", s("META"))
+        let update = self
+            .update(ticket_pk(&reply.ticket_id), "META".into())
             .condition_expression("attribute_exists(pk)")
             .update_expression(expression)
             .set_expression_attribute_values(Some(values))
@@ -421,12 +692,18 @@ impl ReplyLog for DynamoTickets {
             duration_ms: run.duration_ms,
             created_at: now,
         };
+        let mut writes = vec![
+            self.put(to_item(&MessageItem::new(reply)), Some("attribute_not_exists(sk)")),
+            TransactWriteItem::builder().update(update).build(),
+            self.put(to_item(&run_item), None),
+        ];
+        if let Some(sent) = &turn.code_sent {
+            writes.extend(self.code_writes(sent));
+        }
         let written = self
             .client
             .transact_write_items()
-            .transact_items(self.put(to_item(&MessageItem::new(reply)), Some("attribute_not_exists(sk)")))
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(self.put(to_item(&run_item), None))
+            .set_transact_items(Some(writes))
             .send()
             .await;
         match written {
@@ -443,6 +720,132 @@ impl ReplyLog for DynamoTickets {
     }
 }
 
+impl DynamoTickets {
+    /// A code waiting to come back (replacing any earlier one of the customer) and the
+    /// email that carries it.
+    fn code_writes(&self, sent: &CodeSent) -> [TransactWriteItem; 2] {
+        let code = &sent.code;
+        let pending = PendingCodeItem {
+            pk: verification_pk(&sent.customer),
+            sk: "META".into(),
+            entity: "pending_code".into(),
+            email: code.email.clone(),
+            digest: code.digest.clone(),
+            salt: code.salt.clone(),
+            code_expires_at: code.expires_at,
+            attempts: code.attempts,
+            expires_at: (code.expires_at + Duration::days(1)).timestamp(),
+        };
+        [
+            self.put(to_item(&pending), None),
+            self.put(
+                to_item(&NoticeItem::new(&sent.notice)),
+                Some("attribute_not_exists(sk)"),
+            ),
+        ]
+    }
+}
+
+#[async_trait]
+impl Verifications for DynamoTickets {
+    async fn attempt(
+        &self,
+        customer: &CustomerId,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<CodeAttempt, InfraError> {
+        let counted = self
+            .update_item(verification_pk(customer), "META".into())
+            .update_expression("SET attempts = attempts + :one")
+            .condition_expression("attribute_exists(pk) AND attempts < :max AND code_expires_at > :now")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max_attempts))
+            .expression_attribute_values(":now", s(timestamp::text(&now)))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match counted {
+            Ok(out) => {
+                let item = out
+                    .attributes
+                    .ok_or_else(|| InfraError::new("count code attempt", "no item returned"))?;
+                return Ok(CodeAttempt::Counted(from_item::<PendingCodeItem>(item)?.into_code()));
+            }
+            Err(e) => e,
+        };
+        let Some(UpdateItemError::ConditionalCheckFailedException(failed)) = err.as_service_error() else {
+            return Err(infra("count code attempt")(err));
+        };
+        let Some(old) = failed.item().cloned() else {
+            return Ok(CodeAttempt::NoCode);
+        };
+        Ok(match from_item::<PendingCodeItem>(old)?.code_expires_at <= now {
+            true => CodeAttempt::Expired,
+            false => CodeAttempt::Exhausted,
+        })
+    }
+
+    async fn consume(&self, customer: &CustomerId) -> Result<(), InfraError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(verification_pk(customer)))
+            .key("sk", s("META"))
+            .send()
+            .await
+            .map_err(infra("consume code"))?;
+        Ok(())
+    }
+
+    async fn queued_notice(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<OutboundReply>, InfraError> {
+        let item = self.get(ticket_pk(ticket), message_sk(id), "get notice").await?;
+        let Some(item) = item.filter(|item| entity(item) == Some("notice")) else {
+            return Ok(None);
+        };
+        let notice: NoticeItem = from_item(item)?;
+        Ok((notice.delivery_status == DeliveryStatus::Queued).then(|| notice.into_reply()))
+    }
+
+    async fn move_history(&self, from: &CustomerId, to: &CustomerId) -> Result<(), InfraError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_customer")
+            .key_condition_expression("gsi1pk = :from")
+            .expression_attribute_values(":from", s(format!("CUSTOMER#{from}")))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(infra("query history to move"))?;
+        for item in items {
+            let key = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            self.update_item(key("pk"), key("sk"))
+                .update_expression("SET customer_id = :to, gsi1pk = :history")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":to", s(to.as_str()))
+                .expression_attribute_values(":history", s(format!("CUSTOMER#{to}")))
+                .send()
+                .await
+                .map_err(infra("move history"))?;
+        }
+        Ok(())
+    }
+
+    async fn address_confirmed(&self, ticket: &TicketId) -> Result<(), InfraError> {
+        self.update_item(ticket_pk(ticket), "META".into())
+            .update_expression("REMOVE address_claim")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map_err(infra("confirm address"))?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl DeliveryLog for DynamoTickets {
     async fn claim_send(
@@ -453,12 +856,11 @@ impl DeliveryLog for DynamoTickets {
         lease: chrono::Duration,
     ) -> Result<SendClaim, InfraError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(id)))
-            .update_expression("SET delivery_status = :sending, sending_since = :now")
+            .update_item(ticket_pk(ticket), message_sk(id))
+            .update_expression(
+                "SET delivery_status = :sending, sending_since = :now, \
+                 provider_parts = if_not_exists(provider_parts, :no_parts)",
+            )
             .condition_expression(
                 "attribute_exists(sk) AND (delivery_status = :queued \
                  OR (delivery_status = :sending AND sending_since < :stale))",
@@ -467,11 +869,28 @@ impl DeliveryLog for DynamoTickets {
             .expression_attribute_values(":queued", s(DeliveryStatus::Queued.as_str()))
             .expression_attribute_values(":now", s(timestamp::text(&now)))
             .expression_attribute_values(":stale", s(timestamp::text(&(now - lease))))
+            .expression_attribute_values(":no_parts", AttributeValue::M(HashMap::new()))
+            .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         let err = match result {
-            Ok(_) => return Ok(SendClaim::Claimed),
+            Ok(out) => {
+                let old: DeliveryItem = from_item(out.attributes.unwrap_or_default())?;
+                let taken_over_from = match old.delivery_status {
+                    Some(DeliveryStatus::Sending) => old.sending_since.as_deref().and_then(timestamp::parse),
+                    _ => None,
+                };
+                let sent_parts: BTreeMap<usize, String> = old
+                    .provider_parts
+                    .into_iter()
+                    .filter_map(|(part, sid)| Some((part.parse().ok()?, sid)))
+                    .collect();
+                return Ok(SendClaim::Claimed(Claim {
+                    taken_over_from,
+                    sent_parts,
+                }));
+            }
             Err(e) => e,
         };
         let Some(UpdateItemError::ConditionalCheckFailedException(failed)) = err.as_service_error() else {
@@ -480,7 +899,7 @@ impl DeliveryLog for DynamoTickets {
         let Some(old) = failed.item().cloned() else {
             return Ok(SendClaim::Missing);
         };
-        let stored: MessageItem = from_item(old)?;
+        let stored: DeliveryItem = from_item(old)?;
         Ok(match stored.delivery_status {
             Some(DeliveryStatus::Sending) => SendClaim::Busy,
             None => SendClaim::Missing,
@@ -490,6 +909,24 @@ impl DeliveryLog for DynamoTickets {
         })
     }
 
+    async fn record_part(
+        &self,
+        ticket: &TicketId,
+        id: &MessageId,
+        part: usize,
+        provider_message_id: &str,
+    ) -> Result<(), InfraError> {
+        self.update_item(ticket_pk(ticket), message_sk(id))
+            .update_expression("SET provider_parts.#part = :sid")
+            .condition_expression("attribute_exists(sk)")
+            .expression_attribute_names("#part", part.to_string())
+            .expression_attribute_values(":sid", s(provider_message_id))
+            .send()
+            .await
+            .map_err(infra("record part"))?;
+        Ok(())
+    }
+
     async fn mark_sent(
         &self,
         ticket: &TicketId,
@@ -497,11 +934,7 @@ impl DeliveryLog for DynamoTickets {
         provider_message_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), InfraError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(id)))
+        self.update_item(ticket_pk(ticket), message_sk(id))
             .update_expression(
                 "SET delivery_status = :sent, provider_message_id = :provider, sent_at = :now REMOVE sending_since",
             )
@@ -515,43 +948,101 @@ impl DeliveryLog for DynamoTickets {
         Ok(())
     }
 
-    async fn mark_failed(
+    async fn record_delivery(
         &self,
         ticket: &TicketId,
         id: &MessageId,
-        error: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), InfraError> {
-        let message = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s(message_sk(id)))
-            .update_expression("SET delivery_status = :failed, delivery_error = :error REMOVE sending_since")
-            .condition_expression("attribute_exists(sk)")
-            .expression_attribute_values(":failed", s(DeliveryStatus::Failed.as_str()))
-            .expression_attribute_values(":error", s(error))
-            .build()
-            .map_err(|e| InfraError::new("build message update", e))?;
-        let handed_over = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(ticket_pk(ticket)))
-            .key("sk", s("META"))
-            .update_expression("SET ticket_status = :escalated, escalation_reason = :other, updated_at = :now")
+        status: DeliveryStatus,
+        provider_message_id: &str,
+    ) -> Result<bool, InfraError> {
+        let (condition, values) = earlier_than(status);
+        let moved = self
+            .update_item(ticket_pk(ticket), message_sk(id))
+            .update_expression("SET delivery_status = :status, provider_message_id = :provider")
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":provider", s(provider_message_id))
+            .send()
+            .await;
+        match moved {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(infra("record delivery status")(e)),
+        }
+    }
+
+    async fn hand_over(&self, ticket: &TicketId, id: &MessageId, failure: &DeliveryFailure) -> Result<(), InfraError> {
+        let handed_over = self
+            .update(ticket_pk(ticket), "META".into())
+            .update_expression(
+                "SET ticket_status = :escalated, escalation_reason = :reason, escalation_note = :note, updated_at = :now",
+            )
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":escalated", s(TicketStatus::Escalated.as_str()))
-            .expression_attribute_values(":other", s(EscalationReason::Other.as_str()))
-            .expression_attribute_values(":now", s(timestamp::text(&now)))
+            .expression_attribute_values(":reason", s(failure.reason.as_str()))
+            .expression_attribute_values(":note", s(&failure.note))
+            .expression_attribute_values(":now", s(timestamp::text(&failure.at)))
             .build()
             .map_err(|e| InfraError::new("build ticket update", e))?;
-        self.client
+        let (condition, values) = earlier_than(failure.status);
+        let failed = self
+            .update(ticket_pk(ticket), message_sk(id))
+            .update_expression("SET delivery_status = :status, delivery_error = :note REMOVE sending_since")
+            .condition_expression(format!("attribute_exists(sk) AND {condition}"))
+            .set_expression_attribute_values(Some(values))
+            .expression_attribute_values(":status", s(failure.status.as_str()))
+            .expression_attribute_values(":note", s(&failure.note))
+            .build()
+            .map_err(|e| InfraError::new("build message update", e))?;
+        let written = self
+            .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(message).build())
-            .transact_items(TransactWriteItem::builder().update(handed_over).build())
+            .transact_items(TransactWriteItem::builder().update(failed).build())
+            .transact_items(TransactWriteItem::builder().update(handed_over.clone()).build())
             .send()
-            .await
-            .map_err(infra("mark failed"))?;
-        Ok(())
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            // The message got further meanwhile (delivered, read): it keeps its status; the
+            // error is noted on it and the ticket still goes to a person.
+            Err(e) if cancelled_by_condition(&e, 0) => {
+                let noted = self
+                    .update(ticket_pk(ticket), message_sk(id))
+                    .update_expression("SET delivery_error = :note")
+                    .condition_expression("attribute_exists(sk)")
+                    .expression_attribute_values(":note", s(&failure.note))
+                    .build()
+                    .map_err(|e| InfraError::new("build message update", e))?;
+                self.client
+                    .transact_write_items()
+                    .transact_items(TransactWriteItem::builder().update(noted).build())
+                    .transact_items(TransactWriteItem::builder().update(handed_over).build())
+                    .send()
+                    .await
+                    .map_err(infra("hand over"))?;
+                Ok(())
+            }
+            Err(e) => Err(infra("hand over")(e)),
+        }
     }
+}
+
+/// The condition (and its values) that a message's status is one that may become `status`.
+fn earlier_than(status: DeliveryStatus) -> (String, HashMap<String, AttributeValue>) {
+    let earlier = DeliveryStatus::before(status);
+    let names: Vec<String> = (0..earlier.len()).map(|i| format!(":earlier{i}")).collect();
+    let values = names
+        .iter()
+        .zip(&earlier)
+        .map(|(name, status)| (name.clone(), s(status.as_str())))
+        .collect();
+    (format!("delivery_status IN ({})", names.join(", ")), values)
 }
 
 #[async_trait]

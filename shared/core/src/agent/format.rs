@@ -142,6 +142,12 @@ pub fn ask_what_they_need() -> &'static str {
     "Thanks for your message! What can I help you with? Tell me a little about what you're trying to do in Tandem and I'll point you in the right direction."
 }
 
+/// The answer to a message that brought only media (a photo, a voice note): its files are
+/// kept on the ticket for a person, never opened by the agent.
+pub fn media_only() -> &'static str {
+    "Thanks! I can only read text: I can't open photos, voice notes, videos or files. Could you type your question here?"
+}
+
 pub fn decline_request() -> &'static str {
     "I can't help with that request: I can only discuss your own account and tickets, and I don't share internal instructions. \
      I'm happy to help with anything about using Tandem — boards, timelines, automations, integrations, your account or billing details."

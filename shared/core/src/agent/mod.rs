@@ -7,13 +7,14 @@
 mod classify;
 pub(crate) mod format;
 pub mod guardrails;
+mod identity;
 pub mod rails;
 pub mod sentiment;
 mod tool_loop;
 pub(crate) mod words;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::json;
@@ -22,22 +23,33 @@ use classify::classify;
 pub use format::whatsapp_messages;
 use format::{format_reply, handoff_text, reply_subject};
 use guardrails::{after_model, before_model, BeforeModel};
+use identity::IdentityTurn;
+pub use identity::{CODE_LIFETIME, MAX_ATTEMPTS};
 use tool_loop::{Decision, Step};
 
-use crate::domain::text::customer_words;
+use crate::domain::text::{customer_words, is_blank};
+use crate::domain::whatsapp::window_open;
 use crate::domain::{
-    Category, Channel, ConversationMessage, DeliveryStatus, Direction, EscalationReason, Language, MessageId,
-    OutboundReply, QueuedMessage, TicketStatus,
+    Attachment, Category, Channel, ConversationMessage, DeliveryStatus, Direction, EscalationReason, Language,
+    MessageId, OutboundReply, QueuedMessage, TicketStatus,
 };
 use crate::knowledge::{Knowledge, KnowledgeBase};
+use crate::ports::customers::IdentityLinks;
 use crate::ports::engine::prompt::history_text;
 use crate::ports::engine::{Engine, HistoryLine, Turn};
 use crate::ports::queue::{MessageQueue, QueueMessage};
-use crate::ports::tickets::{AgentRun, HistoryReader, ReplyLog, ReplyRecorded, TicketOutcome};
+use crate::ports::tickets::{
+    AgentRun, HistoryReader, ReplyLog, ReplyRecorded, TicketOutcome, TurnRecord, Verifications,
+};
 use crate::ProcessingError;
 use rails::{judged_units, RailMatch, SemanticRails};
 
 const HISTORY_MESSAGES: usize = 20;
+
+/// How long the agent lets a WhatsApp burst settle: it answers a message no sooner than this
+/// after it arrived, so the lines a customer sends in quick succession are answered together.
+/// (Lambda's batching window does not apply to FIFO queues: this wait is the product's own.)
+pub const BURST_SETTLE: Duration = Duration::from_secs(1);
 
 /// The ports the agent works through.
 pub struct AgentPorts {
@@ -49,6 +61,11 @@ pub struct AgentPorts {
     pub engine: Arc<dyn Engine>,
     pub knowledge: Arc<Knowledge>,
     pub rails: Arc<SemanticRails>,
+    /// Proven identities, and linking them (WhatsApp's one-time codes).
+    pub identities: Arc<dyn IdentityLinks>,
+    pub verifications: Arc<dyn Verifications>,
+    /// [`BURST_SETTLE`] in production; zero where bursts do not matter (benchmarks).
+    pub burst_settle: Duration,
 }
 
 pub struct Agent {
@@ -62,7 +79,7 @@ fn rail_summary(rail: &RailMatch) -> String {
     )
 }
 
-/// What the agent concluded for one message, before it is recorded.
+/// What the agent concluded for one turn, before it is recorded.
 struct Handled {
     decision: Decision,
     steps: Vec<Step>,
@@ -71,6 +88,68 @@ struct Handled {
     language: Language,
     rail: Option<RailMatch>,
     look_alike: bool,
+}
+
+impl Handled {
+    /// A decision taken before the engine (and its rules) came into it.
+    fn without_engine(decision: Decision, message: &QueuedMessage, own_words: &str) -> Self {
+        let sentiment = sentiment::score(own_words);
+        let category = match message.channel {
+            Channel::WebForm => message.ticket.category,
+            _ => classify(own_words, sentiment, None),
+        };
+        Self {
+            decision,
+            steps: Vec::new(),
+            sentiment,
+            category,
+            language: Language::of(own_words),
+            rail: None,
+            look_alike: false,
+        }
+    }
+}
+
+/// The customer's messages a turn answers: those of the ticket after its last reply.
+struct Unanswered<'a> {
+    messages: Vec<&'a ConversationMessage>,
+}
+
+impl<'a> Unanswered<'a> {
+    fn of(history: &'a [ConversationMessage], message: &'a QueuedMessage) -> Self {
+        let thread = history.iter().filter(|m| m.ticket_id == message.ticket.id);
+        let last_reply = thread
+            .clone()
+            .filter(|m| m.direction == Direction::Outbound)
+            .map(|m| &m.id)
+            .max();
+        let messages: Vec<_> = thread
+            .filter(|m| m.direction == Direction::Inbound && Some(&m.id) > last_reply && m.id <= message.message_id)
+            .collect();
+        Self { messages }
+    }
+
+    /// What the customer wrote in these messages, in order, one per line.
+    fn words(&self, message: &QueuedMessage) -> String {
+        if self.messages.is_empty() {
+            // The history's index lags the intake: the message itself is the turn.
+            return customer_words(&message.body);
+        }
+        let lines: Vec<String> = self
+            .messages
+            .iter()
+            .map(|m| customer_words(&m.body))
+            .filter(|w| !is_blank(w))
+            .collect();
+        lines.join("\n")
+    }
+
+    fn attachments(&self, message: &'a QueuedMessage) -> Vec<&'a Attachment> {
+        match self.messages.is_empty() {
+            true => message.attachments.iter().collect(),
+            false => self.messages.iter().flat_map(|m| &m.attachments).collect(),
+        }
+    }
 }
 
 impl Agent {
@@ -84,18 +163,22 @@ impl Agent {
         let ticket = &message.ticket;
         let reply_id = MessageId::reply_to(&message.message_id);
         // History across channels, this message included (last).
-        let history = ports
-            .history
-            .customer_history(&message.customer_id, HISTORY_MESSAGES)
-            .await?;
-        if let Some(existing) = history.iter().find(|m| m.id == reply_id) {
-            tracing::info!(ticket_id = %ticket.id, "duplicate delivery: already answered");
-            return self.enqueue_again(message, existing).await;
+        let mut history = self.history(message).await?;
+        if self.handled_elsewhere(message, &history).await? {
+            return Ok(());
         }
+        if let Some(wait) = self.burst_wait(message) {
+            tokio::time::sleep(wait).await;
+            history = self.history(message).await?;
+            if self.handled_elsewhere(message, &history).await? {
+                return Ok(());
+            }
+        }
+        let unanswered = Unanswered::of(&history, message);
         let turn = Turn {
             channel: message.channel,
             subject: message.subject.clone(),
-            customer_text: customer_words(&message.body),
+            customer_text: unanswered.words(message),
             history: history
                 .iter()
                 .map(|m| HistoryLine {
@@ -106,7 +189,34 @@ impl Agent {
                 })
                 .collect(),
         };
-        let handled = self.decide(message, &turn).await;
+        let own_words = &turn.customer_text;
+        let mut identity = None;
+        let handled = if message.channel == Channel::Whatsapp && !window_open(message.received_at, Utc::now()) {
+            let summary = format!(
+                "WhatsApp's 24-hour window closed (the customer last wrote at {}): no free-form reply may be sent. Answer with an approved template or on another channel.",
+                message.received_at
+            );
+            let decision = Decision::Escalate {
+                reason: EscalationReason::WindowClosed,
+                summary,
+            };
+            Handled::without_engine(decision, message, own_words)
+        } else if let Some(step) = identity::step(ports, message, own_words, &reply_id).await? {
+            let decision = Decision::Respond {
+                text: step.answer.clone(),
+                sources: Vec::new(),
+            };
+            identity = Some(step);
+            Handled::without_engine(decision, message, own_words)
+        } else if is_blank(own_words) && !unanswered.attachments(message).is_empty() {
+            let decision = Decision::Respond {
+                text: format::media_only().into(),
+                sources: Vec::new(),
+            };
+            Handled::without_engine(decision, message, own_words)
+        } else {
+            self.decide(message, &turn).await
+        };
         let (answer, status, reason) = match &handled.decision {
             Decision::Respond { text, .. } => (text.clone(), TicketStatus::Answered, None),
             Decision::Escalate { reason, .. } => (
@@ -115,10 +225,12 @@ impl Agent {
                 Some(*reason),
             ),
         };
+        let linked = identity.as_ref().and_then(|i| i.linked.as_ref());
         let reply = ConversationMessage {
             id: reply_id,
             ticket_id: ticket.id.clone(),
-            customer_id: message.customer_id.clone(),
+            // Once linked, the conversation is the linked customer's.
+            customer_id: linked.map_or_else(|| message.customer_id.clone(), |l| l.customer.clone()),
             direction: Direction::Outbound,
             channel: message.channel,
             body: format_reply(
@@ -129,8 +241,13 @@ impl Agent {
                 &answer,
             ),
             created_at: Utc::now(),
-            delivery_status: Some(DeliveryStatus::Queued),
+            // Outside WhatsApp's window the hand-off is kept for the person, never sent.
+            delivery_status: Some(match reason {
+                Some(EscalationReason::WindowClosed) => DeliveryStatus::Withheld,
+                _ => DeliveryStatus::Queued,
+            }),
             provider_message_id: None,
+            attachments: Vec::new(),
         };
         let outcome = TicketOutcome {
             status,
@@ -150,9 +267,11 @@ impl Agent {
             decision: serde_json::to_value(&handled.decision).unwrap_or_default(),
             steps: serde_json::to_value(&handled.steps).unwrap_or_default(),
             context: json!({
-                "customer": { "id": message.customer_id, "name": sender.name, "email": sender.email, "phone": sender.phone },
+                "customer": { "id": message.customer_id, "name": sender.name, "email": sender.email, "phone": sender.phone, "proof": message.proof },
                 "channel": message.channel,
                 "message": turn.customer_text,
+                "messages_answered": unanswered.messages.len().max(1),
+                "attachments": unanswered.attachments(message),
                 "category": handled.category,
                 "priority": ticket.priority,
                 "sentiment": handled.sentiment,
@@ -165,14 +284,67 @@ impl Agent {
             }),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
-        match ports.replies.record_reply(&reply, &outcome, &run, Utc::now()).await? {
-            ReplyRecorded::Recorded => self.enqueue_reply(message, &reply).await?,
+        let record = TurnRecord {
+            reply,
+            outcome,
+            run,
+            code_sent: identity.and_then(|i: IdentityTurn| i.code_sent),
+        };
+        match ports.replies.record_reply(&record, Utc::now()).await? {
+            ReplyRecorded::Recorded => {
+                self.enqueue_reply(message, &record.reply).await?;
+                if let Some(sent) = &record.code_sent {
+                    self.enqueue(&self.ports.email_outbound, &sent.notice).await?;
+                }
+            }
             // A redelivery raced this one and recorded first: its reply is the one that counts.
             ReplyRecorded::AlreadyAnswered(existing) => return self.enqueue_again(message, &existing).await,
         }
         tracing::info!(ticket_id = %ticket.id, status = %status, category = %handled.category,
             sentiment = handled.sentiment, elapsed_ms = started.elapsed().as_millis() as u64, "message handled");
         Ok(())
+    }
+
+    async fn history(&self, message: &QueuedMessage) -> Result<Vec<ConversationMessage>, ProcessingError> {
+        Ok(self
+            .ports
+            .history
+            .customer_history(&message.customer_id, HISTORY_MESSAGES)
+            .await?)
+    }
+
+    /// Whether this message's turn is already taken care of: answered (a redelivery: the
+    /// reply is handed on again if it never left), or to be answered with a later message
+    /// of the same conversation, already stored (a burst: one turn answers it all).
+    async fn handled_elsewhere(
+        &self,
+        message: &QueuedMessage,
+        history: &[ConversationMessage],
+    ) -> Result<bool, ProcessingError> {
+        let later = |direction| {
+            history
+                .iter()
+                .find(|m| m.ticket_id == message.ticket.id && m.direction == direction && m.id > message.message_id)
+        };
+        if let Some(existing) = later(Direction::Outbound) {
+            tracing::info!(ticket_id = %message.ticket.id, "duplicate delivery: already answered");
+            self.enqueue_again(message, existing).await?;
+            return Ok(true);
+        }
+        if let Some(next) = later(Direction::Inbound) {
+            tracing::info!(ticket_id = %message.ticket.id, answered_with = %next.id, "a later message of the conversation will answer this one");
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// How much longer a fresh WhatsApp message waits for the rest of its burst.
+    fn burst_wait(&self, message: &QueuedMessage) -> Option<Duration> {
+        if message.channel != Channel::Whatsapp {
+            return None;
+        }
+        let settled = message.received_at + chrono::Duration::from_std(self.ports.burst_settle).ok()?;
+        (settled - Utc::now()).to_std().ok().filter(|w| !w.is_zero())
     }
 
     /// The rules before the engine (keywords, VADER and the semantic rails, on the customer's
@@ -302,8 +474,9 @@ impl Agent {
         }
     }
 
-    /// A reply recorded earlier is handed on again only if it never left; the sender's
-    /// claim makes sure it is delivered once.
+    /// A reply recorded earlier is handed on again only if it never left, with the email of
+    /// its turn's one-time code if that never left either; the senders' claims make sure
+    /// each is delivered once.
     async fn enqueue_again(
         &self,
         message: &QueuedMessage,
@@ -312,10 +485,22 @@ impl Agent {
         if existing.delivery_status == Some(DeliveryStatus::Queued) {
             self.enqueue_reply(message, existing).await?;
         }
+        let code_email = identity::code_email_id(&existing.id);
+        if let Some(notice) = self
+            .ports
+            .verifications
+            .queued_notice(&existing.ticket_id, &code_email)
+            .await?
+        {
+            self.enqueue(&self.ports.email_outbound, &notice).await?;
+        }
         Ok(())
     }
 
     async fn enqueue_reply(&self, message: &QueuedMessage, reply: &ConversationMessage) -> Result<(), ProcessingError> {
+        if reply.delivery_status != Some(DeliveryStatus::Queued) {
+            return Ok(());
+        }
         let sender = &message.sender;
         let (queue, recipient) =
             match message.channel {
@@ -345,12 +530,17 @@ impl Agent {
             subject: reply_subject(&message.ticket.subject, &message.ticket.id),
             body: reply.body.clone(),
             correlation_id: message.correlation_id.clone(),
+            confirm_token: message.confirm_token.clone(),
         };
+        self.enqueue(queue, &outbound).await
+    }
+
+    async fn enqueue(&self, queue: &Arc<dyn MessageQueue>, outbound: &OutboundReply) -> Result<(), ProcessingError> {
         let queued = QueueMessage {
-            body: serde_json::to_string(&outbound).expect("replies serialize"),
+            body: serde_json::to_string(outbound).expect("replies serialize"),
             group_id: None,
             deduplication_id: None,
-            correlation_id: message.correlation_id.clone(),
+            correlation_id: outbound.correlation_id.clone(),
         };
         queue.send(queued).await?;
         Ok(())
@@ -362,9 +552,10 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::domain::{InboundMessage, Sender, TicketId};
+    use crate::domain::{IdentityProof, InboundMessage, Sender, TicketId};
     use crate::intake::Intake;
     use crate::ports::customers::memory::MemoryCustomers;
+    use crate::ports::customers::IdentityLinks;
     use crate::ports::embedder::hashing::HashingEmbedder;
     use crate::ports::engine::offline::OfflineEngine;
     use crate::ports::engine::{EngineError, EngineReply, Round};
@@ -393,6 +584,8 @@ mod tests {
         tickets: Arc<MemoryTickets>,
         inbound: Arc<MemoryQueue>,
         outbound: Arc<MemoryQueue>,
+        whatsapp: Arc<MemoryQueue>,
+        customers: Arc<MemoryCustomers>,
         intake: Intake,
         agent: Agent,
     }
@@ -401,20 +594,27 @@ mod tests {
         let tickets = Arc::new(MemoryTickets::default());
         let inbound = Arc::new(MemoryQueue::default());
         let outbound = Arc::new(MemoryQueue::default());
+        let customers = Arc::new(MemoryCustomers::default());
+        let whatsapp = Arc::new(MemoryQueue::default());
         World {
-            intake: Intake::new(Arc::new(MemoryCustomers::default()), tickets.clone(), inbound.clone()),
+            intake: Intake::new(customers.clone(), tickets.clone(), inbound.clone()),
             agent: Agent::new(AgentPorts {
                 history: tickets.clone(),
                 replies: tickets.clone(),
                 email_outbound: outbound.clone(),
-                whatsapp_outbound: None,
+                whatsapp_outbound: Some(whatsapp.clone()),
                 engine,
                 knowledge: Arc::new(Knowledge::articles_only(Arc::new(HashingEmbedder))),
                 rails: Arc::new(SemanticRails::new(never_escalates())),
+                identities: customers.clone(),
+                verifications: tickets.clone(),
+                burst_settle: Duration::ZERO,
             }),
             tickets,
             inbound,
             outbound,
+            whatsapp,
+            customers,
         }
     }
 
@@ -433,6 +633,8 @@ mod tests {
             correlation_id: id.into(),
             category: None,
             priority: None,
+            proof: Some(IdentityProof::MailboxAuthentication),
+            attachments: Vec::new(),
         }
     }
 
@@ -496,5 +698,56 @@ mod tests {
         let last: OutboundReply = serde_json::from_str(&sent.last().unwrap().body).unwrap();
         assert!(last.body.starts_with("Hi Ada,"), "{}", last.body);
         assert_eq!(last.recipient_name.as_deref(), Some("Ada Byron"));
+    }
+
+    fn on_whatsapp(id: &str, body: &str) -> InboundMessage {
+        InboundMessage {
+            channel: Channel::Whatsapp,
+            sender: Sender {
+                name: Some("Ana".into()),
+                email: None,
+                phone: Some("+5511987654321".into()),
+            },
+            subject: None,
+            proof: Some(IdentityProof::TwilioSender),
+            ..message(id, "Ana", body)
+        }
+    }
+
+    fn last_whatsapp_reply(world: &World) -> String {
+        let sent = world.whatsapp.sent.lock().unwrap();
+        let reply: OutboundReply = serde_json::from_str(&sent.last().unwrap().body).unwrap();
+        reply.body
+    }
+
+    #[tokio::test]
+    async fn a_code_dies_after_too_many_wrong_tries_and_then_links_nothing() {
+        let world = world(Arc::new(OfflineEngine));
+        deliver(&world, on_whatsapp("wa-1", "my email is bob@stone.example")).await;
+        assert!(last_whatsapp_reply(&world).contains("6-digit code"));
+        let email: OutboundReply = serde_json::from_str(&world.outbound.sent.lock().unwrap()[0].body).unwrap();
+        assert_eq!(email.recipient, "bob@stone.example");
+        let code = regex::Regex::new(r"(?m)^(\d{6})$")
+            .unwrap()
+            .captures(&email.body)
+            .unwrap()[1]
+            .to_owned();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for attempt in 1..=MAX_ATTEMPTS {
+            deliver(&world, on_whatsapp(&format!("wrong-{attempt}"), wrong)).await;
+        }
+        assert!(
+            last_whatsapp_reply(&world).contains("can't be used any more"),
+            "{}",
+            last_whatsapp_reply(&world)
+        );
+        deliver(&world, on_whatsapp("right", &code)).await;
+        assert!(last_whatsapp_reply(&world).contains("can't be used any more"));
+        let bob = world
+            .customers
+            .owner_of_email(&"bob@stone.example".parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(bob, None, "nothing linked");
     }
 }

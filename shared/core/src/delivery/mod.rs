@@ -1,127 +1,41 @@
-//! Delivery by email: a stored reply is sent as MIME exactly once. The sender claims the
-//! reply (`sending`) before calling the provider and records `sent` with the provider's id
-//! after; a reply the provider refuses for good is marked failed and its ticket goes to a
-//! person, with no retry loop.
+//! Delivery: a stored reply is handed to its channel's provider exactly once. A sender
+//! claims the reply (`sending`) before calling the provider and records `sent` with the
+//! provider's id after; a reply the provider refuses for good is marked failed and its
+//! ticket goes to a person, with no retry loop. Email goes as MIME through a mailer,
+//! WhatsApp through Twilio's Messages API, in parts, each recorded as it is accepted.
 
-use std::sync::Arc;
+mod email;
+pub mod whatsapp;
 
-use chrono::Utc;
-use mail_builder::MessageBuilder;
+pub use email::{compose_mime, EmailDelivery};
 
-use crate::agent::format::SIGNATURE;
-use crate::domain::{EmailAddress, OutboundReply};
-use crate::ports::mailer::{MailError, Mailer};
-use crate::ports::tickets::{DeliveryLog, SendClaim};
+use crate::domain::OutboundReply;
+use crate::ports::tickets::{Claim, DeliveryLog, SendClaim};
 use crate::ProcessingError;
 
 /// How long a send attempt holds its claim before a retry may take over.
-const SEND_LEASE_SECONDS: i64 = 60;
+pub const SEND_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
-pub struct EmailDelivery {
-    log: Arc<dyn DeliveryLog>,
-    mailer: Arc<dyn Mailer>,
-    from: EmailAddress,
-}
-
-/// The reply as a MIME message. Its Message-ID names the stored reply, so the
-/// customer's answer to it can be threaded back to the ticket.
-pub fn compose_mime(from: &EmailAddress, reply: &OutboundReply) -> Result<Vec<u8>, ProcessingError> {
-    let domain = from.domain();
-    let to = match &reply.recipient_name {
-        Some(name) => {
-            mail_builder::headers::address::Address::new_address(Some(name.as_str()), reply.recipient.as_str())
+/// Claims the reply for this attempt. `None`: it was sent (or failed for good) already, so
+/// this delivery is a duplicate with nothing to do.
+async fn claim(
+    log: &dyn DeliveryLog,
+    reply: &OutboundReply,
+    lease: chrono::Duration,
+) -> Result<Option<Claim>, ProcessingError> {
+    let (ticket, id) = (&reply.ticket_id, &reply.message_id);
+    match log.claim_send(ticket, id, chrono::Utc::now(), lease).await? {
+        SendClaim::Claimed(claim) => Ok(Some(claim)),
+        SendClaim::AlreadyDone { provider_message_id } => {
+            tracing::info!(
+                ?provider_message_id,
+                "already sent or failed for good: skipping the duplicate"
+            );
+            Ok(None)
         }
-        None => mail_builder::headers::address::Address::new_address(None::<&str>, reply.recipient.as_str()),
-    };
-    MessageBuilder::new()
-        .from((SIGNATURE, from.as_str()))
-        .to(to)
-        .subject(reply.subject.as_str())
-        .message_id(format!("{}.{}@{domain}", reply.message_id, reply.ticket_id))
-        .header(
-            "X-Ticket-Id",
-            mail_builder::headers::raw::Raw::new(reply.ticket_id.as_str()),
-        )
-        .text_body(reply.body.as_str())
-        .write_to_vec()
-        .map_err(|e| ProcessingError::Permanent(format!("cannot build the email: {e}")))
-}
-
-impl EmailDelivery {
-    pub fn new(log: Arc<dyn DeliveryLog>, mailer: Arc<dyn Mailer>, from: EmailAddress) -> Self {
-        Self { log, mailer, from }
-    }
-
-    pub async fn send(&self, reply: &OutboundReply) -> Result<(), ProcessingError> {
-        let lease = chrono::Duration::seconds(SEND_LEASE_SECONDS);
-        let (ticket, id) = (&reply.ticket_id, &reply.message_id);
-        match self.log.claim_send(ticket, id, Utc::now(), lease).await? {
-            SendClaim::Claimed => {}
-            SendClaim::AlreadyDone { provider_message_id } => {
-                tracing::info!(
-                    ?provider_message_id,
-                    "already sent or failed for good: skipping the duplicate"
-                );
-                return Ok(());
-            }
-            SendClaim::Busy => {
-                return Err(ProcessingError::Transient(
-                    "another attempt is sending this reply".into(),
-                ))
-            }
-            SendClaim::Missing => return Err(ProcessingError::Permanent(format!("reply {id} is not stored"))),
-        }
-        let mime = compose_mime(&self.from, reply)?;
-        match self.mailer.send_raw(mime).await {
-            Ok(provider_id) => {
-                self.log.mark_sent(ticket, id, &provider_id, Utc::now()).await?;
-                tracing::info!(provider_message_id = %provider_id, "reply emailed");
-                Ok(())
-            }
-            Err(MailError::Rejected(why)) => {
-                // Sending again would fail again: a person takes the ticket.
-                self.log.mark_failed(ticket, id, &why, Utc::now()).await?;
-                tracing::warn!(error = %why, "the reply was rejected for good: handed to a person");
-                Ok(())
-            }
-            Err(MailError::Unavailable(e)) => Err(e.into()),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{Channel, MessageId, TicketId};
-
-    #[test]
-    fn the_mime_message_is_addressed_threaded_and_carries_the_reply() {
-        let reply = OutboundReply {
-            ticket_id: TicketId::parse("tkt_0123456789abcdef0123456789abcdef").unwrap(),
-            message_id: MessageId::reply_to(&MessageId::inbound(1_700_000_000_000, "web_form#sub-1")),
-            channel: Channel::WebForm,
-            recipient: "maya@northwind.example".into(),
-            recipient_name: Some("Maya Lin".into()),
-            subject: "Re: Invite [tkt_0123456789abcdef0123456789abcdef]".into(),
-            body: "Hello Maya,\n\nGo to Settings → Members.".into(),
-            correlation_id: "c-1".into(),
-        };
-        let from: EmailAddress = "support@tandem.example".parse().unwrap();
-        let mime = String::from_utf8(compose_mime(&from, &reply).unwrap()).unwrap();
-        assert!(
-            mime.contains("From: \"Tandem Support\" <support@tandem.example>"),
-            "{mime}"
-        );
-        assert!(mime.contains("To: \"Maya Lin\" <maya@northwind.example>"), "{mime}");
-        let message_id = format!(
-            "Message-ID: <{}.tkt_0123456789abcdef0123456789abcdef@tandem.example>",
-            reply.message_id
-        );
-        assert!(message_id.contains("1700000000000-out-"), "{message_id}");
-        assert!(mime.contains(&message_id), "{mime}");
-        assert!(
-            mime.contains("X-Ticket-Id: tkt_0123456789abcdef0123456789abcdef"),
-            "{mime}"
-        );
+        SendClaim::Busy => Err(ProcessingError::Transient(
+            "another attempt is sending this reply".into(),
+        )),
+        SendClaim::Missing => Err(ProcessingError::Permanent(format!("reply {id} is not stored"))),
     }
 }

@@ -87,6 +87,18 @@ impl MessageId {
         Self(format!("{timestamp}-out-{}", short_hash(&inbound.0)))
     }
 
+    /// A message id as [`MessageId::inbound`] and [`MessageId::reply_to`] write them, or `None`.
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut parts = value.split('-');
+        let well_formed = matches!(
+            (parts.next(), parts.next(), parts.next(), parts.next()),
+            (Some(ms), Some("in" | "out"), Some(hash), None)
+                if ms.len() == 13 && ms.bytes().all(|b| b.is_ascii_digit())
+                    && hash.len() == 16 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        );
+        well_formed.then(|| Self(value.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -138,5 +150,7 @@ mod tests {
         let reply = MessageId::reply_to(&a);
         assert!(reply > a);
         assert!(reply < MessageId::inbound(1_700_000_000_001, "email#abc"));
+        assert_eq!(MessageId::parse(reply.as_str()), Some(reply));
+        assert_eq!(MessageId::parse("1700000000000-in-../../etc"), None);
     }
 }

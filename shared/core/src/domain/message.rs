@@ -8,13 +8,84 @@ named_set!(
     Channel { Email, Whatsapp, WebForm }
 );
 
+impl Channel {
+    /// Whether a customer's messages on this channel continue one conversation (a chat),
+    /// rather than each being a request of its own (a form, a new email).
+    pub fn continues_conversation(self) -> bool {
+        matches!(self, Channel::Whatsapp)
+    }
+}
+
 named_set!(Direction { Inbound, Outbound });
 
 named_set!(
     /// Delivery state of an outbound message. `Sending` is written before the provider is
-    /// called and `Sent` after, so a retried send can tell the two apart.
-    DeliveryStatus { Queued, Sending, Sent, Delivered, Failed }
+    /// called and `Sent` after, so a retried send can tell the two apart; the provider's
+    /// callbacks then report `Delivered`, `Read`, `Failed` or `Undelivered`. `Withheld`: the
+    /// agent drafted it but it was never to be sent (WhatsApp's 24-hour window had closed).
+    DeliveryStatus { Queued, Sending, Sent, Delivered, Read, Failed, Undelivered, Withheld }
 );
+
+impl DeliveryStatus {
+    /// How far along a message is. Callbacks arrive out of order: a status moves only
+    /// forward (read never becomes delivered again), and a failure reported after the
+    /// message was delivered does not undo the delivery.
+    fn progress(self) -> u8 {
+        match self {
+            DeliveryStatus::Queued => 0,
+            DeliveryStatus::Sending => 1,
+            DeliveryStatus::Sent => 2,
+            DeliveryStatus::Failed | DeliveryStatus::Undelivered => 3,
+            DeliveryStatus::Delivered => 4,
+            DeliveryStatus::Read => 5,
+            DeliveryStatus::Withheld => 6,
+        }
+    }
+
+    /// Whether a message in this state may be moved to `next`.
+    pub fn may_become(self, next: DeliveryStatus) -> bool {
+        next.progress() > self.progress()
+    }
+
+    /// The states a message may be in to be moved to `next`.
+    pub fn before(next: DeliveryStatus) -> Vec<DeliveryStatus> {
+        use strum::VariantArray;
+        DeliveryStatus::VARIANTS
+            .iter()
+            .copied()
+            .filter(|s| s.may_become(next))
+            .collect()
+    }
+
+    /// The provider gave up on the message: a person must take the ticket.
+    pub fn is_failure(self) -> bool {
+        matches!(self, DeliveryStatus::Failed | DeliveryStatus::Undelivered)
+    }
+}
+
+named_set!(
+    /// How a sender's identity was proven, when it was: the channel's own verification of the
+    /// address it delivered from, or a proof the customer gave later. A message without one
+    /// is a claim: it never reaches another customer's history (see `intake`).
+    IdentityProof {
+        /// The WhatsApp number as Twilio delivered it, in a request signed by Twilio.
+        TwilioSender,
+        /// The mailbox's verdict on an email: DMARC, SPF and DKIM passed.
+        MailboxAuthentication,
+        /// The customer followed a link sent to the address.
+        EmailedLink,
+        /// A one-time code sent to the address came back on another, proven channel.
+        OneTimeCode,
+    }
+);
+
+/// A file that came with a message (a WhatsApp photo, a voice note): kept by reference,
+/// never fetched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub url: String,
+    pub content_type: String,
+}
 
 /// How the customer identified themselves on the channel they used, with this message.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -45,6 +116,11 @@ pub struct InboundMessage {
     pub category: Option<Category>,
     #[serde(default)]
     pub priority: Option<Priority>,
+    /// How the channel proved the sender's identity; `None`: it is only claimed.
+    #[serde(default)]
+    pub proof: Option<IdentityProof>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 impl InboundMessage {
@@ -63,6 +139,18 @@ pub struct TicketFacts {
     pub status: TicketStatus,
 }
 
+impl TicketFacts {
+    pub fn of(ticket: &super::Ticket) -> Self {
+        Self {
+            id: ticket.id.clone(),
+            subject: ticket.subject.clone(),
+            category: ticket.category,
+            priority: ticket.priority,
+            status: ticket.status,
+        }
+    }
+}
+
 /// A message the intake stored, as it travels on the inbound queue to the agent. The ids
 /// are the intake's: the agent trusts them and never identifies the customer again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +166,14 @@ pub struct QueuedMessage {
     pub body: String,
     pub received_at: DateTime<Utc>,
     pub correlation_id: String,
+    #[serde(default)]
+    pub proof: Option<IdentityProof>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// The secret of the link that confirms a claimed address (see `AddressClaim`): it
+    /// travels only on queues to the email that carries it, never into a stored body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_token: Option<String>,
 }
 
 impl QueuedMessage {
@@ -101,8 +197,10 @@ pub struct ConversationMessage {
     pub body: String,
     pub created_at: DateTime<Utc>,
     pub delivery_status: Option<DeliveryStatus>,
-    /// SES message id or Twilio SID once the provider accepted it.
+    /// SES message id, or the Twilio SID of a WhatsApp reply's last part, once the provider
+    /// accepted it.
     pub provider_message_id: Option<String>,
+    pub attachments: Vec<Attachment>,
 }
 
 /// A reply waiting on a channel's outbound queue for its sender function.
@@ -118,4 +216,7 @@ pub struct OutboundReply {
     pub subject: String,
     pub body: String,
     pub correlation_id: String,
+    /// For a reply to a claimed address: the secret of the link that confirms it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_token: Option<String>,
 }

@@ -8,17 +8,19 @@ mod ids;
 pub mod language;
 mod message;
 pub mod rules;
+pub mod secret;
 pub mod text;
 mod ticket;
+pub mod whatsapp;
 
 pub use address::parse_email_address;
 pub use ids::{CustomerId, IdParseError, MessageId, TicketId};
 pub use language::Language;
 pub use message::{
-    Channel, ConversationMessage, DeliveryStatus, Direction, InboundMessage, OutboundReply, QueuedMessage, Sender,
-    TicketFacts,
+    Attachment, Channel, ConversationMessage, DeliveryStatus, Direction, IdentityProof, InboundMessage, OutboundReply,
+    QueuedMessage, Sender, TicketFacts,
 };
 pub use names::{parse_variant, UnknownVariant};
-pub use ticket::{Category, EscalationReason, Priority, Ticket, TicketStatus};
+pub use ticket::{AddressClaim, Category, EscalationReason, Priority, Ticket, TicketStatus};
 
 pub use email_address::EmailAddress;

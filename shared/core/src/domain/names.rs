@@ -22,13 +22,13 @@ pub fn parse_variant<T: FromStr + VariantNames>(value: &str) -> Result<T, Unknow
 
 /// The derives every closed set of names shares: snake_case text in JSON, DynamoDB and logs.
 macro_rules! named_set {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray, strum::VariantNames)]
         #[serde(rename_all = "snake_case")]
         #[strum(serialize_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$variant_meta])* $variant),+ }
 
         impl $name {
             pub fn as_str(self) -> &'static str {

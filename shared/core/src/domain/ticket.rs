@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(test)]
 use super::parse_variant;
-use super::{Channel, CustomerId, TicketId};
+use super::{secret, Channel, CustomerId, EmailAddress, TicketId};
 #[cfg(test)]
 use strum::VariantNames;
 
@@ -21,7 +21,13 @@ named_set!(
 
 named_set!(
     /// Why a person must take over; shown to the customer only as the team it went to.
-    EscalationReason { Pricing, Refund, Legal, Sentiment, HumanRequest, NoAnswer, Other }
+    EscalationReason {
+        Pricing, Refund, Legal, Sentiment, HumanRequest, NoAnswer, Other,
+        /// WhatsApp's 24-hour window closed before a reply could go out.
+        WindowClosed,
+        /// The provider could not deliver the reply (refused, failed or undelivered).
+        DeliveryFailed,
+    }
 );
 
 impl EscalationReason {
@@ -36,7 +42,35 @@ impl EscalationReason {
             EscalationReason::HumanRequest => 4,
             EscalationReason::NoAnswer => 5,
             EscalationReason::Other => 6,
+            EscalationReason::WindowClosed => 7,
+            EscalationReason::DeliveryFailed => 8,
         }
+    }
+}
+
+/// An email address a sender typed (into the form) without proof: it becomes the
+/// customer's only when its owner follows the link emailed to it. The link's secret is
+/// never stored, only its digest (salted with the ticket id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressClaim {
+    pub email: EmailAddress,
+    pub token_digest: String,
+}
+
+impl AddressClaim {
+    /// A claim of `email` on `ticket`, and the secret of its confirmation link.
+    pub fn new(email: EmailAddress, ticket: &TicketId) -> (Self, String) {
+        let token = secret::new_token();
+        let claim = Self {
+            email,
+            token_digest: secret::digest(ticket.as_str(), &token),
+        };
+        (claim, token)
+    }
+
+    /// Whether `token` is the secret of this claim's link.
+    pub fn confirmed_by(&self, ticket: &TicketId, token: &str) -> bool {
+        secret::matches(&self.token_digest, ticket.as_str(), token)
     }
 }
 
@@ -50,6 +84,11 @@ pub struct Ticket {
     pub priority: Priority,
     pub status: TicketStatus,
     pub escalation_reason: Option<EscalationReason>,
+    /// What the person taking over needs to know when the reason alone does not say it
+    /// (the provider's error code, for a delivery failure). Never shown to the customer.
+    pub escalation_note: Option<String>,
+    /// The address the sender typed, until its owner confirms it (see [`AddressClaim`]).
+    pub address_claim: Option<AddressClaim>,
     /// VADER compound score (-1..1) of the customer's latest message, once the agent saw it.
     pub sentiment: Option<f64>,
     pub created_at: DateTime<Utc>,
@@ -75,6 +114,8 @@ impl Ticket {
             priority,
             status: TicketStatus::Open,
             escalation_reason: None,
+            escalation_note: None,
+            address_claim: None,
             sentiment: None,
             created_at: now,
             updated_at: now,

@@ -15,16 +15,18 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::domain::{
-    text, Category, ConversationMessage, CustomerId, Direction, InboundMessage, MessageId, Priority, QueuedMessage,
-    Ticket, TicketFacts, TicketId,
+    text, AddressClaim, Category, ConversationMessage, CustomerId, Direction, InboundMessage, MessageId, Priority,
+    QueuedMessage, Ticket, TicketFacts, TicketId, TicketStatus,
 };
 use crate::ports::customers::CustomerDirectory;
 use crate::ports::queue::{MessageQueue, QueueMessage};
-use crate::ports::tickets::{IntakeLog, Opened};
+use crate::ports::tickets::{ConversationUpdate, IntakeLog, IntakeRecord, Placement, Stored};
 use crate::ports::InfraError;
 
 /// How many outbox entries one sweep queues at most.
 const REDRIVE_BATCH: usize = 100;
+/// How often the intake looks again when concurrent messages move the conversation.
+const CONVERSATION_ROUNDS: usize = 3;
 
 /// What the intake did with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,49 +51,120 @@ impl Intake {
         }
     }
 
-    /// Stores the message on a new ticket and queues it for the agent. `Err` means nothing
-    /// of the message was stored (a customer may have been created): the caller may retry.
-    /// Once stored, the message is accepted even if queueing fails: the sweeper queues it.
+    /// Stores the message and queues it for the agent. `Err` means nothing of the message
+    /// was stored (a customer may have been created): the caller may retry. Once stored,
+    /// the message is accepted even if queueing fails: the sweeper queues it.
+    ///
+    /// A sender the channel proved is identified as a customer, with all their history; a
+    /// claimed one (an address typed into the form) is a customer of its own, this message's
+    /// only, until the address is proven: it never opens another customer's history. On a
+    /// chat channel, a message joins the customer's conversation while its ticket is still
+    /// open (a burst before the agent answered), so the agent answers the burst at once.
     pub async fn accept(&self, message: InboundMessage) -> Result<Accepted, InfraError> {
         let message = hygienic(message);
         let key = message.idempotency_key();
-        let customer_id = self.customers.identify(&message.sender, Utc::now()).await?;
-        let ticket = Ticket::open(
-            TicketId::derived_from(&key),
-            customer_id.clone(),
-            message.channel,
-            message.subject.clone().unwrap_or_else(|| "Conversation".into()),
-            message.category.unwrap_or(Category::General),
-            message.priority.unwrap_or(Priority::Medium),
-            message.received_at,
-        );
+        let customer_id = match message.proof {
+            Some(proof) => self.customers.identify(&message.sender, proof, Utc::now()).await?,
+            None => CustomerId::derived_from(&format!("claimed#{key}")),
+        };
         let message_id = MessageId::inbound(message.received_at.timestamp_millis(), &key);
-        let stored = stored_message(&message, &message_id, &customer_id, &ticket.id);
-        let queued_as = queue_message(&message, &key, message_id.clone(), customer_id, &ticket);
-        if self.log.open_ticket(&ticket, &stored, &queued_as).await? == Opened::Replay {
-            tracing::info!(ticket_id = %ticket.id, "the same message again: returning its ticket");
+        let ticket_id = TicketId::derived_from(&key);
+        // A typed address: its reply carries the link that proves it (see `AddressClaim`).
+        let (claim, confirm_token) = match (&message.proof, &message.sender.email) {
+            (None, Some(email)) => {
+                let (claim, token) = AddressClaim::new(email.clone(), &ticket_id);
+                (Some(claim), Some(token))
+            }
+            _ => (None, None),
+        };
+        let chat = message.channel.continues_conversation() && message.proof.is_some();
+        // A ticket that was decided while we looked cannot be joined: a new one follows it.
+        let mut decided = None;
+        let mut current = None;
+        for round in 0..CONVERSATION_ROUNDS {
+            // Read again only when another message moved the conversation meanwhile.
+            if chat && (round == 0 || decided.is_none()) {
+                current = self.log.conversation(&customer_id, message.channel).await?;
+            }
+            let placement = match &current {
+                Some(open) if Some(&open.id) != decided.as_ref() => Placement::Join(TicketFacts {
+                    status: TicketStatus::Open,
+                    ..open.clone()
+                }),
+                _ => Placement::New(Ticket {
+                    address_claim: claim.clone(),
+                    ..Ticket::open(
+                        ticket_id.clone(),
+                        customer_id.clone(),
+                        message.channel,
+                        message.subject.clone().unwrap_or_else(|| "Conversation".into()),
+                        message.category.unwrap_or(Category::General),
+                        message.priority.unwrap_or(Priority::Medium),
+                        message.received_at,
+                    )
+                }),
+            };
+            let facts = match &placement {
+                Placement::New(ticket) => TicketFacts::of(ticket),
+                Placement::Join(facts) => facts.clone(),
+            };
+            let record = IntakeRecord {
+                key: key.clone(),
+                message: stored_message(&message, &message_id, &customer_id, &facts.id),
+                queued_as: queue_message(
+                    &message,
+                    &key,
+                    message_id.clone(),
+                    customer_id.clone(),
+                    &facts,
+                    confirm_token.clone(),
+                ),
+                conversation: chat.then(|| ConversationUpdate {
+                    customer: customer_id.clone(),
+                    channel: message.channel,
+                    previous: current.as_ref().map(|c| c.id.clone()),
+                }),
+                placement,
+            };
+            match self.log.store(&record).await? {
+                Stored::New => {}
+                Stored::Replay(ticket_id) => {
+                    tracing::info!(%ticket_id, "the same message again: returning its ticket");
+                    return Ok(Accepted {
+                        ticket_id,
+                        replay: true,
+                    });
+                }
+                Stored::ConversationMoved => {
+                    decided = match record.placement {
+                        Placement::Join(facts) => Some(facts.id),
+                        Placement::New(_) => None,
+                    };
+                    continue;
+                }
+            }
+            if let Err(e) = hand_over(
+                self.log.as_ref(),
+                self.inbound.as_ref(),
+                &facts.id,
+                &message_id,
+                record.queued_as,
+            )
+            .await
+            {
+                // Stored with its outbox entry: the sweeper queues it.
+                tracing::warn!(ticket_id = %facts.id, error = %e, "queueing failed after storing: left to the sweeper");
+            }
+            tracing::info!(ticket_id = %facts.id, channel = %message.channel, "message accepted");
             return Ok(Accepted {
-                ticket_id: ticket.id,
-                replay: true,
+                ticket_id: facts.id,
+                replay: false,
             });
         }
-        if let Err(e) = hand_over(
-            self.log.as_ref(),
-            self.inbound.as_ref(),
-            &ticket.id,
-            &message_id,
-            queued_as,
-        )
-        .await
-        {
-            // Stored with its outbox entry: the sweeper queues it.
-            tracing::warn!(ticket_id = %ticket.id, error = %e, "queueing failed after storing: left to the sweeper");
-        }
-        tracing::info!(ticket_id = %ticket.id, channel = %message.channel, "message accepted");
-        Ok(Accepted {
-            ticket_id: ticket.id,
-            replay: false,
-        })
+        Err(InfraError::new(
+            "store message",
+            "the conversation kept moving under concurrent messages",
+        ))
     }
 }
 
@@ -176,6 +249,7 @@ fn stored_message(
         created_at: message.received_at,
         delivery_status: None,
         provider_message_id: None,
+        attachments: message.attachments.clone(),
     }
 }
 
@@ -187,24 +261,22 @@ fn queue_message(
     key: &str,
     message_id: MessageId,
     customer_id: CustomerId,
-    ticket: &Ticket,
+    ticket: &TicketFacts,
+    confirm_token: Option<String>,
 ) -> QueueMessage {
     let queued = QueuedMessage {
         customer_id: customer_id.clone(),
         message_id,
-        ticket: TicketFacts {
-            id: ticket.id.clone(),
-            subject: ticket.subject.clone(),
-            category: ticket.category,
-            priority: ticket.priority,
-            status: ticket.status,
-        },
+        ticket: ticket.clone(),
         channel: message.channel,
         sender: message.sender.clone(),
         subject: message.subject.clone(),
         body: message.body.clone(),
         received_at: message.received_at,
         correlation_id: message.correlation_id.clone(),
+        proof: message.proof,
+        attachments: message.attachments.clone(),
+        confirm_token,
     };
     QueueMessage {
         body: serde_json::to_string(&queued).expect("queued messages serialize"),
@@ -219,11 +291,12 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::domain::{Channel, Sender};
+    use crate::domain::{Channel, IdentityProof, Sender};
     use crate::ports::customers::memory::MemoryCustomers;
+    use crate::ports::customers::IdentityLinks;
     use crate::ports::queue::memory::MemoryQueue;
     use crate::ports::tickets::memory::MemoryTickets;
-    use crate::ports::tickets::TicketReader;
+    use crate::ports::tickets::{ReplyLog, TicketReader, TurnRecord};
 
     /// A queue that is down.
     struct Down;
@@ -250,7 +323,92 @@ mod tests {
             correlation_id: "c-1".into(),
             category: Some(Category::Technical),
             priority: None,
+            proof: None,
+            attachments: Vec::new(),
         }
+    }
+
+    fn whatsapp(sid: &str, body: &str) -> InboundMessage {
+        InboundMessage {
+            channel: Channel::Whatsapp,
+            channel_message_id: sid.into(),
+            sender: Sender {
+                name: Some("Ana".into()),
+                email: None,
+                phone: Some("+5511987654321".into()),
+            },
+            subject: None,
+            body: body.into(),
+            received_at: Utc::now(),
+            correlation_id: sid.into(),
+            category: None,
+            priority: None,
+            proof: Some(IdentityProof::TwilioSender),
+            attachments: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_burst_joins_the_open_conversation_and_a_decided_one_is_followed_by_a_new_ticket() {
+        let (log, queue) = (Arc::new(MemoryTickets::default()), Arc::new(MemoryQueue::default()));
+        let intake = Intake::new(Arc::new(MemoryCustomers::default()), log.clone(), queue.clone());
+        let first = intake.accept(whatsapp("SM1", "hi")).await.unwrap();
+        let second = intake.accept(whatsapp("SM2", "I can't log in")).await.unwrap();
+        assert_eq!(first.ticket_id, second.ticket_id, "one conversation while it is open");
+        let again = intake.accept(whatsapp("SM2", "I can't log in")).await.unwrap();
+        assert_eq!(
+            (again.ticket_id, again.replay),
+            (first.ticket_id.clone(), true),
+            "a retry by MessageSid"
+        );
+        let (_, messages) = log.ticket_thread(&first.ticket_id).await.unwrap().unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(queue.sent.lock().unwrap().len(), 2);
+
+        // The agent answers: the conversation's ticket is decided, the next message opens another.
+        let reply = ConversationMessage {
+            direction: Direction::Outbound,
+            id: MessageId::reply_to(&messages[1].id),
+            ..messages[1].clone()
+        };
+        let turn = TurnRecord::answered(reply, messages[1].id.clone());
+        log.record_reply(&turn, Utc::now()).await.unwrap();
+        let later = intake
+            .accept(whatsapp("SM3", "thanks, and another thing"))
+            .await
+            .unwrap();
+        assert_ne!(later.ticket_id, first.ticket_id);
+    }
+
+    #[tokio::test]
+    async fn a_claimed_address_is_nobody_elses_customer() {
+        let (log, queue) = (Arc::new(MemoryTickets::default()), Arc::new(MemoryQueue::default()));
+        let customers = Arc::new(MemoryCustomers::default());
+        let intake = Intake::new(customers.clone(), log.clone(), queue.clone());
+        let mut proven = message("proven-1");
+        proven.proof = Some(IdentityProof::MailboxAuthentication);
+        intake.accept(proven).await.unwrap();
+        intake.accept(message("claimed-1")).await.unwrap();
+        let queued: Vec<QueuedMessage> = queue
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| serde_json::from_str(&m.body).unwrap())
+            .collect();
+        assert_ne!(
+            queued[0].customer_id, queued[1].customer_id,
+            "the same typed address, two customers"
+        );
+        let owner = customers
+            .owner_of_email(&"maya@northwind.example".parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            owner,
+            Some(queued[0].customer_id.clone()),
+            "only the proven sender owns it"
+        );
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ pub mod learned;
 pub mod mailer;
 pub mod queue;
 pub mod tickets;
+pub mod whatsapp;
 
 /// A failure of the storage or messaging infrastructure: worth retrying.
 #[derive(Debug, thiserror::Error)]

@@ -3,5 +3,9 @@
 mod validation;
 mod view;
 
+/// Where a claimed address is confirmed: `GET <site>/support/confirm/<ticket id>?token=…`
+/// (the form API's route, template.yaml).
+pub const CONFIRM_PATH: &str = "/support/confirm";
+
 pub use validation::{validate, FieldError, ValidSubmission};
 pub use view::TicketView;

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{Channel, ConversationMessage, Direction, EscalationReason, Ticket, TicketStatus};
+use crate::domain::{Channel, ConversationMessage, DeliveryStatus, Direction, EscalationReason, Ticket, TicketStatus};
 
 /// What the public status page shows of a ticket: only what the customer may see.
 #[derive(Debug, Serialize)]
@@ -15,6 +15,9 @@ pub struct TicketView {
     pub updated_at: DateTime<Utc>,
     /// Only while escalated; the page names the team it went to, never the code.
     pub escalation_reason: Option<EscalationReason>,
+    /// The channels the customer proved they are on (one customer across them); empty while
+    /// the ticket's sender is only claimed (an address typed into the form).
+    pub customer_channels: Vec<Channel>,
     pub messages: Vec<MessageView>,
 }
 
@@ -24,10 +27,13 @@ pub struct MessageView {
     pub channel: Channel,
     pub body: String,
     pub created_at: DateTime<Utc>,
+    /// A reply's delivery: sent, delivered, read (WhatsApp), failed...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_status: Option<DeliveryStatus>,
 }
 
 impl TicketView {
-    pub fn new(ticket: Ticket, messages: Vec<ConversationMessage>) -> Self {
+    pub fn new(ticket: Ticket, messages: Vec<ConversationMessage>, customer_channels: Vec<Channel>) -> Self {
         Self {
             ticket_id: ticket.id.to_string(),
             status: ticket.status,
@@ -39,6 +45,7 @@ impl TicketView {
             escalation_reason: ticket
                 .escalation_reason
                 .filter(|_| ticket.status == TicketStatus::Escalated),
+            customer_channels,
             messages: messages
                 .into_iter()
                 .map(|m| MessageView {
@@ -46,6 +53,7 @@ impl TicketView {
                     channel: m.channel,
                     body: m.body,
                     created_at: m.created_at,
+                    delivery_status: m.delivery_status,
                 })
                 .collect(),
         }

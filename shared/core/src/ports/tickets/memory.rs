@@ -1,15 +1,16 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    AgentRun, DeliveryLog, HistoryReader, IntakeLog, Opened, PendingMessage, ReplyLog, ReplyRecorded, SendClaim,
-    TicketOutcome, TicketReader,
+    AgentRun, Claim, CodeAttempt, DeliveryFailure, DeliveryLog, HistoryReader, IntakeLog, IntakeRecord, PendingCode,
+    PendingMessage, Placement, ReplyLog, ReplyRecorded, SendClaim, Stored, TicketReader, TurnRecord, Verifications,
 };
 use crate::domain::{
-    ConversationMessage, CustomerId, DeliveryStatus, EscalationReason, MessageId, Ticket, TicketId, TicketStatus,
+    Channel, ConversationMessage, CustomerId, DeliveryStatus, MessageId, OutboundReply, Ticket, TicketFacts, TicketId,
+    TicketStatus,
 };
 use crate::ports::queue::QueueMessage;
 use crate::ports::InfraError;
@@ -26,8 +27,16 @@ struct State {
     tickets: BTreeMap<TicketId, Ticket>,
     /// By ticket, then message id (which sorts by time).
     messages: BTreeMap<TicketId, BTreeMap<MessageId, ConversationMessage>>,
+    /// The idempotency records: key → ticket.
+    keys: HashMap<String, TicketId>,
+    conversations: HashMap<(CustomerId, Channel), TicketFacts>,
     outbox: BTreeMap<(TicketId, MessageId), (DateTime<Utc>, QueueMessage)>,
+    parts: HashMap<(TicketId, MessageId), BTreeMap<usize, String>>,
+    /// When each reply was last claimed for sending.
+    claims: HashMap<(TicketId, MessageId), DateTime<Utc>>,
     runs: Vec<AgentRun>,
+    codes: HashMap<CustomerId, PendingCode>,
+    notices: HashMap<(TicketId, MessageId), (OutboundReply, DeliveryStatus)>,
 }
 
 impl State {
@@ -41,6 +50,12 @@ impl State {
             .get_mut(ticket)
             .and_then(|t| t.get_mut(id))
             .ok_or_else(|| InfraError::new(operation, "no such message"))
+    }
+
+    fn ticket_mut(&mut self, ticket: &TicketId, operation: &'static str) -> Result<&mut Ticket, InfraError> {
+        self.tickets
+            .get_mut(ticket)
+            .ok_or_else(|| InfraError::new(operation, "no such ticket"))
     }
 }
 
@@ -57,27 +72,64 @@ impl MemoryTickets {
 
 #[async_trait]
 impl IntakeLog for MemoryTickets {
-    async fn open_ticket(
-        &self,
-        ticket: &Ticket,
-        message: &ConversationMessage,
-        queued_as: &QueueMessage,
-    ) -> Result<Opened, InfraError> {
+    async fn store(&self, record: &IntakeRecord) -> Result<Stored, InfraError> {
         let mut state = self.state();
-        if state.tickets.contains_key(&ticket.id) {
-            return Ok(Opened::Replay);
+        if let Some(ticket) = state.keys.get(&record.key) {
+            return Ok(Stored::Replay(ticket.clone()));
         }
-        state.tickets.insert(ticket.id.clone(), ticket.clone());
+        let ticket_id = match &record.placement {
+            Placement::New(ticket) => ticket.id.clone(),
+            Placement::Join(facts) => facts.id.clone(),
+        };
+        if let Some(update) = &record.conversation {
+            let current = state
+                .conversations
+                .get(&(update.customer.clone(), update.channel))
+                .map(|c| c.id.clone());
+            let moved = match &record.placement {
+                Placement::New(_) => current != update.previous,
+                Placement::Join(facts) => state.tickets.get(&facts.id).map(|t| t.status) != Some(TicketStatus::Open),
+            };
+            if moved {
+                return Ok(Stored::ConversationMoved);
+            }
+        }
+        match &record.placement {
+            Placement::New(ticket) => {
+                state.tickets.insert(ticket.id.clone(), ticket.clone());
+                if let Some(update) = &record.conversation {
+                    let facts = TicketFacts {
+                        id: ticket.id.clone(),
+                        subject: ticket.subject.clone(),
+                        category: ticket.category,
+                        priority: ticket.priority,
+                        status: ticket.status,
+                    };
+                    state
+                        .conversations
+                        .insert((update.customer.clone(), update.channel), facts);
+                }
+            }
+            Placement::Join(_) => {
+                state.ticket_mut(&ticket_id, "join conversation")?.updated_at = record.message.created_at
+            }
+        }
+        state.keys.insert(record.key.clone(), ticket_id.clone());
+        let message = &record.message;
         state
             .messages
-            .entry(ticket.id.clone())
+            .entry(ticket_id.clone())
             .or_default()
             .insert(message.id.clone(), message.clone());
         state.outbox.insert(
-            (ticket.id.clone(), message.id.clone()),
-            (message.created_at, queued_as.clone()),
+            (ticket_id, message.id.clone()),
+            (message.created_at, record.queued_as.clone()),
         );
-        Ok(Opened::New)
+        Ok(Stored::New)
+    }
+
+    async fn conversation(&self, customer: &CustomerId, channel: Channel) -> Result<Option<TicketFacts>, InfraError> {
+        Ok(self.state().conversations.get(&(customer.clone(), channel)).cloned())
     }
 
     async fn mark_queued(&self, ticket: &TicketId, message: &MessageId) -> Result<(), InfraError> {
@@ -141,30 +193,86 @@ impl HistoryReader for MemoryTickets {
 
 #[async_trait]
 impl ReplyLog for MemoryTickets {
-    async fn record_reply(
-        &self,
-        reply: &ConversationMessage,
-        outcome: &TicketOutcome,
-        run: &AgentRun,
-        now: DateTime<Utc>,
-    ) -> Result<ReplyRecorded, InfraError> {
+    async fn record_reply(&self, turn: &TurnRecord, now: DateTime<Utc>) -> Result<ReplyRecorded, InfraError> {
         let mut state = self.state();
+        let reply = &turn.reply;
         let thread = state.messages.entry(reply.ticket_id.clone()).or_default();
         if let Some(existing) = thread.get(&reply.id) {
             return Ok(ReplyRecorded::AlreadyAnswered(existing.clone()));
         }
         thread.insert(reply.id.clone(), reply.clone());
-        let ticket = state
-            .tickets
-            .get_mut(&reply.ticket_id)
-            .ok_or_else(|| InfraError::new("record outcome", "no such ticket"))?;
+        let outcome = &turn.outcome;
+        let ticket = state.ticket_mut(&reply.ticket_id, "record outcome")?;
         ticket.status = outcome.status;
         ticket.escalation_reason = outcome.escalation_reason;
         ticket.category = outcome.category;
         ticket.sentiment = Some(outcome.sentiment);
         ticket.updated_at = now;
-        state.runs.push(run.clone());
+        state.runs.push(turn.run.clone());
+        if let Some(sent) = &turn.code_sent {
+            state.codes.insert(sent.customer.clone(), sent.code.clone());
+            let notice = &sent.notice;
+            state.notices.insert(
+                (notice.ticket_id.clone(), notice.message_id.clone()),
+                (notice.clone(), DeliveryStatus::Queued),
+            );
+        }
         Ok(ReplyRecorded::Recorded)
+    }
+}
+
+#[async_trait]
+impl Verifications for MemoryTickets {
+    async fn attempt(
+        &self,
+        customer: &CustomerId,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<CodeAttempt, InfraError> {
+        let mut state = self.state();
+        let Some(code) = state.codes.get_mut(customer) else {
+            return Ok(CodeAttempt::NoCode);
+        };
+        if code.expires_at <= now {
+            return Ok(CodeAttempt::Expired);
+        }
+        if code.attempts >= max_attempts {
+            return Ok(CodeAttempt::Exhausted);
+        }
+        code.attempts += 1;
+        Ok(CodeAttempt::Counted(code.clone()))
+    }
+
+    async fn consume(&self, customer: &CustomerId) -> Result<(), InfraError> {
+        self.state().codes.remove(customer);
+        Ok(())
+    }
+
+    async fn queued_notice(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<OutboundReply>, InfraError> {
+        let state = self.state();
+        Ok(state
+            .notices
+            .get(&(ticket.clone(), id.clone()))
+            .filter(|(_, status)| *status == DeliveryStatus::Queued)
+            .map(|(notice, _)| notice.clone()))
+    }
+
+    async fn move_history(&self, from: &CustomerId, to: &CustomerId) -> Result<(), InfraError> {
+        let mut state = self.state();
+        for ticket in state.tickets.values_mut().filter(|t| &t.customer_id == from) {
+            ticket.customer_id = to.clone();
+        }
+        for message in state.messages.values_mut().flat_map(|t| t.values_mut()) {
+            if &message.customer_id == from {
+                message.customer_id = to.clone();
+            }
+        }
+        Ok(())
+    }
+
+    async fn address_confirmed(&self, ticket: &TicketId) -> Result<(), InfraError> {
+        self.state().ticket_mut(ticket, "confirm address")?.address_claim = None;
+        Ok(())
     }
 }
 
@@ -174,23 +282,57 @@ impl DeliveryLog for MemoryTickets {
         &self,
         ticket: &TicketId,
         id: &MessageId,
-        _now: DateTime<Utc>,
-        _lease: chrono::Duration,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
     ) -> Result<SendClaim, InfraError> {
         let mut state = self.state();
+        let key = (ticket.clone(), id.clone());
+        let sent_parts = state.parts.get(&key).cloned().unwrap_or_default();
+        let claimed_at = state.claims.get(&key).copied();
+        if let Some((_, status)) = state.notices.get_mut(&key) {
+            if *status != DeliveryStatus::Queued {
+                return Ok(SendClaim::AlreadyDone {
+                    provider_message_id: None,
+                });
+            }
+            *status = DeliveryStatus::Sending;
+            return Ok(SendClaim::Claimed(Claim::default()));
+        }
         let Some(message) = state.messages.get_mut(ticket).and_then(|t| t.get_mut(id)) else {
             return Ok(SendClaim::Missing);
         };
-        Ok(match message.delivery_status {
-            Some(DeliveryStatus::Sending) => SendClaim::Busy,
-            Some(DeliveryStatus::Sent | DeliveryStatus::Delivered | DeliveryStatus::Failed) => SendClaim::AlreadyDone {
-                provider_message_id: message.provider_message_id.clone(),
-            },
-            _ => {
-                message.delivery_status = Some(DeliveryStatus::Sending);
-                SendClaim::Claimed
+        let taken_over_from = match (message.delivery_status, claimed_at) {
+            (Some(DeliveryStatus::Sending), Some(at)) if at < now - lease => Some(at),
+            (Some(DeliveryStatus::Sending), _) => return Ok(SendClaim::Busy),
+            (Some(DeliveryStatus::Queued) | None, _) => None,
+            (Some(_), _) => {
+                return Ok(SendClaim::AlreadyDone {
+                    provider_message_id: message.provider_message_id.clone(),
+                })
             }
-        })
+        };
+        message.delivery_status = Some(DeliveryStatus::Sending);
+        state.claims.insert(key, now);
+        Ok(SendClaim::Claimed(Claim {
+            taken_over_from,
+            sent_parts,
+        }))
+    }
+
+    async fn record_part(
+        &self,
+        ticket: &TicketId,
+        id: &MessageId,
+        part: usize,
+        provider_message_id: &str,
+    ) -> Result<(), InfraError> {
+        let mut state = self.state();
+        state
+            .parts
+            .entry((ticket.clone(), id.clone()))
+            .or_default()
+            .insert(part, provider_message_id.to_owned());
+        Ok(())
     }
 
     async fn mark_sent(
@@ -201,28 +343,53 @@ impl DeliveryLog for MemoryTickets {
         _now: DateTime<Utc>,
     ) -> Result<(), InfraError> {
         let mut state = self.state();
+        if let Some((_, status)) = state.notices.get_mut(&(ticket.clone(), id.clone())) {
+            *status = DeliveryStatus::Sent;
+            return Ok(());
+        }
         let message = state.message_mut(ticket, id, "mark sent")?;
         message.delivery_status = Some(DeliveryStatus::Sent);
         message.provider_message_id = Some(provider_message_id.to_owned());
         Ok(())
     }
 
-    async fn mark_failed(
+    async fn record_delivery(
         &self,
         ticket: &TicketId,
         id: &MessageId,
-        _error: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), InfraError> {
+        status: DeliveryStatus,
+        provider_message_id: &str,
+    ) -> Result<bool, InfraError> {
         let mut state = self.state();
-        state.message_mut(ticket, id, "mark failed")?.delivery_status = Some(DeliveryStatus::Failed);
-        let ticket = state
-            .tickets
-            .get_mut(ticket)
-            .ok_or_else(|| InfraError::new("mark failed", "no such ticket"))?;
+        let message = state.message_mut(ticket, id, "record delivery")?;
+        let current = message.delivery_status.unwrap_or(DeliveryStatus::Queued);
+        if !current.may_become(status) {
+            return Ok(false);
+        }
+        message.delivery_status = Some(status);
+        message.provider_message_id = Some(provider_message_id.to_owned());
+        Ok(true)
+    }
+
+    async fn hand_over(&self, ticket: &TicketId, id: &MessageId, failure: &DeliveryFailure) -> Result<(), InfraError> {
+        let mut state = self.state();
+        if let Some((_, status)) = state.notices.get_mut(&(ticket.clone(), id.clone())) {
+            *status = failure.status;
+        } else {
+            let message = state.message_mut(ticket, id, "hand over")?;
+            if message
+                .delivery_status
+                .unwrap_or(DeliveryStatus::Queued)
+                .may_become(failure.status)
+            {
+                message.delivery_status = Some(failure.status);
+            }
+        }
+        let ticket = state.ticket_mut(ticket, "hand over")?;
         ticket.status = TicketStatus::Escalated;
-        ticket.escalation_reason = Some(EscalationReason::Other);
-        ticket.updated_at = now;
+        ticket.escalation_reason = Some(failure.reason);
+        ticket.escalation_note = Some(failure.note.clone());
+        ticket.updated_at = failure.at;
         Ok(())
     }
 }

@@ -3,21 +3,58 @@
 
 pub mod memory;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::queue::QueueMessage;
 use super::InfraError;
 use crate::domain::{
-    Category, ConversationMessage, CustomerId, EscalationReason, MessageId, Ticket, TicketId, TicketStatus,
+    Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, EmailAddress, EscalationReason, MessageId,
+    OutboundReply, Ticket, TicketFacts, TicketId, TicketStatus,
 };
 
-/// Whether [`IntakeLog::open_ticket`] stored the ticket or found it already there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Opened {
+/// Where the intake puts a message: on a new ticket, or on the customer's open conversation
+/// (a WhatsApp burst before the agent answered).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placement {
+    New(Ticket),
+    /// Only while the ticket is still open: a decided ticket is never reopened by a message.
+    Join(TicketFacts),
+}
+
+/// What the intake stores for one message, all or nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntakeRecord {
+    /// The message's idempotency key: the same key again is a replay.
+    pub key: String,
+    pub placement: Placement,
+    pub message: ConversationMessage,
+    /// What the sweeper queues if the intake stops before queueing it (the outbox entry).
+    pub queued_as: QueueMessage,
+    /// For a channel whose messages continue a conversation: the customer's conversation
+    /// pointer is moved to a new ticket only if it still names `previous` (or none).
+    pub conversation: Option<ConversationUpdate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationUpdate {
+    pub customer: CustomerId,
+    pub channel: Channel,
+    pub previous: Option<TicketId>,
+}
+
+/// What [`IntakeLog::store`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
     New,
-    /// A ticket with this id exists: the same submission came again. Nothing was written.
-    Replay,
+    /// The same key came before (a provider's retry, a resubmitted form): nothing was
+    /// written; the message is on this ticket.
+    Replay(TicketId),
+    /// The conversation moved on meanwhile (its ticket was decided, or another message
+    /// opened a new one): nothing was written; look again.
+    ConversationMoved,
 }
 
 /// A message stored but not yet known to be on its queue, with what to send.
@@ -32,13 +69,12 @@ pub struct PendingMessage {
 /// entry is cleared once the message is on the inbound queue, so nothing accepted is lost.
 #[async_trait]
 pub trait IntakeLog: Send + Sync {
-    /// Stores a new ticket, its first message and the message's outbox entry, all or nothing.
-    async fn open_ticket(
-        &self,
-        ticket: &Ticket,
-        message: &ConversationMessage,
-        queued_as: &QueueMessage,
-    ) -> Result<Opened, InfraError>;
+    /// Stores the message (with its ticket when new), its outbox entry and its idempotency
+    /// record, all or nothing.
+    async fn store(&self, record: &IntakeRecord) -> Result<Stored, InfraError>;
+
+    /// The ticket of the customer's latest conversation on `channel`, if any (open or not).
+    async fn conversation(&self, customer: &CustomerId, channel: Channel) -> Result<Option<TicketFacts>, InfraError>;
 
     /// The message is on its queue: its outbox entry is done.
     async fn mark_queued(&self, ticket: &TicketId, message: &MessageId) -> Result<(), InfraError>;
@@ -96,25 +132,112 @@ pub enum ReplyRecorded {
     AlreadyAnswered(ConversationMessage),
 }
 
+/// A one-time code on its way to an email address the customer gave (see `agent::identity`):
+/// the code's digest, and the email that carries it, sent like a reply (claimed, once).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeSent {
+    /// Whose phone is to be linked once the code comes back.
+    pub customer: CustomerId,
+    pub code: PendingCode,
+    pub notice: OutboundReply,
+}
+
+/// A code waiting to come back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingCode {
+    pub email: EmailAddress,
+    /// Hex SHA-256 of the salt and the code: the code itself is only in the email.
+    pub digest: String,
+    pub salt: String,
+    pub expires_at: DateTime<Utc>,
+    /// Tries so far, this one included when read through [`Verifications::attempt`].
+    pub attempts: u32,
+}
+
+/// What the agent writes for one turn, all together, so the status page never shows a
+/// reply on an open ticket, or a decided ticket without its reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnRecord {
+    pub reply: ConversationMessage,
+    pub outcome: TicketOutcome,
+    pub run: AgentRun,
+    pub code_sent: Option<CodeSent>,
+}
+
+impl TurnRecord {
+    /// A plain answer to `inbound`, as the agent records one, written by something other
+    /// than the agent (tests of what follows an answer: delivery, conversations).
+    pub fn answered(reply: ConversationMessage, inbound: MessageId) -> Self {
+        Self {
+            reply,
+            outcome: TicketOutcome {
+                status: TicketStatus::Answered,
+                escalation_reason: None,
+                category: Category::General,
+                sentiment: 0.0,
+            },
+            run: AgentRun {
+                message_id: inbound,
+                engine: "test".into(),
+                decision: serde_json::Value::Null,
+                steps: serde_json::Value::Null,
+                context: serde_json::Value::Null,
+                duration_ms: 0,
+            },
+            code_sent: None,
+        }
+    }
+}
+
 /// What the agent writes.
 #[async_trait]
 pub trait ReplyLog: Send + Sync {
-    /// Stores the reply, the ticket's outcome and the agent's run together, so the status
-    /// page never shows a reply on an open ticket, or a decided ticket without its reply.
-    async fn record_reply(
+    /// Stores the reply, the ticket's outcome, the agent's run and any code sent, together.
+    async fn record_reply(&self, turn: &TurnRecord, now: DateTime<Utc>) -> Result<ReplyRecorded, InfraError>;
+}
+
+/// Where a code that came back stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CodeAttempt {
+    /// Counted: compare it with [`PendingCode::digest`].
+    Counted(PendingCode),
+    /// Too many wrong tries: the code is dead.
+    Exhausted,
+    Expired,
+    /// No code is waiting for this customer.
+    NoCode,
+}
+
+/// One-time codes and what linking does to the stored conversations.
+#[async_trait]
+pub trait Verifications: Send + Sync {
+    /// Counts one try at the customer's pending code (at most `max_attempts`, before it expires).
+    async fn attempt(
         &self,
-        reply: &ConversationMessage,
-        outcome: &TicketOutcome,
-        run: &AgentRun,
+        customer: &CustomerId,
+        max_attempts: u32,
         now: DateTime<Utc>,
-    ) -> Result<ReplyRecorded, InfraError>;
+    ) -> Result<CodeAttempt, InfraError>;
+
+    /// The code came back right: it cannot be used again.
+    async fn consume(&self, customer: &CustomerId) -> Result<(), InfraError>;
+
+    /// The code's email of a recorded turn, while it has not left yet.
+    async fn queued_notice(&self, ticket: &TicketId, id: &MessageId) -> Result<Option<OutboundReply>, InfraError>;
+
+    /// Moves every ticket and message of `from` to `to` (the customers were proven one):
+    /// their histories become one. Safe to run again.
+    async fn move_history(&self, from: &CustomerId, to: &CustomerId) -> Result<(), InfraError>;
+
+    /// The ticket's claimed address was confirmed: the claim is done.
+    async fn address_confirmed(&self, ticket: &TicketId) -> Result<(), InfraError>;
 }
 
 /// The outcome of claiming an outbound message for sending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendClaim {
     /// This attempt may call the provider.
-    Claimed,
+    Claimed(Claim),
     /// An earlier attempt already handed it to the provider, or it failed for good.
     AlreadyDone { provider_message_id: Option<String> },
     /// Another attempt holds a fresh claim; try again later.
@@ -123,7 +246,17 @@ pub enum SendClaim {
     Missing,
 }
 
-/// What the senders write about a reply's delivery.
+/// A claim, and what an earlier attempt left.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Claim {
+    /// When an earlier attempt claimed it and then stopped (crashed, timed out): the provider
+    /// may have accepted parts it never recorded.
+    pub taken_over_from: Option<DateTime<Utc>>,
+    /// The parts of a split reply the provider accepted, by index, with their ids.
+    pub sent_parts: BTreeMap<usize, String>,
+}
+
+/// What the senders and the providers' status callbacks write about a reply's delivery.
 #[async_trait]
 pub trait DeliveryLog: Send + Sync {
     /// Marks an outbound message as being sent, unless it was sent already or another
@@ -136,6 +269,15 @@ pub trait DeliveryLog: Send + Sync {
         lease: chrono::Duration,
     ) -> Result<SendClaim, InfraError>;
 
+    /// One part of a split reply was accepted by the provider, with this id.
+    async fn record_part(
+        &self,
+        ticket: &TicketId,
+        id: &MessageId,
+        part: usize,
+        provider_message_id: &str,
+    ) -> Result<(), InfraError>;
+
     async fn mark_sent(
         &self,
         ticket: &TicketId,
@@ -144,13 +286,29 @@ pub trait DeliveryLog: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), InfraError>;
 
-    /// The provider refused the message for good: it is marked failed with `error`, and the
-    /// ticket goes to a person, in one step.
-    async fn mark_failed(
+    /// The provider reports a later state of the message (of its last part, `provider_message_id`,
+    /// whose id is recorded with it): moved only forward ([`DeliveryStatus::may_become`]).
+    /// Whether it moved.
+    async fn record_delivery(
         &self,
         ticket: &TicketId,
         id: &MessageId,
-        error: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), InfraError>;
+        status: DeliveryStatus,
+        provider_message_id: &str,
+    ) -> Result<bool, InfraError>;
+
+    /// The provider could not deliver the message (`status` is a failure): it is marked so
+    /// (unless it got further meanwhile), and the ticket goes to a person with `reason` and
+    /// `note`, in one step.
+    async fn hand_over(&self, ticket: &TicketId, id: &MessageId, failure: &DeliveryFailure) -> Result<(), InfraError>;
+}
+
+/// Why a reply did not reach the customer, for the person who takes the ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryFailure {
+    pub status: DeliveryStatus,
+    pub reason: EscalationReason,
+    /// The provider's error, e.g. `Twilio error 63016: ...`.
+    pub note: String,
+    pub at: DateTime<Utc>,
 }

@@ -1,0 +1,18 @@
+//! whatsapp-sender: sends the replies of the WhatsApp outbound queue through Twilio.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use support_aws::config::WhatsappSenderConfig;
+use support_aws::lambda::sqs_batch::process_records;
+use support_aws::wiring;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let delivery = wiring::whatsapp_delivery(WhatsappSenderConfig::from_env()?, &wiring::aws_sdk_config().await)?;
+    let delivery = &delivery;
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(process_records(event.payload, |reply| async move { delivery.send(&reply).await }).await?)
+    }))
+    .await
+}
