@@ -36,7 +36,11 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
 }
 
 /// The intake over its tables and queue, with the adapters the function also reads through.
-#[cfg(all(feature = "dynamodb", feature = "sqs"))]
+#[cfg(all(
+    feature = "dynamodb",
+    feature = "sqs",
+    any(feature = "http", feature = "twilio-webhook")
+))]
 fn intake(
     config: config::IntakeConfig,
     sdk: &SdkConfig,

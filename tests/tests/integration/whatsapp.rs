@@ -365,8 +365,9 @@ async fn media_is_kept_by_reference_and_a_burst_is_answered_in_one_turn() {
 async fn twilio_trouble_and_a_closed_window_end_with_one_message_or_a_person() {
     let app = TestApp::spawn().await;
 
-    // A Twilio 500, then success: one message.
-    app.twilio_script(json!({"send": [{"status": 500}]})).await;
+    // Twilio throttles (429, Retry-After), then fails (500), then succeeds: one message.
+    app.twilio_script(json!({"send": [{"status": 429}, {"status": 500}]}))
+        .await;
     let phone = "+5511987654325";
     app.whatsapp(&message_sid(), phone, "How do I reset my password?").await;
     app.wait_for_twilio(phone, 1, "delivered", WAIT).await.unwrap();

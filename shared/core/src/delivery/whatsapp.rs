@@ -479,5 +479,13 @@ mod tests {
         assert_eq!(status, Some(DeliveryStatus::Read), "what was read stays read");
         assert_eq!(ticket.escalation_reason, Some(EscalationReason::DeliveryFailed));
         assert!(ticket.escalation_note.unwrap().contains("30008"));
+        // Twilio usually reports the closed window after accepting the message: the same reason.
+        let window = StatusReport {
+            error_code: Some(63016),
+            ..report(DeliveryStatus::Failed, 1)
+        };
+        record_status(log.as_ref(), &window).await.unwrap();
+        let (_, ticket) = status_of(&log, &reply).await;
+        assert_eq!(ticket.escalation_reason, Some(EscalationReason::WindowClosed));
     }
 }
