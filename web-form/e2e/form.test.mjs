@@ -57,6 +57,7 @@ describe('standalone support form', () => {
     const status = await page.getByTestId('ticket-status').textContent();
     assert.match(status, /Answered|Resolved|Escalated/);
     assert.ok((await page.locator('.ts-msg--customer').count()) >= 1);
+    assert.equal(await page.getByTestId('customer-channels').count(), 0, 'a typed address proves no channel');
     const live = await page.getByTestId('status-live').textContent();
     assert.match(live, /Status updated|Ticket status/);
     await screenshot(page, 'status.png');
@@ -254,6 +255,7 @@ describe('standalone status view', () => {
           created_at: '2025-01-02T10:00:00Z',
           updated_at: '2025-01-02T10:01:00Z',
           escalation_reason: 'pricing',
+          customer_channels: ['email', 'whatsapp'],
           messages: [
             { direction: 'inbound', channel: 'web_form', body: 'Can we get a discount?', created_at: '2025-01-02T10:00:00Z' },
           ],
@@ -269,6 +271,7 @@ describe('standalone status view', () => {
     );
     assert.match(await page.getByTestId('status-live').textContent(), new RegExp(`passed to ${rules.escalation_teams.pricing}`));
     assert.doesNotMatch(await page.getByTestId('ticket').textContent(), /pricing/i, 'the raw reason code is never shown');
+    assert.equal(await page.getByTestId('customer-channels').textContent(), 'Email and WhatsApp');
     assert.equal(new URL(page.url()).hash, `#/status/${id}`);
     const time = await page.locator('.ts-msg time').first().textContent();
     const expected = await page.evaluate(

@@ -3,6 +3,7 @@ import { fetchTicket, POLL_INTERVAL_MS, shouldPollAgain, sortMessages, type Tick
 import {
   categoryLabel,
   channelLabel,
+  channelsText,
   directionLabel,
   escalationNote,
   formatTimestamp,
@@ -251,6 +252,12 @@ function TicketDetails({
             <time dateTime={ticket.updated_at}>{formatTimestamp(ticket.updated_at)}</time>
           </dd>
         </div>
+        {channelsText(ticket.customer_channels) ? (
+          <div>
+            <dt>We know you on</dt>
+            <dd data-testid="customer-channels">{channelsText(ticket.customer_channels)}</dd>
+          </div>
+        ) : null}
       </dl>
 
       {ticket.status === 'escalated' ? (

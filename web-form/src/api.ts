@@ -32,6 +32,8 @@ export interface Ticket {
   updated_at: string;
   /** Why a person took over (a code from `escalation_teams` in the rules), only while escalated. */
   escalation_reason: string | null;
+  /** The channels the customer has proven they write from; empty while their identity is only claimed. */
+  customer_channels?: string[];
   messages: TicketMessage[];
 }
 

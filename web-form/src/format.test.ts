@@ -3,6 +3,7 @@ import {
   CATEGORY_LABELS,
   categoryLabel,
   channelLabel,
+  channelsText,
   counterText,
   directionLabel,
   errorSummary,
@@ -43,6 +44,13 @@ describe('labels', () => {
     expect(channelLabel('web_form')).toBe('Web form');
     expect(channelLabel('whatsapp')).toBe('WhatsApp');
     expect(channelLabel('email')).toBe('Email');
+  });
+  it("the customer's proven channels as one phrase, nothing while unproven", () => {
+    expect(channelsText(['email', 'whatsapp'])).toBe('Email and WhatsApp');
+    expect(channelsText(['email', 'web_form', 'whatsapp'])).toBe('Email, Web form, and WhatsApp');
+    expect(channelsText(['whatsapp'])).toBe('WhatsApp');
+    expect(channelsText([])).toBeNull();
+    expect(channelsText(undefined)).toBeNull();
   });
 });
 

@@ -103,3 +103,9 @@ export const CHANNEL_LABELS: Record<string, string> = {
 export function channelLabel(channel: string): string {
   return CHANNEL_LABELS[channel] ?? humanize(channel);
 }
+
+/** The customer's proven channels as one phrase ("Email and WhatsApp"); null when there are none. */
+export function channelsText(channels: readonly string[] | undefined): string | null {
+  if (!channels || channels.length === 0) return null;
+  return new Intl.ListFormat('en', { style: 'long', type: 'conjunction' }).format(channels.map(channelLabel));
+}
