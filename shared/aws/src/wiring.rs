@@ -128,12 +128,9 @@ pub fn agent(
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let queue = |url: String| Arc::new(crate::queue::sqs::SqsQueue::new(sqs.clone(), url)) as Arc<dyn MessageQueue>;
     let embedder = support_embedding::shared_embedder(&config.embedding_model_dir)?;
-    let rails = Arc::new(SemanticRails::new(support_embedding::precomputed::load_intent_model(
-        &config.embedding_model_dir,
-    )?));
-    let articles = Arc::new(support_embedding::precomputed::load_article_model(
-        &config.embedding_model_dir,
-    )?);
+    let classifiers = support_embedding::precomputed::load_classifiers(&config.embedding_model_dir)?;
+    let rails = Arc::new(SemanticRails::new(classifiers.intents));
+    let articles = Arc::new(classifiers.articles);
     Ok(support_core::agent::Agent::new(support_core::agent::AgentPorts {
         knowledge: Arc::new(
             support_core::knowledge::Knowledge::with_learned(embedder, tickets.clone(), LEARNED_REFRESH)

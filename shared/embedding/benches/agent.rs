@@ -99,9 +99,9 @@ fn peak_memory() -> String {
 async fn main() {
     let started = Instant::now();
     let embedder = shared_embedder(&default_model_dir()).expect("the embedding model (scripts/ensure-model.sh)");
-    let rails =
-        SemanticRails::new(support_embedding::precomputed::load_intent_model(&default_model_dir()).expect("rails"));
-    let articles = support_embedding::precomputed::load_article_model(&default_model_dir()).expect("articles");
+    let classifiers = support_embedding::precomputed::load_classifiers(&default_model_dir()).expect("classifiers");
+    let rails = SemanticRails::new(classifiers.intents);
+    let articles = classifiers.articles;
     let knowledge = Knowledge::articles_only(embedder.clone()).with_article_model(Arc::new(articles));
     knowledge.current().await.expect("the bundled knowledge base");
     println!(

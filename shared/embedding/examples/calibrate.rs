@@ -27,8 +27,8 @@ fn main() {
     let records: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("labelled set")).expect("json");
     let embedder = shared_embedder(&default_model_dir()).expect("model");
-    let intents = precomputed::load_intent_model(&default_model_dir()).expect("rails' classifier");
-    let articles = precomputed::load_article_model(&default_model_dir()).expect("article classifier");
+    let precomputed::Classifiers { intents, articles } =
+        precomputed::load_classifiers(&default_model_dir()).expect("classifiers");
     let kb = KnowledgeBase::from_articles(bundled_articles(), Arc::clone(&embedder))
         .expect("kb")
         .with_article_model(Arc::new(articles));

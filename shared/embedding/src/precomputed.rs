@@ -93,31 +93,40 @@ pub fn load(model_dir: &Path) -> Result<HashMap<String, Embedding>, EmbedError> 
 
 fn load_classifier<Class>(
     model_dir: &Path,
+    bytes: &[u8],
+    tensors: &SafeTensors,
     name: &str,
     class: impl Fn(&str) -> Result<Class, String>,
 ) -> Result<LinearClassifier<Class>, EmbedError> {
-    let bytes = read(model_dir)?.ok_or_else(|| broken(model_dir, "missing"))?;
-    let classes = metadata_list(model_dir, &bytes, &format!("{name}_classes"))?
+    let classes = metadata_list(model_dir, bytes, &format!("{name}_classes"))?
         .iter()
         .map(|c| class(c).map_err(|e| broken(model_dir, e)))
         .collect::<Result<Vec<_>, _>>()?;
-    let tensors = SafeTensors::deserialize(&bytes).map_err(|e| broken(model_dir, e))?;
-    let weights = matrix(model_dir, &tensors, &format!("{name}_weights"))?;
-    let bias = matrix(model_dir, &tensors, &format!("{name}_bias"))?.concat();
+    let weights = matrix(model_dir, tensors, &format!("{name}_weights"))?;
+    let bias = matrix(model_dir, tensors, &format!("{name}_bias"))?.concat();
     LinearClassifier::new(classes, weights, bias).map_err(|e| broken(model_dir, e))
 }
 
-/// The semantic rails' classifier trained by `precompute-embeddings`.
-pub fn load_intent_model(model_dir: &Path) -> Result<IntentModel, EmbedError> {
-    load_classifier(model_dir, INTENTS, |name| match name {
-        NO_ESCALATION => Ok(None),
-        reason => reason.parse::<EscalationReason>().map(Some).map_err(|e| e.to_string()),
-    })
+/// The classifiers trained by `precompute-embeddings`.
+#[derive(Debug)]
+pub struct Classifiers {
+    /// The semantic rails'.
+    pub intents: IntentModel,
+    /// The knowledge search's.
+    pub articles: ArticleModel,
 }
 
-/// The knowledge search's article classifier trained by `precompute-embeddings`.
-pub fn load_article_model(model_dir: &Path) -> Result<ArticleModel, EmbedError> {
-    load_classifier(model_dir, ARTICLES, |slug| Ok(slug.to_owned()))
+/// Both classifiers, from one read of the file.
+pub fn load_classifiers(model_dir: &Path) -> Result<Classifiers, EmbedError> {
+    let bytes = read(model_dir)?.ok_or_else(|| broken(model_dir, "missing"))?;
+    let tensors = SafeTensors::deserialize(&bytes).map_err(|e| broken(model_dir, e))?;
+    Ok(Classifiers {
+        intents: load_classifier(model_dir, &bytes, &tensors, INTENTS, |name| match name {
+            NO_ESCALATION => Ok(None),
+            reason => reason.parse::<EscalationReason>().map(Some).map_err(|e| e.to_string()),
+        })?,
+        articles: load_classifier(model_dir, &bytes, &tensors, ARTICLES, |slug| Ok(slug.to_owned()))?,
+    })
 }
 
 fn f32_bytes<'a>(values: impl IntoIterator<Item = &'a f32>) -> Vec<u8> {
@@ -223,8 +232,9 @@ mod tests {
         let loaded = load(&dir).unwrap();
         assert_eq!(loaded["step list\n1. one"], a);
         assert_eq!(loaded["b"], b);
-        assert_eq!(load_intent_model(&dir).unwrap(), intents);
-        assert_eq!(load_article_model(&dir).unwrap(), articles);
+        let classifiers = load_classifiers(&dir).unwrap();
+        assert_eq!(classifiers.intents, intents);
+        assert_eq!(classifiers.articles, articles);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

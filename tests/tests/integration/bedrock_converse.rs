@@ -341,7 +341,9 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
         engine: Arc::new(engine(&stub, fast_policy()).await),
         knowledge: Arc::new(Knowledge::articles_only(embedder.clone())),
         rails: Arc::new(SemanticRails::new(
-            support_embedding::precomputed::load_intent_model(&support_embedding::default_model_dir()).unwrap(),
+            support_embedding::precomputed::load_classifiers(&support_embedding::default_model_dir())
+                .unwrap()
+                .intents,
         )),
         identities: Arc::new(customers),
         verifications: tickets,
