@@ -6,6 +6,7 @@ pub mod customers;
 pub mod embedder;
 pub mod engine;
 pub mod learned;
+pub mod mailbox;
 pub mod mailer;
 pub mod queue;
 pub mod tickets;
