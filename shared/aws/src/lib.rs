@@ -17,9 +17,16 @@ mod dynamodb;
 pub mod engine {
     pub mod bedrock;
 }
-#[cfg(feature = "ses")]
+#[cfg(any(feature = "ses", feature = "dynamodb"))]
 pub mod mailer {
+    #[cfg(feature = "dynamodb")]
+    pub mod dynamodb;
+    #[cfg(feature = "ses")]
     pub mod ses;
+}
+#[cfg(feature = "dynamodb")]
+pub mod mailbox {
+    pub mod dynamodb;
 }
 #[cfg(any(feature = "sqs", feature = "sqs-events"))]
 pub mod queue {

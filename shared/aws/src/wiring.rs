@@ -150,14 +150,19 @@ pub fn agent(
 
 #[cfg(all(feature = "dynamodb", feature = "ses"))]
 pub fn email_delivery(config: config::EmailSenderConfig, sdk: &SdkConfig) -> support_core::delivery::EmailDelivery {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     support_core::delivery::EmailDelivery::new(
         Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            config.tickets_table,
+            dynamodb.clone(),
+            &config.tickets_table,
         )),
         Arc::new(crate::mailer::ses::SesMailer::new(
             aws_sdk_sesv2::Client::new(sdk),
             config.configuration_set,
+        )),
+        Arc::new(crate::mailer::dynamodb::DynamoUndeliverables::new(
+            dynamodb,
+            config.tickets_table,
         )),
         config.sender_address,
         config.site_url,

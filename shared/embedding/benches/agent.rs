@@ -188,6 +188,9 @@ async fn main() {
             priority: None,
             proof: Some(IdentityProof::MailboxAuthentication),
             attachments: Vec::new(),
+            email: None,
+            original: None,
+            follows_ticket: None,
         };
         let at = Instant::now();
         intake.accept(message).await.expect("accepted");

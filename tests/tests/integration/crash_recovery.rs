@@ -132,6 +132,14 @@ impl IntakeLog for Crashing {
         self.adapters().1.conversation(customer, channel).await
     }
 
+    async fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, InfraError> {
+        self.adapters().1.ticket(id).await
+    }
+
+    async fn ticket_of_thread(&self, keys: &[&str]) -> Result<Option<Ticket>, InfraError> {
+        self.adapters().1.ticket_of_thread(keys).await
+    }
+
     async fn mark_queued(&self, ticket: &TicketId, message: &MessageId) -> Result<(), InfraError> {
         self.around(Step::MarkQueued, self.adapters().1.mark_queued(ticket, message))
             .await
@@ -172,10 +180,18 @@ impl DeliveryLog for Crashing {
         ticket: &TicketId,
         id: &MessageId,
         sid: &str,
+        thread_keys: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), InfraError> {
-        self.around(Step::MarkSent, self.adapters().1.mark_sent(ticket, id, sid, now))
-            .await
+        self.around(
+            Step::MarkSent,
+            self.adapters().1.mark_sent(ticket, id, sid, thread_keys, now),
+        )
+        .await
+    }
+
+    async fn message_of_thread(&self, key: &str) -> Result<Option<(TicketId, MessageId)>, InfraError> {
+        self.adapters().1.message_of_thread(key).await
     }
 
     async fn record_delivery(
@@ -417,6 +433,10 @@ impl LazyTickets {
 impl TicketReader for LazyTickets {
     async fn ticket_thread(&self, id: &TicketId) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError> {
         self.tickets().ticket_thread(id).await
+    }
+
+    async fn original(&self, ticket: &TicketId, message: &MessageId) -> Result<Option<String>, InfraError> {
+        self.tickets().original(ticket, message).await
     }
 }
 

@@ -54,6 +54,7 @@ async fn store_intake_of(app: &TestApp, queued: &QueuedMessage) {
         delivery_status: None,
         provider_message_id: None,
         attachments: Vec::new(),
+        has_original: false,
     };
     let queued_as = QueueMessage {
         body: serde_json::to_string(queued).unwrap(),
@@ -67,6 +68,8 @@ async fn store_intake_of(app: &TestApp, queued: &QueuedMessage) {
         message,
         queued_as,
         conversation: None,
+        original: None,
+        thread_keys: Vec::new(),
     };
     tickets(app).store(&record).await.unwrap();
 }
@@ -141,6 +144,7 @@ async fn store_reply_of_the_sender_event(app: &TestApp, file: &str) -> (SqsEvent
         delivery_status: Some(DeliveryStatus::Queued),
         provider_message_id: None,
         attachments: Vec::new(),
+        has_original: false,
     };
     app.record_answer(stored_reply, queued.message_id.clone()).await;
     (sqs_event, reply)

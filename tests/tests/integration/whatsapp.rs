@@ -237,6 +237,7 @@ async fn a_long_reply_goes_in_parts_below_twilios_limit_and_is_delivered_once() 
         delivery_status: Some(DeliveryStatus::Queued),
         provider_message_id: None,
         attachments: Vec::new(),
+        has_original: false,
     };
     app.record_answer(reply.clone(), queued.message_id.clone()).await;
     let outbound = OutboundReply {
@@ -249,6 +250,8 @@ async fn a_long_reply_goes_in_parts_below_twilios_limit_and_is_delivered_once() 
         body: reply.body.clone(),
         correlation_id: sid.clone(),
         confirm_token: None,
+        in_reply_to: None,
+        references: Vec::new(),
     };
     let queue = SqsQueue::new(app.sqs.clone(), app.queue_url("WhatsappOutboundQueue"));
     let queued_reply = QueueMessage {

@@ -134,6 +134,9 @@ impl WebformApi {
             // A typed address is a claim: proven only once its owner follows the emailed link.
             proof: None,
             attachments: Vec::new(),
+            email: None,
+            original: None,
+            follows_ticket: None,
         };
         match self.intake.accept(message).await {
             Ok(accepted) => {

@@ -23,6 +23,11 @@
 //!   or the history.
 //! - `VERIFY#<customer>` / `META`  a one-time code waiting to come back: its digest, expiry
 //!   and tries (TTL `expires_at`).
+//! - `THREAD#<Message-ID key>` / `META`  the ticket and message an email's Message-ID names
+//!   (a customer's email, our reply by our id and by SES's): a reply in the thread
+//!   continues the ticket, and a bounce finds its reply.
+//! - `ORIGINAL#<ticket>` / `<msg id>`  a message as it arrived, when the stored body holds
+//!   less (an email's quoted history): apart, so the thread and the history stay small.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,7 +35,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
@@ -59,6 +64,14 @@ fn inbound_key_pk(key: &str) -> String {
 
 fn conversation_pk(customer: &CustomerId, channel: Channel) -> String {
     format!("CONVERSATION#{customer}#{channel}")
+}
+
+fn thread_pk(key: &str) -> String {
+    format!("THREAD#{key}")
+}
+
+fn original_pk(ticket: &TicketId) -> String {
+    format!("ORIGINAL#{ticket}")
 }
 
 fn verification_pk(customer: &CustomerId) -> String {
@@ -176,6 +189,8 @@ struct MessageItem {
     provider_message_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     attachments: Vec<Attachment>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    has_original: bool,
     /// The outbox entry: present until the message is on the inbound queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outbox: Option<String>,
@@ -203,6 +218,7 @@ impl MessageItem {
             delivery_status: m.delivery_status,
             provider_message_id: m.provider_message_id.clone(),
             attachments: m.attachments.clone(),
+            has_original: m.has_original,
             outbox: None,
             outbox_at: None,
             queued_as: None,
@@ -221,6 +237,29 @@ impl MessageItem {
             delivery_status: self.delivery_status,
             provider_message_id: self.provider_message_id,
             attachments: self.attachments,
+            has_original: self.has_original,
+        }
+    }
+}
+
+/// What an email's Message-ID names.
+#[derive(Serialize, Deserialize)]
+struct ThreadItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    ticket_id: TicketId,
+    message_id: MessageId,
+}
+
+impl ThreadItem {
+    fn new(key: &str, ticket: &TicketId, message: &MessageId) -> Self {
+        Self {
+            pk: thread_pk(key),
+            sk: "META".into(),
+            entity: "thread".into(),
+            ticket_id: ticket.clone(),
+            message_id: message.clone(),
         }
     }
 }
@@ -282,6 +321,8 @@ impl NoticeItem {
             body: self.body,
             correlation_id: self.correlation_id,
             confirm_token: None,
+            in_reply_to: None,
+            references: Vec::new(),
         }
     }
 }
@@ -494,6 +535,20 @@ impl IntakeLog for DynamoTickets {
                     .map_err(|e| InfraError::new("build join", e))?;
                 writes.push(TransactWriteItem::builder().update(join).build());
             }
+            Placement::Continue { facts, seen } => {
+                let resume = Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(ticket_pk(&facts.id)))
+                    .key("sk", s("META"))
+                    .update_expression("SET updated_at = :now, ticket_status = :status")
+                    .condition_expression("ticket_status = :seen")
+                    .expression_attribute_values(":now", s(timestamp::text(&now)))
+                    .expression_attribute_values(":status", s(facts.status.as_str()))
+                    .expression_attribute_values(":seen", s(seen.as_str()))
+                    .build()
+                    .map_err(|e| InfraError::new("build continuation", e))?;
+                writes.push(TransactWriteItem::builder().update(resume).build());
+            }
         }
         if let (Some(update), Placement::New(ticket)) = (&record.conversation, &record.placement) {
             let pointer = ConversationItem {
@@ -516,6 +571,21 @@ impl IntakeLog for DynamoTickets {
             let put = put.build().map_err(|e| InfraError::new("build conversation", e))?;
             writes.push(TransactWriteItem::builder().put(put).build());
         }
+        // Unconditional, after every conditional write: a cancellation's index still names
+        // the condition that failed.
+        let ticket_id = record.placement.ticket_id();
+        for key in &record.thread_keys {
+            writes.push(self.put(to_item(&ThreadItem::new(key, ticket_id, &message.id)), None));
+        }
+        if let Some(original) = &record.original {
+            let item = HashMap::from([
+                ("pk".to_owned(), s(original_pk(ticket_id))),
+                ("sk".to_owned(), s(message.id.as_str())),
+                ("entity".to_owned(), s("original")),
+                ("original".to_owned(), s(original)),
+            ]);
+            writes.push(self.put(item, None));
+        }
         let written = self
             .client
             .transact_write_items()
@@ -531,7 +601,9 @@ impl IntakeLog for DynamoTickets {
         match &record.placement {
             // The same key's ticket (its id derives from the key): a repeat older than the record.
             Placement::New(ticket) if cancelled_by_condition(&e, 2) => Ok(Stored::Replay(ticket.id.clone())),
-            Placement::Join(_) if cancelled_by_condition(&e, 2) => Ok(Stored::ConversationMoved),
+            Placement::Join(_) | Placement::Continue { .. } if cancelled_by_condition(&e, 2) => {
+                Ok(Stored::ConversationMoved)
+            }
             _ if cancelled_by_condition(&e, 3) => Ok(Stored::ConversationMoved),
             _ => Err(infra("store message")(e)),
         }
@@ -551,6 +623,45 @@ impl IntakeLog for DynamoTickets {
             })
         })
         .transpose()
+    }
+
+    async fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, InfraError> {
+        let item = self.get(ticket_pk(id), "META".into(), "get ticket").await?;
+        item.map(|item| from_item::<TicketItem>(item).map(TicketItem::into_ticket))
+            .transpose()
+    }
+
+    async fn ticket_of_thread(&self, keys: &[&str]) -> Result<Option<Ticket>, InfraError> {
+        let mut request = KeysAndAttributes::builder().consistent_read(true);
+        for key in keys {
+            request = request.keys(HashMap::from([
+                ("pk".to_owned(), s(thread_pk(key))),
+                ("sk".to_owned(), s("META")),
+            ]));
+        }
+        let request = request.build().map_err(|e| InfraError::new("build thread lookup", e))?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(infra("look up email thread"))?;
+        let found: Vec<ThreadItem> = out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<_, _>>()?;
+        // The most telling key first (the order of `keys`), not the service's order.
+        let named = keys
+            .iter()
+            .find_map(|key| found.iter().find(|t| t.pk == thread_pk(key)));
+        match named {
+            Some(thread) => self.ticket(&thread.ticket_id).await,
+            None => Ok(None),
+        }
     }
 
     async fn mark_queued(&self, ticket: &TicketId, message: &MessageId) -> Result<(), InfraError> {
@@ -617,6 +728,13 @@ impl TicketReader for DynamoTickets {
             }
         }
         Ok(ticket.map(|t| (t, messages)))
+    }
+
+    async fn original(&self, ticket: &TicketId, message: &MessageId) -> Result<Option<String>, InfraError> {
+        let item = self
+            .get(original_pk(ticket), message.as_str().to_owned(), "get original")
+            .await?;
+        Ok(item.and_then(|item| item.get("original").and_then(|v| v.as_s().ok()).cloned()))
     }
 }
 
@@ -932,9 +1050,11 @@ impl DeliveryLog for DynamoTickets {
         ticket: &TicketId,
         id: &MessageId,
         provider_message_id: &str,
+        thread_keys: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), InfraError> {
-        self.update_item(ticket_pk(ticket), message_sk(id))
+        let sent = self
+            .update(ticket_pk(ticket), message_sk(id))
             .update_expression(
                 "SET delivery_status = :sent, provider_message_id = :provider, sent_at = :now REMOVE sending_since",
             )
@@ -942,10 +1062,25 @@ impl DeliveryLog for DynamoTickets {
             .expression_attribute_values(":sent", s(DeliveryStatus::Sent.as_str()))
             .expression_attribute_values(":provider", s(provider_message_id))
             .expression_attribute_values(":now", s(timestamp::text(&now)))
+            .build()
+            .map_err(|e| InfraError::new("build sent update", e))?;
+        let mut writes = vec![TransactWriteItem::builder().update(sent).build()];
+        for key in thread_keys {
+            writes.push(self.put(to_item(&ThreadItem::new(key, ticket, id)), None));
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
             .send()
             .await
             .map_err(infra("mark sent"))?;
         Ok(())
+    }
+
+    async fn message_of_thread(&self, key: &str) -> Result<Option<(TicketId, MessageId)>, InfraError> {
+        let item = self.get(thread_pk(key), "META".into(), "get email thread").await?;
+        item.map(|item| from_item::<ThreadItem>(item).map(|t| (t.ticket_id, t.message_id)))
+            .transpose()
     }
 
     async fn record_delivery(

@@ -104,6 +104,9 @@ pub fn inbound_message(params: &[(String, String)], received_at: DateTime<Utc>) 
         priority: None,
         proof: Some(IdentityProof::TwilioSender),
         attachments,
+        email: None,
+        original: None,
+        follows_ticket: None,
     })
 }
 

@@ -209,6 +209,8 @@ fn send_code(
             body,
             correlation_id: message.correlation_id.clone(),
             confirm_token: None,
+            in_reply_to: None,
+            references: Vec::new(),
         },
     }
 }

@@ -30,8 +30,8 @@ use tool_loop::{Decision, Step};
 use crate::domain::text::{customer_words, is_blank};
 use crate::domain::whatsapp::window_open;
 use crate::domain::{
-    Attachment, Category, Channel, ConversationMessage, DeliveryStatus, Direction, EscalationReason, Language,
-    MessageId, OutboundReply, QueuedMessage, TicketStatus,
+    Attachment, Category, Channel, ConversationMessage, DeliveryStatus, Direction, EmailThread, EscalationReason,
+    Language, MessageId, OutboundReply, QueuedMessage, TicketStatus,
 };
 use crate::knowledge::{Knowledge, KnowledgeBase};
 use crate::ports::customers::IdentityLinks;
@@ -248,6 +248,7 @@ impl Agent {
             }),
             provider_message_id: None,
             attachments: Vec::new(),
+            has_original: false,
         };
         let outcome = TicketOutcome {
             status,
@@ -521,6 +522,7 @@ impl Agent {
                     (queue, phone)
                 }
             };
+        let (in_reply_to, references) = message.email.as_ref().map(EmailThread::reply).unwrap_or_default();
         let outbound = OutboundReply {
             ticket_id: message.ticket.id.clone(),
             message_id: reply.id.clone(),
@@ -531,6 +533,8 @@ impl Agent {
             body: reply.body.clone(),
             correlation_id: message.correlation_id.clone(),
             confirm_token: message.confirm_token.clone(),
+            in_reply_to,
+            references,
         };
         self.enqueue(queue, &outbound).await
     }
@@ -635,6 +639,9 @@ mod tests {
             priority: None,
             proof: Some(IdentityProof::MailboxAuthentication),
             attachments: Vec::new(),
+            email: None,
+            original: None,
+            follows_ticket: None,
         }
     }
 

@@ -7,8 +7,8 @@ use mail_builder::MessageBuilder;
 
 use super::{claim, SEND_LEASE};
 use crate::agent::format::SIGNATURE;
-use crate::domain::{DeliveryStatus, EmailAddress, EscalationReason, OutboundReply};
-use crate::ports::mailer::{MailError, Mailer};
+use crate::domain::{DeliveryStatus, EmailAddress, EmailThread, EscalationReason, OutboundReply};
+use crate::ports::mailer::{MailError, Mailer, Undeliverables};
 use crate::ports::tickets::{DeliveryFailure, DeliveryLog};
 use crate::webform::CONFIRM_PATH;
 use crate::ProcessingError;
@@ -16,6 +16,7 @@ use crate::ProcessingError;
 pub struct EmailDelivery {
     log: Arc<dyn DeliveryLog>,
     mailer: Arc<dyn Mailer>,
+    undeliverables: Arc<dyn Undeliverables>,
     from: EmailAddress,
     /// The public site (`https://support.example`), where a claimed address is confirmed.
     site_url: Option<String>,
@@ -27,39 +28,74 @@ fn confirm_link(site_url: &str, reply: &OutboundReply) -> Option<String> {
     Some(format!("{site_url}{CONFIRM_PATH}/{}?token={token}", reply.ticket_id))
 }
 
-/// The reply as a MIME message. Its Message-ID names the stored reply, so the
-/// customer's answer to it can be threaded back to the ticket. A reply to an address the
-/// sender only typed carries the link that confirms it: in the email alone, never in the
-/// stored reply (the status page shows that to whoever typed the address).
+/// The Message-ID we give a reply: it names the stored reply and its ticket, so the
+/// customer's answer to it can be threaded back even when only this id survives.
+pub fn reply_message_id(from: &EmailAddress, reply: &OutboundReply) -> String {
+    format!("{}.{}@{}", reply.message_id, reply.ticket_id, from.domain())
+}
+
+/// The reply's text as HTML: every character escaped, paragraphs and line breaks kept.
+fn html_body(text: &str) -> String {
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let lines: Vec<String> = p
+                .lines()
+                .map(|line| html_escape::encode_text(line).into_owned())
+                .collect();
+            format!("<p>{}</p>", lines.join("<br>\n"))
+        })
+        .collect();
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n{}\n</body></html>\n",
+        paragraphs.join("\n")
+    )
+}
+
+/// The reply as a MIME message, a text part and an HTML part. It threads under the
+/// customer's email (In-Reply-To, References); SES replaces its Message-ID, so our own id
+/// also ends its References, where the customer's answer carries it back. A reply to an
+/// address the sender only typed carries the link that confirms it: in the email alone,
+/// never in the stored reply (the status page shows that to whoever typed the address).
 pub fn compose_mime(
     from: &EmailAddress,
     reply: &OutboundReply,
     confirm_link: Option<&str>,
 ) -> Result<Vec<u8>, ProcessingError> {
-    let domain = from.domain();
     let to = match &reply.recipient_name {
         Some(name) => {
             mail_builder::headers::address::Address::new_address(Some(name.as_str()), reply.recipient.as_str())
         }
         None => mail_builder::headers::address::Address::new_address(None::<&str>, reply.recipient.as_str()),
     };
-    MessageBuilder::new()
+    let own_id = reply_message_id(from, reply);
+    let mut references = reply.references.clone();
+    references.push(own_id.clone());
+    let text = match confirm_link {
+        Some(link) => format!(
+            "{}\n\n--\nDid you send us this request? Confirm that this address is yours and we will keep \
+             your conversations with us together: {link}\nIf it was not you, ignore this email: nothing else happens.",
+            reply.body
+        ),
+        None => reply.body.clone(),
+    };
+    let mut message = MessageBuilder::new()
         .from((SIGNATURE, from.as_str()))
         .to(to)
         .subject(reply.subject.as_str())
-        .message_id(format!("{}.{}@{domain}", reply.message_id, reply.ticket_id))
+        .message_id(own_id)
+        .references(references)
         .header(
             "X-Ticket-Id",
             mail_builder::headers::raw::Raw::new(reply.ticket_id.as_str()),
         )
-        .text_body(match confirm_link {
-            Some(link) => format!(
-                "{}\n\n--\nDid you send us this request? Confirm that this address is yours and we will keep \
-                 your conversations with us together: {link}\nIf it was not you, ignore this email: nothing else happens.",
-                reply.body
-            ),
-            None => reply.body.clone(),
-        })
+        .html_body(html_body(&text))
+        .text_body(text);
+    if let Some(parent) = &reply.in_reply_to {
+        message = message.in_reply_to(parent.as_str());
+    }
+    message
         .write_to_vec()
         .map_err(|e| ProcessingError::Permanent(format!("cannot build the email: {e}")))
 }
@@ -68,12 +104,14 @@ impl EmailDelivery {
     pub fn new(
         log: Arc<dyn DeliveryLog>,
         mailer: Arc<dyn Mailer>,
+        undeliverables: Arc<dyn Undeliverables>,
         from: EmailAddress,
         site_url: Option<String>,
     ) -> Self {
         Self {
             log,
             mailer,
+            undeliverables,
             from,
             site_url,
         }
@@ -89,28 +127,44 @@ impl EmailDelivery {
             // mail and before `sent` was recorded makes this a second copy.
             tracing::warn!(%since, "taking over a send that stopped midway: the mail may go twice");
         }
+        if let Some(blocked) = self.undeliverables.find(&reply.recipient).await? {
+            let note = format!(
+                "Not sent: {} is undeliverable since {}. {}",
+                reply.recipient, blocked.at, blocked.why
+            );
+            return self.give_up(reply, note).await;
+        }
         let link = self.site_url.as_deref().and_then(|site| confirm_link(site, reply));
         let mime = compose_mime(&self.from, reply, link.as_deref())?;
         match self.mailer.send_raw(mime).await {
             Ok(provider_id) => {
-                self.log.mark_sent(ticket, id, &provider_id, Utc::now()).await?;
+                // Both ids name the ticket: a reply quoting either continues it.
+                let own_id = reply_message_id(&self.from, reply);
+                let keys = [EmailThread::key(&own_id).to_owned(), provider_id.clone()];
+                self.log.mark_sent(ticket, id, &provider_id, &keys, Utc::now()).await?;
                 tracing::info!(provider_message_id = %provider_id, "reply emailed");
                 Ok(())
             }
-            Err(MailError::Rejected(why)) => {
-                // Sending again would fail again: a person takes the ticket.
-                let failure = DeliveryFailure {
-                    status: DeliveryStatus::Failed,
-                    reason: EscalationReason::DeliveryFailed,
-                    note: format!("The email was rejected: {why}"),
-                    at: Utc::now(),
-                };
-                self.log.hand_over(ticket, id, &failure).await?;
-                tracing::warn!(error = %why, "the reply was rejected for good: handed to a person");
-                Ok(())
-            }
+            // Sending again would fail again.
+            Err(MailError::Rejected(why)) => self.give_up(reply, format!("The email was rejected: {why}")).await,
             Err(MailError::Unavailable(e)) => Err(e.into()),
         }
+    }
+
+    /// The reply will not reach the customer by email: it is marked so and a person
+    /// takes the ticket.
+    async fn give_up(&self, reply: &OutboundReply, note: String) -> Result<(), ProcessingError> {
+        tracing::warn!(%note, "the reply cannot be emailed: handed to a person");
+        let failure = DeliveryFailure {
+            status: DeliveryStatus::Failed,
+            reason: EscalationReason::DeliveryFailed,
+            note,
+            at: Utc::now(),
+        };
+        self.log
+            .hand_over(&reply.ticket_id, &reply.message_id, &failure)
+            .await?;
+        Ok(())
     }
 }
 
@@ -131,6 +185,8 @@ mod tests {
             body: "Hello Maya,\n\nGo to Settings → Members.".into(),
             correlation_id: "c-1".into(),
             confirm_token: Some("0123abcd".into()),
+            in_reply_to: None,
+            references: Vec::new(),
         };
         let from: EmailAddress = "support@tandem.example".parse().unwrap();
         let link = confirm_link("https://support.tandem.example", &reply).unwrap();
@@ -154,5 +210,37 @@ mod tests {
             mime.contains("X-Ticket-Id: tkt_0123456789abcdef0123456789abcdef"),
             "{mime}"
         );
+    }
+
+    #[test]
+    fn a_reply_to_an_email_threads_under_it_and_its_html_part_is_escaped() {
+        let reply = OutboundReply {
+            ticket_id: TicketId::parse("tkt_0123456789abcdef0123456789abcdef").unwrap(),
+            message_id: MessageId::reply_to(&MessageId::inbound(1_700_000_000_000, "email#18c2")),
+            channel: Channel::Email,
+            recipient: "ada@lovelace.example".into(),
+            recipient_name: None,
+            subject: "Re: Export <broken> [tkt_0123456789abcdef0123456789abcdef]".into(),
+            body: "Hello Ada,\n\nUse <Export> & choose CSV.\nThanks".into(),
+            correlation_id: "c-2".into(),
+            confirm_token: None,
+            in_reply_to: Some("CAB+1@mail.lovelace.example".into()),
+            references: vec!["first@mail.lovelace.example".into(), "CAB+1@mail.lovelace.example".into()],
+        };
+        let from: EmailAddress = "support@tandem.example".parse().unwrap();
+        let mime = String::from_utf8(compose_mime(&from, &reply, None).unwrap()).unwrap();
+        // Long headers are folded.
+        let mime = mime.replace("\r\n", "\n").replace("\n\t", " ");
+        let own = reply_message_id(&from, &reply);
+        assert!(mime.contains("In-Reply-To: <CAB+1@mail.lovelace.example>"), "{mime}");
+        assert!(
+            mime.contains(&format!(
+                "References: <first@mail.lovelace.example> <CAB+1@mail.lovelace.example> <{own}>"
+            )),
+            "our own id ends the references, where the customer's answer carries it back: {mime}"
+        );
+        assert!(mime.contains("multipart/alternative"), "{mime}");
+        assert!(mime.contains("text/plain"), "{mime}");
+        assert!(mime.contains("Use &lt;Export&gt; &amp; choose CSV.<br>"), "{mime}");
     }
 }

@@ -4,10 +4,11 @@
 //! ticket goes to a person, with no retry loop. Email goes as MIME through a mailer,
 //! WhatsApp through Twilio's Messages API, in parts, each recorded as it is accepted.
 
+pub mod bounces;
 mod email;
 pub mod whatsapp;
 
-pub use email::{compose_mime, EmailDelivery};
+pub use email::{compose_mime, reply_message_id, EmailDelivery};
 
 use crate::domain::OutboundReply;
 use crate::ports::tickets::{Claim, DeliveryLog, SendClaim};

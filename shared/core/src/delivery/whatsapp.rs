@@ -122,7 +122,7 @@ impl WhatsappDelivery {
                 Err(e) => return Err(ProcessingError::Transient(format!("part {part}: {e}"))),
             }
         }
-        self.log.mark_sent(ticket, id, &last_sid, Utc::now()).await?;
+        self.log.mark_sent(ticket, id, &last_sid, &[], Utc::now()).await?;
         tracing::info!(parts = parts.len(), provider_message_id = %last_sid, "reply sent on WhatsApp");
         Ok(())
     }
@@ -314,6 +314,7 @@ mod tests {
             delivery_status: None,
             provider_message_id: None,
             attachments: Vec::new(),
+            has_original: false,
         };
         use crate::ports::tickets::{IntakeLog, IntakeRecord, Placement};
         let record = IntakeRecord {
@@ -327,6 +328,8 @@ mod tests {
                 correlation_id: "c".into(),
             },
             conversation: None,
+            original: None,
+            thread_keys: Vec::new(),
         };
         log.store(&record).await.unwrap();
         let reply = ConversationMessage {
@@ -348,6 +351,8 @@ mod tests {
             body: body.into(),
             correlation_id: "c".into(),
             confirm_token: None,
+            in_reply_to: None,
+            references: Vec::new(),
         }
     }
 

@@ -64,6 +64,18 @@ impl DeliveryStatus {
 }
 
 named_set!(
+    /// What the provider reported about a mail it had accepted.
+    MailEventKind {
+        /// The address does not exist or refuses mail for good.
+        PermanentBounce,
+        /// A full mailbox, a server down: the provider retried and may succeed later.
+        TransientBounce,
+        /// The recipient marked the mail as spam.
+        Complaint,
+    }
+);
+
+named_set!(
     /// How a sender's identity was proven, when it was: the channel's own verification of the
     /// address it delivered from, or a proof the customer gave later. A message without one
     /// is a claim: it never reaches another customer's history (see `intake`).
@@ -85,6 +97,57 @@ named_set!(
 pub struct Attachment {
     pub url: String,
     pub content_type: String,
+}
+
+/// An email's place in its thread: its own Message-ID and the ones it answers, as the
+/// headers give them (without angle brackets).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EmailThread {
+    #[serde(default)]
+    pub message_id: Option<String>,
+    #[serde(default)]
+    pub in_reply_to: Vec<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+}
+
+/// How many of a message's references are looked up: the newest ones name the thread.
+const THREAD_LOOKUPS: usize = 20;
+
+impl EmailThread {
+    /// The ids this email answers, most telling first: In-Reply-To, then References
+    /// newest first; each once.
+    pub fn answered_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = Vec::new();
+        for id in self.in_reply_to.iter().chain(self.references.iter().rev()) {
+            if !ids.contains(&id.as_str()) {
+                ids.push(id);
+            }
+        }
+        ids.truncate(THREAD_LOOKUPS);
+        ids
+    }
+
+    /// The key under which a Message-ID is remembered: SES replaces the Message-ID of what
+    /// it sends with `<its message id>@<region>.amazonses.com`, and reports only its message
+    /// id, so those are known by that id alone.
+    pub fn key(message_id: &str) -> &str {
+        match message_id.split_once('@') {
+            Some((local, domain)) if domain.to_ascii_lowercase().ends_with(".amazonses.com") => local,
+            _ => message_id,
+        }
+    }
+
+    /// The threading headers of a reply to this email (RFC 5322 3.6.4): In-Reply-To names
+    /// it, References are its references followed by its own id.
+    pub fn reply(&self) -> (Option<String>, Vec<String>) {
+        let mut references = match self.references.is_empty() {
+            true => self.in_reply_to.clone(),
+            false => self.references.clone(),
+        };
+        references.extend(self.message_id.clone());
+        (self.message_id.clone(), references)
+    }
 }
 
 /// How the customer identified themselves on the channel they used, with this message.
@@ -121,6 +184,16 @@ pub struct InboundMessage {
     pub proof: Option<IdentityProof>,
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    /// An email's threading headers: a reply in a thread continues its ticket.
+    #[serde(default)]
+    pub email: Option<EmailThread>,
+    /// The message as it arrived, when `body` is less (an email's quoted history and
+    /// signature are not what the customer wrote now): kept for people to read.
+    #[serde(default)]
+    pub original: Option<String>,
+    /// The ticket this message adds to (a follow-up from its status page).
+    #[serde(default)]
+    pub follows_ticket: Option<TicketId>,
 }
 
 impl InboundMessage {
@@ -174,6 +247,9 @@ pub struct QueuedMessage {
     /// travels only on queues to the email that carries it, never into a stored body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_token: Option<String>,
+    /// An email's threading headers: the reply threads under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailThread>,
 }
 
 impl QueuedMessage {
@@ -201,6 +277,9 @@ pub struct ConversationMessage {
     /// accepted it.
     pub provider_message_id: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// The message as it arrived is kept apart, because `body` holds less (see
+    /// [`InboundMessage::original`]).
+    pub has_original: bool,
 }
 
 /// A reply waiting on a channel's outbound queue for its sender function.
@@ -219,4 +298,9 @@ pub struct OutboundReply {
     /// For a reply to a claimed address: the secret of the link that confirms it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_token: Option<String>,
+    /// The customer's email this answers, so that the reply threads under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
 }

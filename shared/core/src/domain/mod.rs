@@ -17,8 +17,8 @@ pub use address::parse_email_address;
 pub use ids::{CustomerId, IdParseError, MessageId, TicketId};
 pub use language::Language;
 pub use message::{
-    Attachment, Channel, ConversationMessage, DeliveryStatus, Direction, IdentityProof, InboundMessage, OutboundReply,
-    QueuedMessage, Sender, TicketFacts,
+    Attachment, Channel, ConversationMessage, DeliveryStatus, Direction, EmailThread, IdentityProof, InboundMessage,
+    MailEventKind, OutboundReply, QueuedMessage, Sender, TicketFacts,
 };
 pub use names::{parse_variant, UnknownVariant};
 pub use ticket::{AddressClaim, Category, EscalationReason, Priority, Ticket, TicketStatus};

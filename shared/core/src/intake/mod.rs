@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::domain::{
-    text, AddressClaim, Category, ConversationMessage, CustomerId, Direction, InboundMessage, MessageId, Priority,
-    QueuedMessage, Ticket, TicketFacts, TicketId, TicketStatus,
+    text, AddressClaim, Category, ConversationMessage, CustomerId, Direction, EmailThread, InboundMessage, MessageId,
+    Priority, QueuedMessage, Ticket, TicketFacts, TicketId, TicketStatus,
 };
 use crate::ports::customers::CustomerDirectory;
 use crate::ports::queue::{MessageQueue, QueueMessage};
@@ -63,50 +63,79 @@ impl Intake {
     pub async fn accept(&self, message: InboundMessage) -> Result<Accepted, InfraError> {
         let message = hygienic(message);
         let key = message.idempotency_key();
-        let customer_id = match message.proof {
+        let sender_customer = match message.proof {
             Some(proof) => self.customers.identify(&message.sender, proof, Utc::now()).await?,
             None => CustomerId::derived_from(&format!("claimed#{key}")),
         };
         let message_id = MessageId::inbound(message.received_at.timestamp_millis(), &key);
         let ticket_id = TicketId::derived_from(&key);
-        // A typed address: its reply carries the link that proves it (see `AddressClaim`).
-        let (claim, confirm_token) = match (&message.proof, &message.sender.email) {
-            (None, Some(email)) => {
-                let (claim, token) = AddressClaim::new(email.clone(), &ticket_id);
-                (Some(claim), Some(token))
-            }
-            _ => (None, None),
-        };
         let chat = message.channel.continues_conversation() && message.proof.is_some();
         // A ticket that was decided while we looked cannot be joined: a new one follows it.
         let mut decided = None;
         let mut current = None;
+        let mut continued = self.continued_ticket(&message, &sender_customer).await?;
         for round in 0..CONVERSATION_ROUNDS {
-            // Read again only when another message moved the conversation meanwhile.
-            if chat && (round == 0 || decided.is_none()) {
-                current = self.log.conversation(&customer_id, message.channel).await?;
+            // Read again only when another message moved the ticket meanwhile.
+            if round > 0 {
+                if let Some(ticket) = &continued {
+                    continued = self.log.ticket(&ticket.id).await?;
+                }
             }
-            let placement = match &current {
-                Some(open) if Some(&open.id) != decided.as_ref() => Placement::Join(TicketFacts {
-                    status: TicketStatus::Open,
-                    ..open.clone()
-                }),
-                _ => Placement::New(Ticket {
-                    address_claim: claim.clone(),
-                    ..Ticket::open(
-                        ticket_id.clone(),
-                        customer_id.clone(),
-                        message.channel,
-                        message.subject.clone().unwrap_or_else(|| "Conversation".into()),
-                        message.category.unwrap_or(Category::General),
-                        message.priority.unwrap_or(Priority::Medium),
-                        message.received_at,
-                    )
-                }),
+            if chat && continued.is_none() && (round == 0 || decided.is_none()) {
+                current = self.log.conversation(&sender_customer, message.channel).await?;
+            }
+            // A continued ticket keeps its customer: the thread is theirs.
+            let customer_id = continued
+                .as_ref()
+                .map_or_else(|| sender_customer.clone(), |t| t.customer_id.clone());
+            let (placement, confirm_token) = match (&continued, &current) {
+                (Some(ticket), _) => (
+                    Placement::Continue {
+                        facts: TicketFacts {
+                            status: match ticket.status {
+                                TicketStatus::Escalated => TicketStatus::Escalated,
+                                _ => TicketStatus::Open,
+                            },
+                            ..TicketFacts::of(ticket)
+                        },
+                        seen: ticket.status,
+                    },
+                    None,
+                ),
+                (None, Some(open)) if Some(&open.id) != decided.as_ref() => (
+                    Placement::Join(TicketFacts {
+                        status: TicketStatus::Open,
+                        ..open.clone()
+                    }),
+                    None,
+                ),
+                _ => {
+                    // A typed address: its reply carries the link that proves it (see `AddressClaim`).
+                    let (claim, token) = match (&message.proof, &message.sender.email) {
+                        (None, Some(email)) => {
+                            let (claim, token) = AddressClaim::new(email.clone(), &ticket_id);
+                            (Some(claim), Some(token))
+                        }
+                        _ => (None, None),
+                    };
+                    let ticket = Ticket {
+                        address_claim: claim,
+                        ..Ticket::open(
+                            ticket_id.clone(),
+                            customer_id.clone(),
+                            message.channel,
+                            message.subject.clone().unwrap_or_else(|| "Conversation".into()),
+                            message.category.unwrap_or(Category::General),
+                            message.priority.unwrap_or(Priority::Medium),
+                            message.received_at,
+                        )
+                    };
+                    (Placement::New(ticket), token)
+                }
             };
             let facts = match &placement {
                 Placement::New(ticket) => TicketFacts::of(ticket),
-                Placement::Join(facts) => facts.clone(),
+                Placement::Join(facts) | Placement::Continue { facts, .. } => facts.clone(),
             };
             let record = IntakeRecord {
                 key: key.clone(),
@@ -117,14 +146,21 @@ impl Intake {
                     message_id.clone(),
                     customer_id.clone(),
                     &facts,
-                    confirm_token.clone(),
+                    confirm_token,
                 ),
-                conversation: chat.then(|| ConversationUpdate {
+                conversation: (chat && continued.is_none()).then(|| ConversationUpdate {
                     customer: customer_id.clone(),
                     channel: message.channel,
                     previous: current.as_ref().map(|c| c.id.clone()),
                 }),
                 placement,
+                original: message.original.clone(),
+                thread_keys: message
+                    .email
+                    .iter()
+                    .filter_map(|e| e.message_id.as_deref())
+                    .map(|id| EmailThread::key(id).to_owned())
+                    .collect(),
             };
             match self.log.store(&record).await? {
                 Stored::New => {}
@@ -138,7 +174,7 @@ impl Intake {
                 Stored::ConversationMoved => {
                     decided = match record.placement {
                         Placement::Join(facts) => Some(facts.id),
-                        Placement::New(_) => None,
+                        Placement::New(_) | Placement::Continue { .. } => None,
                     };
                     continue;
                 }
@@ -165,6 +201,42 @@ impl Intake {
             "store message",
             "the conversation kept moving under concurrent messages",
         ))
+    }
+
+    /// The ticket this message continues, if any: the one its status page named, or the
+    /// one its email thread names when the sender is that ticket's customer (or the
+    /// address it claimed). Anyone else's reply in a thread opens a ticket of its own.
+    async fn continued_ticket(
+        &self,
+        message: &InboundMessage,
+        sender: &CustomerId,
+    ) -> Result<Option<Ticket>, InfraError> {
+        if let Some(id) = &message.follows_ticket {
+            return match self.log.ticket(id).await? {
+                Some(ticket) => Ok(Some(ticket)),
+                None => Err(InfraError::new("continue ticket", format!("no ticket {id}"))),
+            };
+        }
+        let Some(thread) = &message.email else {
+            return Ok(None);
+        };
+        let keys: Vec<&str> = thread.answered_ids().into_iter().map(EmailThread::key).collect();
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let Some(ticket) = self.log.ticket_of_thread(&keys).await? else {
+            return Ok(None);
+        };
+        let claimed_by_sender = match (&ticket.address_claim, &message.sender.email) {
+            (Some(claim), Some(email)) => claim.email.as_str().eq_ignore_ascii_case(email.as_str()),
+            _ => false,
+        };
+        if &ticket.customer_id == sender || claimed_by_sender {
+            Ok(Some(ticket))
+        } else {
+            tracing::info!(ticket_id = %ticket.id, "a reply in another customer's thread: a ticket of its own");
+            Ok(None)
+        }
     }
 }
 
@@ -230,6 +302,7 @@ fn hygienic(mut message: InboundMessage) -> InboundMessage {
     message.sender.name = message.sender.name.as_deref().and_then(text::clean_line);
     message.subject = message.subject.as_deref().and_then(text::clean_line);
     message.body = text::clean_body(&message.body);
+    message.original = message.original.as_deref().map(text::clean_body);
     message
 }
 
@@ -250,6 +323,7 @@ fn stored_message(
         delivery_status: None,
         provider_message_id: None,
         attachments: message.attachments.clone(),
+        has_original: message.original.is_some(),
     }
 }
 
@@ -277,6 +351,7 @@ fn queue_message(
         proof: message.proof,
         attachments: message.attachments.clone(),
         confirm_token,
+        email: message.email.clone(),
     };
     QueueMessage {
         body: serde_json::to_string(&queued).expect("queued messages serialize"),
@@ -325,6 +400,9 @@ mod tests {
             priority: None,
             proof: None,
             attachments: Vec::new(),
+            email: None,
+            original: None,
+            follows_ticket: None,
         }
     }
 
@@ -345,6 +423,9 @@ mod tests {
             priority: None,
             proof: Some(IdentityProof::TwilioSender),
             attachments: Vec::new(),
+            email: None,
+            original: None,
+            follows_ticket: None,
         }
     }
 

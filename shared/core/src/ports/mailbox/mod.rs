@@ -88,3 +88,24 @@ pub trait Mailbox: Send + Sync {
     /// Starts or renews push notifications for the inbox.
     async fn watch(&self) -> Result<Watch, MailboxError>;
 }
+
+/// Where the sync of a mailbox stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// The history id up to which every message was taken in; `None` before the first sync.
+    pub history_id: Option<HistoryId>,
+    /// When the mailbox's push notifications stop unless renewed.
+    pub watch_expires_at: Option<DateTime<Utc>>,
+}
+
+/// The mailbox's sync position: written only by the inbox sync.
+#[async_trait]
+pub trait MailboxCursor: Send + Sync {
+    async fn read(&self, mailbox: &str) -> Result<Cursor, InfraError>;
+
+    /// Moves the history id forward to `to`; never backwards (a slower sync that finishes
+    /// later leaves the further position in place).
+    async fn advance(&self, mailbox: &str, to: HistoryId) -> Result<(), InfraError>;
+
+    async fn watch_renewed(&self, mailbox: &str, expires_at: DateTime<Utc>) -> Result<(), InfraError>;
+}

@@ -37,6 +37,9 @@ struct State {
     runs: Vec<AgentRun>,
     codes: HashMap<CustomerId, PendingCode>,
     notices: HashMap<(TicketId, MessageId), (OutboundReply, DeliveryStatus)>,
+    /// Message-ID keys → the message they name.
+    threads: HashMap<String, (TicketId, MessageId)>,
+    originals: HashMap<(TicketId, MessageId), String>,
 }
 
 impl State {
@@ -77,10 +80,12 @@ impl IntakeLog for MemoryTickets {
         if let Some(ticket) = state.keys.get(&record.key) {
             return Ok(Stored::Replay(ticket.clone()));
         }
-        let ticket_id = match &record.placement {
-            Placement::New(ticket) => ticket.id.clone(),
-            Placement::Join(facts) => facts.id.clone(),
-        };
+        let ticket_id = record.placement.ticket_id().clone();
+        if let Placement::Continue { seen, .. } = &record.placement {
+            if state.tickets.get(&ticket_id).map(|t| t.status) != Some(*seen) {
+                return Ok(Stored::ConversationMoved);
+            }
+        }
         if let Some(update) = &record.conversation {
             let current = state
                 .conversations
@@ -89,6 +94,7 @@ impl IntakeLog for MemoryTickets {
             let moved = match &record.placement {
                 Placement::New(_) => current != update.previous,
                 Placement::Join(facts) => state.tickets.get(&facts.id).map(|t| t.status) != Some(TicketStatus::Open),
+                Placement::Continue { .. } => false,
             };
             if moved {
                 return Ok(Stored::ConversationMoved);
@@ -113,8 +119,23 @@ impl IntakeLog for MemoryTickets {
             Placement::Join(_) => {
                 state.ticket_mut(&ticket_id, "join conversation")?.updated_at = record.message.created_at
             }
+            Placement::Continue { facts, .. } => {
+                let ticket = state.ticket_mut(&ticket_id, "continue ticket")?;
+                ticket.status = facts.status;
+                ticket.updated_at = record.message.created_at;
+            }
         }
         state.keys.insert(record.key.clone(), ticket_id.clone());
+        for key in &record.thread_keys {
+            state
+                .threads
+                .insert(key.clone(), (ticket_id.clone(), record.message.id.clone()));
+        }
+        if let Some(original) = &record.original {
+            state
+                .originals
+                .insert((ticket_id.clone(), record.message.id.clone()), original.clone());
+        }
         let message = &record.message;
         state
             .messages
@@ -130,6 +151,19 @@ impl IntakeLog for MemoryTickets {
 
     async fn conversation(&self, customer: &CustomerId, channel: Channel) -> Result<Option<TicketFacts>, InfraError> {
         Ok(self.state().conversations.get(&(customer.clone(), channel)).cloned())
+    }
+
+    async fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, InfraError> {
+        Ok(self.state().tickets.get(id).cloned())
+    }
+
+    async fn ticket_of_thread(&self, keys: &[&str]) -> Result<Option<Ticket>, InfraError> {
+        let state = self.state();
+        Ok(keys
+            .iter()
+            .find_map(|key| state.threads.get(*key))
+            .and_then(|(id, _)| state.tickets.get(id))
+            .cloned())
     }
 
     async fn mark_queued(&self, ticket: &TicketId, message: &MessageId) -> Result<(), InfraError> {
@@ -167,6 +201,10 @@ impl TicketReader for MemoryTickets {
             let messages = state.messages.get(id).map(|m| m.values().cloned().collect());
             (t.clone(), messages.unwrap_or_default())
         }))
+    }
+
+    async fn original(&self, ticket: &TicketId, message: &MessageId) -> Result<Option<String>, InfraError> {
+        Ok(self.state().originals.get(&(ticket.clone(), message.clone())).cloned())
     }
 }
 
@@ -340,9 +378,13 @@ impl DeliveryLog for MemoryTickets {
         ticket: &TicketId,
         id: &MessageId,
         provider_message_id: &str,
+        thread_keys: &[String],
         _now: DateTime<Utc>,
     ) -> Result<(), InfraError> {
         let mut state = self.state();
+        for key in thread_keys {
+            state.threads.insert(key.clone(), (ticket.clone(), id.clone()));
+        }
         if let Some((_, status)) = state.notices.get_mut(&(ticket.clone(), id.clone())) {
             *status = DeliveryStatus::Sent;
             return Ok(());
@@ -351,6 +393,10 @@ impl DeliveryLog for MemoryTickets {
         message.delivery_status = Some(DeliveryStatus::Sent);
         message.provider_message_id = Some(provider_message_id.to_owned());
         Ok(())
+    }
+
+    async fn message_of_thread(&self, key: &str) -> Result<Option<(TicketId, MessageId)>, InfraError> {
+        Ok(self.state().threads.get(key).cloned())
     }
 
     async fn record_delivery(

@@ -22,6 +22,22 @@ pub enum Placement {
     New(Ticket),
     /// Only while the ticket is still open: a decided ticket is never reopened by a message.
     Join(TicketFacts),
+    /// A message that continues a ticket whatever became of it (a reply in its email
+    /// thread, a follow-up from its status page): the ticket is open again for the agent,
+    /// unless a person has it (escalated). Only while its status is still `seen`.
+    Continue {
+        facts: TicketFacts,
+        seen: TicketStatus,
+    },
+}
+
+impl Placement {
+    pub fn ticket_id(&self) -> &TicketId {
+        match self {
+            Placement::New(ticket) => &ticket.id,
+            Placement::Join(facts) | Placement::Continue { facts, .. } => &facts.id,
+        }
+    }
 }
 
 /// What the intake stores for one message, all or nothing.
@@ -36,6 +52,11 @@ pub struct IntakeRecord {
     /// For a channel whose messages continue a conversation: the customer's conversation
     /// pointer is moved to a new ticket only if it still names `previous` (or none).
     pub conversation: Option<ConversationUpdate>,
+    /// The message as it arrived, when the stored body holds less (kept apart).
+    pub original: Option<String>,
+    /// Keys of the Message-IDs ([`crate::domain::EmailThread::key`]) that name the
+    /// message's ticket from now on: a reply to them continues it.
+    pub thread_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +97,12 @@ pub trait IntakeLog: Send + Sync {
     /// The ticket of the customer's latest conversation on `channel`, if any (open or not).
     async fn conversation(&self, customer: &CustomerId, channel: Channel) -> Result<Option<TicketFacts>, InfraError>;
 
+    async fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, InfraError>;
+
+    /// The ticket that one of these Message-ID keys names (see [`IntakeRecord::thread_keys`]
+    /// and [`DeliveryLog::mark_sent`]), the first one known.
+    async fn ticket_of_thread(&self, keys: &[&str]) -> Result<Option<Ticket>, InfraError>;
+
     /// The message is on its queue: its outbox entry is done.
     async fn mark_queued(&self, ticket: &TicketId, message: &MessageId) -> Result<(), InfraError>;
 
@@ -88,6 +115,9 @@ pub trait IntakeLog: Send + Sync {
 pub trait TicketReader: Send + Sync {
     /// The ticket and its messages in order.
     async fn ticket_thread(&self, id: &TicketId) -> Result<Option<(Ticket, Vec<ConversationMessage>)>, InfraError>;
+
+    /// A message as it arrived, when its stored body holds less (`has_original`).
+    async fn original(&self, ticket: &TicketId, message: &MessageId) -> Result<Option<String>, InfraError>;
 }
 
 /// What the agent reads: the customer's conversation across channels.
@@ -278,11 +308,14 @@ pub trait DeliveryLog: Send + Sync {
         provider_message_id: &str,
     ) -> Result<(), InfraError>;
 
+    /// The provider accepted the message. `thread_keys`: for an email, the keys of its
+    /// Message-IDs (ours and the provider's), which name the ticket from now on.
     async fn mark_sent(
         &self,
         ticket: &TicketId,
         id: &MessageId,
         provider_message_id: &str,
+        thread_keys: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), InfraError>;
 
@@ -296,6 +329,9 @@ pub trait DeliveryLog: Send + Sync {
         status: DeliveryStatus,
         provider_message_id: &str,
     ) -> Result<bool, InfraError>;
+
+    /// The outbound message one of whose Message-ID keys this is (see [`Self::mark_sent`]).
+    async fn message_of_thread(&self, key: &str) -> Result<Option<(TicketId, MessageId)>, InfraError>;
 
     /// The provider could not deliver the message (`status` is a failure): it is marked so
     /// (unless it got further meanwhile), and the ticket goes to a person with `reason` and

@@ -1,0 +1,99 @@
+//! The mailbox's sync position in the tickets table: `MAILBOX#<address>` / `META` with the
+//! history id taken in up to (a number) and when the push watch stops.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+use support_core::ports::mailbox::{Cursor, HistoryId, MailboxCursor};
+use support_core::ports::InfraError;
+
+use crate::dynamodb::{infra, s, timestamp};
+
+fn mailbox_pk(address: &str) -> String {
+    format!("MAILBOX#{}", address.to_lowercase())
+}
+
+pub struct DynamoMailboxCursor {
+    client: Client,
+    table: String,
+}
+
+impl DynamoMailboxCursor {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn update(&self, mailbox: &str) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(mailbox_pk(mailbox)))
+            .key("sk", s("META"))
+    }
+}
+
+#[async_trait]
+impl MailboxCursor for DynamoMailboxCursor {
+    async fn read(&self, mailbox: &str) -> Result<Cursor, InfraError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(mailbox_pk(mailbox)))
+            .key("sk", s("META"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(infra("get mailbox cursor"))?;
+        let item = out.item.unwrap_or_default();
+        Ok(Cursor {
+            history_id: item
+                .get("history_id")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .map(HistoryId),
+            watch_expires_at: item
+                .get("watch_expires_at")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|t| timestamp::parse(t)),
+        })
+    }
+
+    async fn advance(&self, mailbox: &str, to: HistoryId) -> Result<(), InfraError> {
+        let moved = self
+            .update(mailbox)
+            .update_expression("SET history_id = :to, entity = :entity")
+            .condition_expression("attribute_not_exists(history_id) OR history_id < :to")
+            .expression_attribute_values(":to", AttributeValue::N(to.0.to_string()))
+            .expression_attribute_values(":entity", s("mailbox"))
+            .send()
+            .await;
+        match moved {
+            Ok(_) => Ok(()),
+            // Another sync got further: its position stays.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(infra("advance mailbox cursor")(e)),
+        }
+    }
+
+    async fn watch_renewed(&self, mailbox: &str, expires_at: DateTime<Utc>) -> Result<(), InfraError> {
+        self.update(mailbox)
+            .update_expression("SET watch_expires_at = :at, entity = :entity")
+            .expression_attribute_values(":at", s(timestamp::text(&expires_at)))
+            .expression_attribute_values(":entity", s("mailbox"))
+            .send()
+            .await
+            .map_err(infra("record mailbox watch"))?;
+        Ok(())
+    }
+}
