@@ -8,22 +8,26 @@ use chrono::Utc;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Map, Value};
 use support_core::domain::rules::RULES;
-use support_core::domain::{Channel, IdentityProof, InboundMessage, Sender, TicketId};
+use support_core::domain::{Channel, IdentityProof, InboundMessage, MessageId, Sender, TicketId};
 use support_core::intake::Intake;
 use support_core::ports::customers::{CustomerChannels, CustomerDirectory};
 use support_core::ports::tickets::TicketReader;
 use support_core::ports::tickets::Verifications;
 use support_core::ports::InfraError;
-use support_core::webform::{validate, FieldError, TicketView};
+use support_core::webform::{validate, validate_follow_up, FieldError, TicketView};
 
 use super::http::{body_bytes, error, json_response, media_type, page, route_key, unavailable};
 
 pub const SUBMIT: &str = "POST /support/submit";
 pub const TICKET_STATUS: &str = "GET /support/ticket/{id}";
+/// A follow-up message from the ticket's status page.
+pub const FOLLOW_UP: &str = "POST /support/ticket/{id}/messages";
+/// A message as it arrived, when the page shows less (an email's quoted history).
+pub const ORIGINAL: &str = "GET /support/ticket/{id}/messages/{message_id}/original";
 /// The link emailed with a reply to a typed address (`support_core::webform::CONFIRM_PATH`).
 pub const CONFIRM: &str = "GET /support/confirm/{id}";
 /// The route keys this function serves: template.yaml's `HttpApi` events of the function.
-pub const ROUTES: &[&str] = &[SUBMIT, TICKET_STATUS, CONFIRM];
+pub const ROUTES: &[&str] = &[SUBMIT, TICKET_STATUS, FOLLOW_UP, ORIGINAL, CONFIRM];
 
 const CONFIRMED: &str =
     "Thank you: your address is confirmed, and your conversations with us are kept together. You can close this page.";
@@ -67,16 +71,21 @@ impl WebformApi {
     /// Answers one HTTP request. Bad input gets a 4xx and changes nothing; infrastructure
     /// trouble before anything was stored gets a 503.
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        let path = |name: &str| {
+            request
+                .path_parameters_ref()
+                .and_then(|p| p.first(name))
+                .unwrap_or_default()
+                .to_owned()
+        };
         match route_key(&request).as_str() {
             SUBMIT => self.submit(request).await,
-            TICKET_STATUS => {
-                let id = request
-                    .path_parameters_ref()
-                    .and_then(|p| p.first("id"))
-                    .unwrap_or_default()
-                    .to_owned();
-                self.ticket_status(&id).await
+            TICKET_STATUS => self.ticket_status(&path("id")).await,
+            FOLLOW_UP => {
+                let id = path("id");
+                self.follow_up(&id, request).await
             }
+            ORIGINAL => self.original(&path("id"), &path("message_id")).await,
             CONFIRM => {
                 let id = request
                     .path_parameters_ref()
@@ -100,21 +109,10 @@ impl WebformApi {
             Ok(submission) => submission,
             Err(errors) => return validation_failed(&errors),
         };
-        // A client's correlation id reaches the logs: only in a safe format.
-        let correlation_id = match safe_header(&request, "x-correlation-id", 1, 64) {
-            Some(Ok(id)) => id.to_owned(),
-            _ => uuid::Uuid::new_v4().to_string(),
-        };
-        let key = match safe_header(&request, "idempotency-key", 8, 128) {
-            Some(Ok(key)) if !key.contains([':', '.']) => key.to_owned(),
-            Some(_) => {
-                return error(
-                    400,
-                    "invalid_idempotency_key",
-                    "Idempotency-Key must be 8 to 128 letters, digits, - or _",
-                )
-            }
-            None => uuid::Uuid::new_v4().to_string(),
+        let correlation_id = correlation_id(&request);
+        let key = match idempotency_key(&request) {
+            Ok(key) => key,
+            Err(rejection) => return rejection,
         };
         let message = InboundMessage {
             channel: Channel::WebForm,
@@ -154,6 +152,90 @@ impl WebformApi {
                 &e,
                 "Support is briefly unavailable. Please send your request again in a minute: sending it again will not open a second ticket.",
             ),
+        }
+    }
+
+    /// A follow-up from the status page: handled like any message, on its ticket, and
+    /// answered where the ticket's replies go.
+    async fn follow_up(&self, id: &str, request: Request) -> Response<Body> {
+        let Ok(id) = TicketId::parse(id) else {
+            return error(404, "not_found", "No ticket with that id");
+        };
+        let form = match decode_form(&request) {
+            Ok(form) => form,
+            Err(rejection) => return error(rejection.status, rejection.code, &rejection.message),
+        };
+        let text = match validate_follow_up(&form) {
+            Ok(text) => text,
+            Err(errors) => return validation_failed(&errors),
+        };
+        let correlation_id = correlation_id(&request);
+        let key = match idempotency_key(&request) {
+            Ok(key) => key,
+            Err(rejection) => return rejection,
+        };
+        let busy = "Support is briefly unavailable. Please send your message again in a minute: sending it again will not add it twice.";
+        let ticket = match self.ports.tickets.ticket_thread(&id).await {
+            Ok(Some((ticket, _))) => ticket,
+            Ok(None) => return error(404, "not_found", "No ticket with that id"),
+            Err(e) => return unavailable(&e, busy),
+        };
+        // The answer is emailed: a conversation known only by phone continues there.
+        let contact = match (&ticket.contact.email, &ticket.address_claim) {
+            (Some(_), _) => ticket.contact.clone(),
+            (None, Some(claim)) => Sender {
+                email: Some(claim.email.clone()),
+                ..ticket.contact.clone()
+            },
+            (None, None) => {
+                return error(
+                    409,
+                    "no_email",
+                    "This conversation is on WhatsApp: please reply there to continue it.",
+                )
+            }
+        };
+        let message = InboundMessage {
+            channel: Channel::WebForm,
+            // Scoped by ticket: the same key on two tickets is two messages.
+            channel_message_id: format!("{id}#{key}"),
+            sender: contact,
+            subject: None,
+            body: text,
+            received_at: Utc::now(),
+            correlation_id: correlation_id.clone(),
+            category: None,
+            priority: None,
+            proof: None,
+            attachments: Vec::new(),
+            email: None,
+            original: None,
+            follows_ticket: Some(id),
+        };
+        match self.intake.accept(message).await {
+            Ok(accepted) => {
+                tracing::info!(ticket_id = %accepted.ticket_id, %correlation_id, replay = accepted.replay, "follow-up from the status page");
+                json_response(
+                    if accepted.replay { 200 } else { 201 },
+                    json!({
+                        "ticket_id": accepted.ticket_id,
+                        "message": "Thanks — we have your message. You will get an answer by email and here.",
+                    }),
+                )
+            }
+            Err(e) => unavailable(&e, busy),
+        }
+    }
+
+    async fn original(&self, id: &str, message_id: &str) -> Response<Body> {
+        let not_found = || error(404, "not_found", "No original of that message");
+        let (Ok(id), Some(message_id)) = (TicketId::parse(id), MessageId::parse(message_id)) else {
+            return not_found();
+        };
+        match self.ports.tickets.original(&id, &message_id).await {
+            Ok(Some(original)) => json_response(200, json!({ "message_id": message_id, "original": original })),
+            Ok(None) => not_found(),
+            Err(e) => unavailable(&e, "Support is briefly unavailable. Please try again in a minute."),
         }
     }
 
@@ -218,6 +300,27 @@ impl WebformApi {
             }
             Err(e) => unavailable(&e, busy),
         }
+    }
+}
+
+/// The client's correlation id (it reaches the logs: only in a safe format), or a new one.
+fn correlation_id(request: &Request) -> String {
+    match safe_header(request, "x-correlation-id", 1, 64) {
+        Some(Ok(id)) => id.to_owned(),
+        _ => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+/// The attempt's Idempotency-Key (the same key again is the same request), or a new one.
+fn idempotency_key(request: &Request) -> Result<String, Response<Body>> {
+    match safe_header(request, "idempotency-key", 8, 128) {
+        Some(Ok(key)) if !key.contains([':', '.']) => Ok(key.to_owned()),
+        Some(_) => Err(error(
+            400,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 8 to 128 letters, digits, - or _",
+        )),
+        None => Ok(uuid::Uuid::new_v4().to_string()),
     }
 }
 

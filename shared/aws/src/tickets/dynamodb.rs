@@ -42,7 +42,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use support_core::domain::{
     AddressClaim, Attachment, Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, Direction,
-    EmailAddress, EscalationReason, MessageId, OutboundReply, Priority, Ticket, TicketFacts, TicketId, TicketStatus,
+    EmailAddress, EscalationReason, MessageId, OutboundReply, Priority, Sender, Ticket, TicketFacts, TicketId,
+    TicketStatus,
 };
 use support_core::ports::learned::{LearnedAnswer, LearnedAnswers};
 use support_core::ports::tickets::{
@@ -113,6 +114,8 @@ struct TicketItem {
     escalation_note: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     address_claim: Option<AddressClaim>,
+    #[serde(default)]
+    contact: Sender,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sentiment: Option<f64>,
     #[serde(with = "timestamp")]
@@ -140,6 +143,7 @@ impl TicketItem {
             escalation_reason: t.escalation_reason,
             escalation_note: t.escalation_note.clone(),
             address_claim: t.address_claim.clone(),
+            contact: t.contact.clone(),
             sentiment: t.sentiment,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -161,6 +165,7 @@ impl TicketItem {
             escalation_reason: self.escalation_reason,
             escalation_note: self.escalation_note,
             address_claim: self.address_claim,
+            contact: self.contact,
             sentiment: self.sentiment,
             created_at: self.created_at,
             updated_at: self.updated_at,

@@ -225,7 +225,10 @@ mod tests {
             correlation_id: "c-2".into(),
             confirm_token: None,
             in_reply_to: Some("CAB+1@mail.lovelace.example".into()),
-            references: vec!["first@mail.lovelace.example".into(), "CAB+1@mail.lovelace.example".into()],
+            references: vec![
+                "first@mail.lovelace.example".into(),
+                "CAB+1@mail.lovelace.example".into(),
+            ],
         };
         let from: EmailAddress = "support@tandem.example".parse().unwrap();
         let mime = String::from_utf8(compose_mime(&from, &reply, None).unwrap()).unwrap();

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(test)]
 use super::parse_variant;
-use super::{secret, Channel, CustomerId, EmailAddress, TicketId};
+use super::{secret, Channel, CustomerId, EmailAddress, Sender, TicketId};
 #[cfg(test)]
 use strum::VariantNames;
 
@@ -89,6 +89,9 @@ pub struct Ticket {
     pub escalation_note: Option<String>,
     /// The address the sender typed, until its owner confirms it (see [`AddressClaim`]).
     pub address_claim: Option<AddressClaim>,
+    /// Who opened the ticket, as they gave it: where an answer to a follow-up from the
+    /// status page goes.
+    pub contact: Sender,
     /// VADER compound score (-1..1) of the customer's latest message, once the agent saw it.
     pub sentiment: Option<f64>,
     pub created_at: DateTime<Utc>,
@@ -116,6 +119,7 @@ impl Ticket {
             escalation_reason: None,
             escalation_note: None,
             address_claim: None,
+            contact: Sender::default(),
             sentiment: None,
             created_at: now,
             updated_at: now,

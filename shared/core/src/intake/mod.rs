@@ -120,6 +120,7 @@ impl Intake {
                     };
                     let ticket = Ticket {
                         address_claim: claim,
+                        contact: message.sender.clone(),
                         ..Ticket::open(
                             ticket_id.clone(),
                             customer_id.clone(),

@@ -7,5 +7,5 @@ mod view;
 /// (the form API's route, template.yaml).
 pub const CONFIRM_PATH: &str = "/support/confirm";
 
-pub use validation::{validate, FieldError, ValidSubmission};
+pub use validation::{validate, validate_follow_up, FieldError, ValidSubmission};
 pub use view::TicketView;

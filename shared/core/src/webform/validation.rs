@@ -140,6 +140,17 @@ pub fn validate(form: &Map<String, Value>) -> Result<ValidSubmission, Vec<FieldE
     }
 }
 
+/// Checks a follow-up to a ticket (its message alone) like the form's message field.
+pub fn validate_follow_up(form: &Map<String, Value>) -> Result<String, Vec<FieldError>> {
+    let mut check = Checker {
+        form,
+        errors: Vec::new(),
+    };
+    check
+        .text("message", "Message", &RULES.message, false)
+        .ok_or(check.errors)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{Channel, ConversationMessage, DeliveryStatus, Direction, EscalationReason, Ticket, TicketStatus};
+use crate::domain::{
+    Channel, ConversationMessage, DeliveryStatus, Direction, EscalationReason, MessageId, Ticket, TicketStatus,
+};
 
 /// What the public status page shows of a ticket: only what the customer may see.
 #[derive(Debug, Serialize)]
@@ -23,6 +25,7 @@ pub struct TicketView {
 
 #[derive(Debug, Serialize)]
 pub struct MessageView {
+    pub message_id: MessageId,
     pub direction: Direction,
     pub channel: Channel,
     pub body: String,
@@ -30,6 +33,10 @@ pub struct MessageView {
     /// A reply's delivery: sent, delivered, read (WhatsApp), failed...
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_status: Option<DeliveryStatus>,
+    /// The message as it arrived can be read apart: `body` is what the agent read (an
+    /// email without its quoted history and signature).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub has_original: bool,
 }
 
 impl TicketView {
@@ -49,11 +56,13 @@ impl TicketView {
             messages: messages
                 .into_iter()
                 .map(|m| MessageView {
+                    message_id: m.id,
                     direction: m.direction,
                     channel: m.channel,
                     body: m.body,
                     created_at: m.created_at,
                     delivery_status: m.delivery_status,
+                    has_original: m.has_original,
                 })
                 .collect(),
         }
