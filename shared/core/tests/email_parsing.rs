@@ -1,7 +1,7 @@
 //! Inbound email through the public API: parsing real-world mail (fixtures written for
-//! Tandem under tests/fixtures/email).
+//! Tandem under tests/fixtures/email) and finding what the customer wrote in a reply.
 
-use support_core::email::{parse, AttachmentNote, EmailFrom, EmailParseError, ParsedEmail, MAX_TEXT_BYTES};
+use support_core::email::{own_words, parse, AttachmentNote, EmailFrom, EmailParseError, ParsedEmail, MAX_TEXT_BYTES};
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/email/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -150,6 +150,7 @@ fn line_ends_are_unix_ones() {
         "gmail_reply_alternative.eml",
         "mixed_with_attachments.eml",
         "windows_1252.eml",
+        "outlook_reply.eml",
     ] {
         let raw = fixture_bytes(name);
         assert!(raw.windows(2).any(|w| w == b"\r\n"), "{name} is written with CRLF");
@@ -175,6 +176,7 @@ fn a_five_megabyte_body_is_cut_at_the_limit_on_a_character_boundary() {
     assert!(email.text.len() <= MAX_TEXT_BYTES && email.text.len() > MAX_TEXT_BYTES - 4);
     assert!(email.text.starts_with("x日本語のログ\n日本語"));
     assert!(!email.text.contains('\r'));
+    assert_eq!(own_words(&email.text), email.text.trim());
 }
 
 #[test]
@@ -354,6 +356,98 @@ fn no_results_or_no_from_does_not_authenticate() {
     assert!(!fixture("windows_1252.eml").sender_authenticated("mx.google.com"));
 }
 
+// --- The customer's own words ---
+
+#[test]
+fn gmail_reply_keeps_what_was_written_above_a_wrapped_attribution() {
+    assert_eq!(
+        own_words(&fixture("gmail_reply_alternative.eml").text),
+        "Thanks, that fixed it! The invite went through this time and Tom can see\nthe Q4 board now.\n\n\
+         One more thing: can guests see archived boards?"
+    );
+}
+
+#[test]
+fn gmail_reply_with_a_signature() {
+    let text = "Could you also add Tom as an admin?\n\nThanks\n\n-- \nMaya Lin\nOperations, Northwind\n+44 20 7946 0000\n\n\
+                On Mon, 3 Nov 2025 at 10:02, Tandem Support <support@tandem.example> wrote:\n\n> Hello Maya,\n> Done.\n";
+    assert_eq!(own_words(text), "Could you also add Tom as an admin?\n\nThanks");
+}
+
+#[test]
+fn gmail_reply_in_other_languages() {
+    let quoted = "\n\n> Hello,\n> Go to Settings.\n";
+    for attribution in [
+        "Le lun. 3 nov. 2025 à 10:02, Tandem Support <support@tandem.example> a écrit :",
+        "Am Mo., 3. Nov. 2025 um 10:02 Uhr schrieb Tandem Support <support@tandem.example>:",
+        "El lun, 3 nov 2025 a las 10:02, Tandem Support (<support@tandem.example>) escribió:",
+    ] {
+        let text = format!("Merci, c'est réglé.\n\n{attribution}{quoted}");
+        assert_eq!(own_words(&text), "Merci, c'est réglé.", "{attribution}");
+    }
+}
+
+#[test]
+fn outlook_reply_under_a_rule_and_a_header_block() {
+    assert_eq!(
+        own_words(&fixture("outlook_reply.eml").text),
+        "Hi,\n\nThe export to CSV still fails with the same error, also in Edge.\n\nRegards,\nJan Novak\nContoso Ltd."
+    );
+}
+
+#[test]
+fn outlook_reply_above_an_original_message_line() {
+    assert_eq!(
+        own_words(&fixture("outlook_original_message.eml").text),
+        "Yes, please cancel the Pro plan at the end of this month.\n\nPetra"
+    );
+}
+
+#[test]
+fn outlook_mobile_reply_with_its_trailer_and_a_bare_header_block() {
+    let text = "Yes that's the one.\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n\
+                From: Tandem Support <support@tandem.example>\nSent: Tuesday, November 4, 2025 12:10:44 PM\n\
+                To: Jan Novak <jan.novak@contoso.example>\nSubject: Re: Which board?\n\nHello Jan,\nIs it the Roadmap board?\n";
+    assert_eq!(own_words(text), "Yes that's the one.");
+}
+
+#[test]
+fn apple_mail_reply_with_a_signature_and_a_quoted_attribution() {
+    assert_eq!(
+        own_words(&fixture("apple_mail_reply.eml").text),
+        "Switching to the authenticator app worked, thank you.\nI’ll tell the rest of the team."
+    );
+}
+
+#[test]
+fn apple_mail_reply_from_an_iphone() {
+    let text = "Ok, I'll try that tonight.\n\nSent from my iPhone\n\n\
+                On 3 Nov 2025, at 10:02, Tandem Support <support@tandem.example> wrote:\n\n\
+                > Hello Priya,\n> Try the authenticator app.\n";
+    assert_eq!(own_words(text), "Ok, I'll try that tonight.");
+}
+
+#[test]
+fn an_inline_reply_between_quotes_is_kept() {
+    assert_eq!(
+        own_words(&fixture("inline_reply.eml").text),
+        "Hi,\n\nFirefox 132 on Ubuntu 24.04.\n\nOnly on the \"Roadmap\" board, the others load fine."
+    );
+}
+
+#[test]
+fn a_quote_only_message_is_kept_whole() {
+    let text = fixture("quote_only.eml").text;
+    assert_eq!(own_words(&text), text.trim());
+}
+
+#[test]
+fn a_message_with_nothing_quoted_is_kept_as_written() {
+    let text = "  On Monday 3 boards disappeared from our workspace.\n\nFrom: the activity log, nothing.\n\n\
+                They were there on Friday.  \n";
+    assert_eq!(own_words(text), text.trim());
+}
+
 // --- Never a panic ---
 
 /// xorshift64: deterministic, so a failure here reproduces.
@@ -372,18 +466,23 @@ impl Noise {
     }
 }
 
-const FIXTURES: [&str; 13] = [
+const FIXTURES: [&str; 18] = [
+    "apple_mail_reply.eml",
     "auto_reply.eml",
     "bounce_delivery_status.eml",
     "encoded_words.eml",
     "gmail_reply_alternative.eml",
     "html_only.eml",
+    "inline_reply.eml",
     "iso_2022_jp.eml",
     "iso_8859_1_qp.eml",
     "koi8_r.eml",
     "malformed.eml",
     "missing_headers.eml",
     "mixed_with_attachments.eml",
+    "outlook_original_message.eml",
+    "outlook_reply.eml",
+    "quote_only.eml",
     "shift_jis.eml",
     "windows_1252.eml",
 ];
@@ -411,6 +510,7 @@ const PIECES: [&[u8]; 16] = [
 fn survives(raw: &[u8]) {
     if let Ok(email) = parse(raw) {
         assert!(email.text.len() <= MAX_TEXT_BYTES);
+        let _ = own_words(&email.text);
         let _ = email.sender_authenticated("mx.google.com");
     }
 }
