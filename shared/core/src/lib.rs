@@ -7,6 +7,7 @@ pub mod agent;
 pub mod classifier;
 pub mod delivery;
 pub mod domain;
+pub mod email;
 pub mod intake;
 pub mod knowledge;
 pub mod ports;
