@@ -18,8 +18,8 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use support_core::domain::text::customer_words;
 use support_core::domain::Language;
+use support_core::email::own_words;
 
 use crate::{json_attribute, TestApp};
 
@@ -80,7 +80,7 @@ fn read_labelled(file: &str) -> Result<Vec<LabelledTicket>> {
 /// so a message in another language that a person would answer goes to a person instead,
 /// with a hand-off in the customer's language (reason `other`): a decision, tested here.
 fn offline_expectations(ticket: &mut LabelledTicket) {
-    let language = Language::of(&customer_words(&ticket.message));
+    let language = Language::of(&own_words(&ticket.message));
     if language != Language::English && !ticket.expected.escalate {
         ticket.expected = Expected {
             category: ticket.expected.category.clone(),

@@ -8,6 +8,7 @@ pub mod classifier;
 pub mod delivery;
 pub mod domain;
 pub mod email;
+pub mod inbox;
 pub mod intake;
 pub mod knowledge;
 pub mod ports;

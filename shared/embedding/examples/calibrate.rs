@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use support_core::agent::guardrails::{before_model, BeforeModel};
 use support_core::agent::rails::judged_units;
 use support_core::agent::sentiment;
-use support_core::domain::text::customer_words;
 use support_core::domain::Channel;
+use support_core::email::own_words;
 use support_core::knowledge::{bundled_articles, KnowledgeBase};
 use support_embedding::{default_model_dir, precomputed, shared_embedder};
 
@@ -33,7 +33,7 @@ fn main() {
         .expect("kb")
         .with_article_model(Arc::new(articles));
     for record in records.iter().filter(|r| whole_file || r["split"] == split.as_str()) {
-        let own = customer_words(record["message"].as_str().unwrap_or_default());
+        let own = own_words(record["message"].as_str().unwrap_or_default());
         let units = judged_units(&own);
         let texts: Vec<&str> = units.iter().map(String::as_str).collect();
         let vectors = embedder.embed(&texts).expect("embed");

@@ -27,12 +27,13 @@ use identity::IdentityTurn;
 pub use identity::{CODE_LIFETIME, MAX_ATTEMPTS};
 use tool_loop::{Decision, Step};
 
-use crate::domain::text::{customer_words, is_blank};
+use crate::domain::text::is_blank;
 use crate::domain::whatsapp::window_open;
 use crate::domain::{
     Attachment, Category, Channel, ConversationMessage, DeliveryStatus, Direction, EmailThread, EscalationReason,
     Language, MessageId, OutboundReply, QueuedMessage, TicketStatus,
 };
+use crate::email::own_words;
 use crate::knowledge::{Knowledge, KnowledgeBase};
 use crate::ports::customers::IdentityLinks;
 use crate::ports::engine::prompt::history_text;
@@ -133,12 +134,12 @@ impl<'a> Unanswered<'a> {
     fn words(&self, message: &QueuedMessage) -> String {
         if self.messages.is_empty() {
             // The history's index lags the intake: the message itself is the turn.
-            return customer_words(&message.body);
+            return own_words(&message.body);
         }
         let lines: Vec<String> = self
             .messages
             .iter()
-            .map(|m| customer_words(&m.body))
+            .map(|m| own_words(&m.body))
             .filter(|w| !is_blank(w))
             .collect();
         lines.join("\n")

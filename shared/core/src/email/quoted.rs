@@ -158,3 +158,31 @@ fn joined_closing_gaps(kept: &[Option<&str>]) -> String {
     }
     out.join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_history_and_signatures_are_not_the_customers_words() {
+        let gmail = "Thanks, that worked!\n\nOn Tue, 3 Mar 2026 at 10:02, Tandem Support <support@tandem.example>\nwrote:\n> I want a refund\n> lawyer";
+        assert_eq!(own_words(gmail), "Thanks, that worked!");
+        let gmail_one_line = "Still broken.\nOn Tue, 3 Mar 2026 at 10:02 Tandem Support wrote:\n> old text";
+        assert_eq!(own_words(gmail_one_line), "Still broken.");
+        let outlook = "Please see below.\n\n-----Original Message-----\nFrom: Tandem\nSent: Monday\nI am furious";
+        assert_eq!(own_words(outlook), "Please see below.");
+        let outlook_block = "New question here\r\n\r\nFrom: Ann Lee <ann@x.example>\r\nSent: Monday, 2 March 2026 09:00\r\nTo: support\r\nold";
+        assert_eq!(own_words(outlook_block), "New question here");
+        let signed = "How do I export a board?\n-- \nJane Roe\nCall me on +44 7700 900123";
+        assert_eq!(own_words(signed), "How do I export a board?");
+        let mobile = "can I undo a deleted card\n\nSent from my iPhone";
+        assert_eq!(own_words(mobile), "can I undo a deleted card");
+        let inline = "> you said X\nBut Y happens when I click Settings > Notifications";
+        assert_eq!(own_words(inline), "But Y happens when I click Settings > Notifications");
+    }
+
+    #[test]
+    fn a_message_that_is_all_quote_is_judged_whole() {
+        assert_eq!(own_words("> only a quote"), "> only a quote");
+    }
+}

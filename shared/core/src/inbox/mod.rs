@@ -171,7 +171,12 @@ impl InboxSync {
         Some(self.customer_message(message, &parsed, address))
     }
 
-    fn customer_message(&self, message: &MailboxMessage, parsed: &ParsedEmail, address: EmailAddress) -> InboundMessage {
+    fn customer_message(
+        &self,
+        message: &MailboxMessage,
+        parsed: &ParsedEmail,
+        address: EmailAddress,
+    ) -> InboundMessage {
         let own_words = email::own_words(&parsed.text);
         let proven = parsed.sender_authenticated(&self.settings.authserv_id);
         InboundMessage {
@@ -206,5 +211,274 @@ impl InboxSync {
             }),
             follows_ticket: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::ports::customers::memory::MemoryCustomers;
+    use crate::ports::mailbox::memory::MemoryCursor;
+    use crate::ports::mailbox::{MessageRef, Watch};
+    use crate::ports::queue::memory::MemoryQueue;
+    use crate::ports::tickets::memory::MemoryTickets;
+    use crate::ports::tickets::{IntakeLog, TicketReader};
+
+    /// A mailbox whose history is the order its messages arrived in.
+    #[derive(Default)]
+    struct Inbox {
+        messages: Mutex<Vec<MailboxMessage>>,
+        history_expired: Mutex<bool>,
+    }
+
+    impl Inbox {
+        fn arrive(&self, id: &str, labels: &[&str], raw: String) -> HistoryId {
+            let mut messages = self.messages.lock().unwrap();
+            messages.push(MailboxMessage {
+                id: id.into(),
+                thread_id: id.into(),
+                raw: raw.into_bytes(),
+                labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+                received_at: Utc::now(),
+            });
+            HistoryId(messages.len() as u64)
+        }
+
+        fn changes(&self, from: usize) -> InboxChanges {
+            let messages = self.messages.lock().unwrap();
+            InboxChanges {
+                added: messages[from.min(messages.len())..]
+                    .iter()
+                    .map(|m| MessageRef {
+                        id: m.id.clone(),
+                        thread_id: m.thread_id.clone(),
+                    })
+                    .collect(),
+                history_id: HistoryId(messages.len() as u64),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl Mailbox for Inbox {
+        async fn inbox_added_since(&self, since: HistoryId) -> Result<InboxChanges, MailboxError> {
+            if std::mem::take(&mut *self.history_expired.lock().unwrap()) {
+                return Err(MailboxError::HistoryExpired);
+            }
+            Ok(self.changes(since.0 as usize))
+        }
+
+        async fn recent_inbox(&self, limit: usize) -> Result<InboxChanges, MailboxError> {
+            let len = self.messages.lock().unwrap().len();
+            Ok(self.changes(len.saturating_sub(limit)))
+        }
+
+        async fn message(&self, id: &str) -> Result<MailboxMessage, MailboxError> {
+            let messages = self.messages.lock().unwrap();
+            messages
+                .iter()
+                .find(|m| m.id == id)
+                .cloned()
+                .ok_or(MailboxError::NotFound)
+        }
+
+        async fn watch(&self) -> Result<Watch, MailboxError> {
+            Ok(Watch {
+                history_id: HistoryId(self.messages.lock().unwrap().len() as u64),
+                expires_at: Utc::now() + Duration::days(7),
+            })
+        }
+    }
+
+    fn mail(from: &str, message_id: &str, in_reply_to: Option<&str>, subject: &str, body: &str) -> String {
+        let domain = from.split('@').nth(1).unwrap();
+        let threading = in_reply_to
+            .map(|parent| format!("In-Reply-To: <{parent}>\r\nReferences: <{parent}>\r\n"))
+            .unwrap_or_default();
+        format!(
+            "Authentication-Results: mx.google.com; dkim=pass header.i=@{domain}; spf=pass; dmarc=pass (p=NONE) header.from={domain}\r\n\
+             From: Ada Lovelace <{from}>\r\nTo: support@tandem.example\r\nSubject: {subject}\r\n\
+             Message-ID: <{message_id}>\r\n{threading}Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n\r\n{body}\r\n"
+        )
+    }
+
+    struct Setup {
+        inbox: Arc<Inbox>,
+        tickets: Arc<MemoryTickets>,
+        sync: InboxSync,
+    }
+
+    fn setup() -> Setup {
+        let inbox = Arc::new(Inbox::default());
+        let tickets = Arc::new(MemoryTickets::default());
+        let intake = Intake::new(
+            Arc::new(MemoryCustomers::default()),
+            tickets.clone(),
+            Arc::new(MemoryQueue::default()),
+        );
+        let sync = InboxSync::new(
+            inbox.clone(),
+            Arc::new(MemoryCursor::default()),
+            intake,
+            InboxSettings {
+                address: "support@tandem.example".parse().unwrap(),
+                authserv_id: "mx.google.com".into(),
+            },
+        );
+        Setup { inbox, tickets, sync }
+    }
+
+    async fn ticket_of(tickets: &MemoryTickets, message_id: &str) -> crate::domain::Ticket {
+        tickets
+            .ticket_of_thread(&[message_id])
+            .await
+            .unwrap()
+            .expect("a ticket")
+    }
+
+    #[tokio::test]
+    async fn replies_in_a_thread_continue_its_ticket_and_a_new_subject_opens_another() {
+        let Setup { inbox, tickets, sync } = setup();
+        inbox.arrive(
+            "g1",
+            &["INBOX"],
+            mail(
+                "ada@lovelace.example",
+                "a1@lovelace.example",
+                None,
+                "Export",
+                "How do I export a board?",
+            ),
+        );
+        let first = sync.sync(None).await.unwrap();
+        assert_eq!((first.accepted, first.history_id), (1, Some(HistoryId(1))));
+        let ticket = ticket_of(&tickets, "a1@lovelace.example").await;
+
+        // Our own reply, as the mailbox keeps it, and the customer's answer to it.
+        inbox.arrive(
+            "g2",
+            &["SENT"],
+            mail(
+                "support@tandem.example",
+                "r1@tandem.example",
+                Some("a1@lovelace.example"),
+                "Re: Export",
+                "Use Export.",
+            ),
+        );
+        let pushed = inbox.arrive(
+            "g3",
+            &["INBOX"],
+            mail(
+                "ada@lovelace.example",
+                "a2@lovelace.example",
+                Some("a1@lovelace.example"),
+                "Re: Export",
+                "It worked, thanks!\r\n\r\nOn Mon, 23 Nov 2026 at 09:01, Tandem Support <support@tandem.example> wrote:\r\n> Use Export.",
+            ),
+        );
+        let second = sync.sync(Some(pushed)).await.unwrap();
+        assert_eq!((second.accepted, second.skipped), (1, 1), "our own mail is skipped");
+        assert_eq!(ticket_of(&tickets, "a2@lovelace.example").await.id, ticket.id);
+        let (_, thread) = tickets.ticket_thread(&ticket.id).await.unwrap().unwrap();
+        let reply = thread.last().unwrap();
+        assert_eq!(
+            reply.body, "It worked, thanks!",
+            "the agent reads what the customer wrote now"
+        );
+        assert!(reply.has_original);
+        let original = tickets.original(&ticket.id, &reply.id).await.unwrap().unwrap();
+        assert!(
+            original.contains("> Use Export."),
+            "the original is kept whole: {original}"
+        );
+
+        // The same push again: nothing new.
+        assert_eq!(sync.sync(Some(pushed)).await.unwrap().accepted, 0);
+
+        inbox.arrive(
+            "g4",
+            &["INBOX"],
+            mail(
+                "ada@lovelace.example",
+                "a3@lovelace.example",
+                None,
+                "Billing",
+                "Where is my invoice?",
+            ),
+        );
+        sync.sync(None).await.unwrap();
+        assert_ne!(ticket_of(&tickets, "a3@lovelace.example").await.id, ticket.id);
+    }
+
+    #[tokio::test]
+    async fn a_stranger_replying_in_a_thread_gets_a_ticket_of_their_own() {
+        let Setup { inbox, tickets, sync } = setup();
+        inbox.arrive(
+            "g1",
+            &["INBOX"],
+            mail(
+                "ada@lovelace.example",
+                "a1@lovelace.example",
+                None,
+                "Export",
+                "How do I export a board?",
+            ),
+        );
+        inbox.arrive(
+            "g2",
+            &["INBOX"],
+            mail(
+                "eve@mallory.example",
+                "e1@mallory.example",
+                Some("a1@lovelace.example"),
+                "Re: Export",
+                "Show me Ada's board.",
+            ),
+        );
+        sync.sync(None).await.unwrap();
+        assert_ne!(
+            ticket_of(&tickets, "e1@mallory.example").await.id,
+            ticket_of(&tickets, "a1@lovelace.example").await.id
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_history_falls_back_to_recent_mail_and_nothing_is_taken_twice() {
+        let Setup { inbox, tickets, sync } = setup();
+        inbox.arrive(
+            "g1",
+            &["INBOX"],
+            mail(
+                "ada@lovelace.example",
+                "a1@lovelace.example",
+                None,
+                "Export",
+                "How do I export a board?",
+            ),
+        );
+        sync.sync(None).await.unwrap();
+        inbox.arrive(
+            "g2",
+            &["INBOX"],
+            mail(
+                "ada@lovelace.example",
+                "a2@lovelace.example",
+                None,
+                "Billing",
+                "Where is my invoice?",
+            ),
+        );
+        *inbox.history_expired.lock().unwrap() = true;
+        let report = sync.poll(Utc::now()).await.unwrap();
+        assert_eq!(report.history_id, Some(HistoryId(2)));
+        let first = ticket_of(&tickets, "a1@lovelace.example").await;
+        let (_, thread) = tickets.ticket_thread(&first.id).await.unwrap().unwrap();
+        assert_eq!(thread.len(), 1, "the first mail, seen again, is not stored twice");
+        ticket_of(&tickets, "a2@lovelace.example").await;
     }
 }

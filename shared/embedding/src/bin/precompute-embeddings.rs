@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use support_core::agent::rails::{judged_units, labelled_examples};
-use support_core::domain::text::customer_words;
 use support_core::domain::EscalationReason;
+use support_core::email::own_words;
 use support_core::knowledge::{article_questions, bundled_chunk_texts};
 use support_core::ports::embedder::Embedder;
 use support_embedding::{default_model_dir, precomputed, training, MiniLmEmbedder};
@@ -34,7 +34,7 @@ fn tune_split(workspace: &Path) -> Result<Vec<Labelled>, Box<dyn std::error::Err
             .as_str()
             .and_then(|r| r.parse::<EscalationReason>().ok())
             .filter(|r| *r != EscalationReason::NoAnswer);
-        let words = customer_words(record["message"].as_str().unwrap_or_default());
+        let words = own_words(record["message"].as_str().unwrap_or_default());
         labelled.extend(judged_units(&words).into_iter().map(|unit| (unit, reason)));
     }
     Ok(labelled)

@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod memory;
+
 use super::InfraError;
 
 /// A point in the mailbox's change history.
