@@ -64,7 +64,7 @@ async fn store_intake_of(app: &TestApp, queued: &QueuedMessage) {
     };
     let record = IntakeRecord {
         key: format!("sample#{}", queued.message_id),
-        placement: Placement::New(ticket),
+        placement: Placement::New(Box::new(ticket)),
         message,
         queued_as,
         conversation: None,

@@ -103,7 +103,7 @@ impl WebformApi {
     async fn submit(&self, request: Request) -> Response<Body> {
         let form = match decode_form(&request) {
             Ok(form) => form,
-            Err(rejection) => return error(rejection.status, rejection.code, &rejection.message),
+            Err(rejection) => return rejection.into_response(),
         };
         let submission = match validate(&form) {
             Ok(submission) => submission,
@@ -112,7 +112,7 @@ impl WebformApi {
         let correlation_id = correlation_id(&request);
         let key = match idempotency_key(&request) {
             Ok(key) => key,
-            Err(rejection) => return rejection,
+            Err(rejection) => return rejection.into_response(),
         };
         let message = InboundMessage {
             channel: Channel::WebForm,
@@ -163,7 +163,7 @@ impl WebformApi {
         };
         let form = match decode_form(&request) {
             Ok(form) => form,
-            Err(rejection) => return error(rejection.status, rejection.code, &rejection.message),
+            Err(rejection) => return rejection.into_response(),
         };
         let text = match validate_follow_up(&form) {
             Ok(text) => text,
@@ -172,7 +172,7 @@ impl WebformApi {
         let correlation_id = correlation_id(&request);
         let key = match idempotency_key(&request) {
             Ok(key) => key,
-            Err(rejection) => return rejection,
+            Err(rejection) => return rejection.into_response(),
         };
         let busy = "Support is briefly unavailable. Please send your message again in a minute: sending it again will not add it twice.";
         let ticket = match self.ports.tickets.ticket_thread(&id).await {
@@ -312,10 +312,10 @@ fn correlation_id(request: &Request) -> String {
 }
 
 /// The attempt's Idempotency-Key (the same key again is the same request), or a new one.
-fn idempotency_key(request: &Request) -> Result<String, Response<Body>> {
+fn idempotency_key(request: &Request) -> Result<String, Rejection> {
     match safe_header(request, "idempotency-key", 8, 128) {
         Some(Ok(key)) if !key.contains([':', '.']) => Ok(key.to_owned()),
-        Some(_) => Err(error(
+        Some(_) => Err(reject(
             400,
             "invalid_idempotency_key",
             "Idempotency-Key must be 8 to 128 letters, digits, - or _",
@@ -333,6 +333,12 @@ struct Rejection {
     status: u16,
     code: &'static str,
     message: String,
+}
+
+impl Rejection {
+    fn into_response(self) -> Response<Body> {
+        error(self.status, self.code, &self.message)
+    }
 }
 
 fn reject(status: u16, code: &'static str, message: impl Into<String>) -> Rejection {

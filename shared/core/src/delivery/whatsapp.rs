@@ -319,7 +319,7 @@ mod tests {
         use crate::ports::tickets::{IntakeLog, IntakeRecord, Placement};
         let record = IntakeRecord {
             key: "whatsapp#SM0".into(),
-            placement: Placement::New(ticket.clone()),
+            placement: Placement::New(Box::new(ticket.clone())),
             message: message.clone(),
             queued_as: crate::ports::queue::QueueMessage {
                 body: String::new(),

@@ -131,7 +131,7 @@ impl Intake {
                             message.received_at,
                         )
                     };
-                    (Placement::New(ticket), token)
+                    (Placement::New(Box::new(ticket)), token)
                 }
             };
             let facts = match &placement {

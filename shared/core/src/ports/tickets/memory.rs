@@ -102,7 +102,7 @@ impl IntakeLog for MemoryTickets {
         }
         match &record.placement {
             Placement::New(ticket) => {
-                state.tickets.insert(ticket.id.clone(), ticket.clone());
+                state.tickets.insert(ticket.id.clone(), (**ticket).clone());
                 if let Some(update) = &record.conversation {
                     let facts = TicketFacts {
                         id: ticket.id.clone(),

@@ -19,7 +19,7 @@ use crate::domain::{
 /// (a WhatsApp burst before the agent answered).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Placement {
-    New(Ticket),
+    New(Box<Ticket>),
     /// Only while the ticket is still open: a decided ticket is never reopened by a message.
     Join(TicketFacts),
     /// A message that continues a ticket whatever became of it (a reply in its email
