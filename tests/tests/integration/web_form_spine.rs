@@ -114,3 +114,134 @@ async fn unknown_and_malformed_ticket_ids_are_not_found() {
     assert_eq!(health.status(), 200);
     app.shutdown().await;
 }
+
+/// Posts a follow-up to a ticket from its status page.
+async fn follow_up(app: &TestApp, ticket_id: &str, message: &str, key: &str) -> reqwest::Response {
+    app.http
+        .post(format!("{}/support/ticket/{ticket_id}/messages", app.base_url))
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(serde_json::json!({ "message": message }).to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_from_the_status_page_reopens_the_ticket_and_is_answered_once() {
+    let app = TestApp::spawn().await;
+    let ticket_id = app.submit_ok(&valid_form()).await;
+    app.wait_for_sent_reply(&ticket_id, Duration::from_secs(20))
+        .await
+        .unwrap();
+
+    let question = "Thanks! And how do I remove a teammate from the workspace?";
+    let response = follow_up(&app, &ticket_id, question, "follow-up-0001").await;
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["ticket_id"], ticket_id.as_str());
+    // A retry with the same key adds nothing.
+    let again = follow_up(&app, &ticket_id, question, "follow-up-0001").await;
+    assert_eq!(again.status(), 200);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let ticket = loop {
+        let ticket = app.ticket(&ticket_id).await;
+        let messages = ticket["messages"].as_array().unwrap().len();
+        if messages >= 4 && ticket["status"] != "open" {
+            break ticket;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no answer to the follow-up: {ticket}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let messages = ticket["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 4, "the follow-up once, and its answer: {ticket}");
+    assert_eq!(messages[2]["direction"], "inbound");
+    assert_eq!(messages[2]["body"], question);
+    assert_eq!(messages[3]["direction"], "outbound");
+    assert!(
+        messages[3]["body"].as_str().unwrap().starts_with("Hello Maya,"),
+        "{ticket}"
+    );
+
+    // The answer is emailed to the address the ticket was opened with, in the same thread.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while app.sent_emails().await.unwrap().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follow-up's answer was not emailed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mails = app.sent_emails().await.unwrap();
+    assert_eq!(mails.len(), 2);
+    assert!(mails[1].contains("maya@northwind.example"), "{}", mails[1]);
+    assert!(mails[1].contains(&format!("[{ticket_id}]")), "{}", mails[1]);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_follow_up_gets_a_clear_error_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let ticket_id = app.submit_ok(&valid_form()).await;
+    let before = app.ticket(&ticket_id).await["messages"].as_array().unwrap().len();
+
+    let short = follow_up(&app, &ticket_id, "thanks", "follow-up-0002").await;
+    assert_eq!(short.status(), 422);
+    let body: serde_json::Value = short.json().await.unwrap();
+    assert_eq!(body["error"], "validation_failed");
+    assert_eq!(body["errors"][0]["field"], "message");
+
+    let unknown = follow_up(
+        &app,
+        "tkt_00000000000000000000000000000000",
+        "Is anyone reading this ticket?",
+        "follow-up-0003",
+    )
+    .await;
+    assert_eq!(unknown.status(), 404);
+
+    let not_json = app
+        .post(
+            &format!("/support/ticket/{ticket_id}/messages"),
+            "application/json",
+            b"{not json".to_vec(),
+        )
+        .await;
+    assert_eq!(not_json.status(), 400);
+
+    let bad_key = app
+        .http
+        .post(format!("{}/support/ticket/{ticket_id}/messages", app.base_url))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "no spaces allowed")
+        .body(serde_json::json!({ "message": "Is anyone reading this ticket?" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_key.status(), 400);
+
+    let after = app.ticket(&ticket_id).await["messages"].as_array().unwrap().len();
+    assert!(after <= before + 1, "only the agent's reply may have arrived meanwhile");
+    let inbound = app.ticket(&ticket_id).await["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "inbound")
+        .count();
+    assert_eq!(inbound, 1);
+
+    // A web form message is stored as written: there is no other original of it.
+    let first = app.ticket(&ticket_id).await["messages"][0]["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let original = app
+        .get(&format!("/support/ticket/{ticket_id}/messages/{first}/original"))
+        .await;
+    assert_eq!(original.status(), 404);
+    app.shutdown().await;
+}
