@@ -17,8 +17,8 @@ cargo fmt --all --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # Each function alone, with only its own adapters (features) on, as it is built for Lambda.
-for function in webform-api agent email-sender intake-sweeper whatsapp-webhook whatsapp-sender; do
-  cargo clippy -p "$function" --quiet -- -D warnings
+for function in functions/*/; do
+  cargo clippy -p "$(basename "$function")" --quiet -- -D warnings
 done
 
 step "cargo test (unit, integration against moto, template lint)"

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
+use aws_lambda_events::event::sns::SnsEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::{Body, Request, Response};
 use support_aws::lambda::sqs_batch::process_records;
@@ -22,6 +23,12 @@ pub trait HttpFunction: Send + Sync + 'static {
 #[async_trait]
 pub trait SqsFunction: Send + Sync + 'static {
     async fn call(&self, event: SqsEvent) -> Result<SqsBatchResponse, String>;
+}
+
+/// A function subscribed to an SNS topic. `Err` fails the invocation (Lambda retries it).
+#[async_trait]
+pub trait SnsFunction: Send + Sync + 'static {
+    async fn call(&self, event: SnsEvent) -> Result<(), String>;
 }
 
 /// A function behind an EventBridge schedule (a `Schedule` or `ScheduleV2` event). `Err`
@@ -145,11 +152,21 @@ impl ScheduledFunction for support_core::intake::Sweeper {
     }
 }
 
+#[async_trait]
+impl SnsFunction for support_core::delivery::bounces::MailEvents {
+    async fn call(&self, event: SnsEvent) -> Result<(), String> {
+        support_aws::lambda::ses_events::handle_sns(self, event)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// A function's handler: the kind depends on its events.
 #[derive(Clone)]
 pub enum Handler {
     Http(Arc<dyn HttpFunction>),
     Sqs(Arc<dyn SqsFunction>),
+    Sns(Arc<dyn SnsFunction>),
     Scheduled(Arc<dyn ScheduledFunction>),
 }
 
@@ -158,8 +175,8 @@ pub enum Handler {
 /// template's environment here). `None` when the binary is not one of ours.
 pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkConfig) -> Result<Option<Handler>> {
     use support_aws::config::{
-        AgentConfig, ConfigError, EmailSenderConfig, SweeperConfig, WebformConfig, WhatsappSenderConfig,
-        WhatsappWebhookConfig,
+        AgentConfig, ConfigError, EmailSenderConfig, MailEventsConfig, SweeperConfig, WebformConfig,
+        WhatsappSenderConfig, WhatsappWebhookConfig,
     };
     use support_aws::wiring;
     let lookup = |k: &str| env.get(k).cloned();
@@ -175,6 +192,10 @@ pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkCo
         )),
         "email-sender" => Handler::Sqs(Arc::new(wiring::email_delivery(
             EmailSenderConfig::from_lookup(lookup).map_err(config_error)?,
+            sdk,
+        ))),
+        "ses-events" => Handler::Sns(Arc::new(wiring::mail_events(
+            MailEventsConfig::from_lookup(lookup).map_err(config_error)?,
             sdk,
         ))),
         "intake-sweeper" => Handler::Scheduled(Arc::new(wiring::intake_sweeper(

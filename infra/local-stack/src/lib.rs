@@ -264,6 +264,8 @@ pub struct LocalStack {
     static_dir: Option<PathBuf>,
     pollers: BTreeMap<String, Arc<PollerStats>>,
     schedules: BTreeMap<String, Vec<Arc<schedule::ScheduleTarget>>>,
+    /// Topic logical id → the functions subscribed to it.
+    subscribers: BTreeMap<String, Vec<(String, Arc<dyn functions::SnsFunction>)>>,
     timings: StartupTimings,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -459,6 +461,16 @@ impl LocalStack {
             }
         }
 
+        let mut subscribers: BTreeMap<String, Vec<(String, Arc<dyn functions::SnsFunction>)>> = BTreeMap::new();
+        for (f, e) in template.sns_events() {
+            if let (EventSpec::Sns { topic, .. }, Some(Handler::Sns(function))) = (e, handlers.get(&f.logical_id)) {
+                subscribers
+                    .entry(topic.clone())
+                    .or_default()
+                    .push((f.logical_id.clone(), function.clone()));
+            }
+        }
+
         let schedules = schedule_targets(&template, &handlers, &options);
         if options.start_schedules {
             for target in schedules.values().flatten().filter(|t| t.interval.is_some()) {
@@ -507,6 +519,7 @@ impl LocalStack {
             static_dir,
             pollers,
             schedules,
+            subscribers,
             timings,
             stop,
             tasks,
@@ -586,6 +599,43 @@ impl LocalStack {
                 .invoke()
                 .await
                 .map_err(|e| format!("{function} {}: {e}", target.event))?;
+        }
+        Ok(())
+    }
+
+    /// Publishes a message to a template topic, as SNS does: every function subscribed to it
+    /// gets it (one record), in turn; returns the first failure.
+    pub async fn publish(&self, topic: &str, message: &str) -> Result<(), String> {
+        let subscribers = self
+            .subscribers
+            .get(topic)
+            .ok_or_else(|| format!("no function is subscribed to {topic}"))?;
+        let event: aws_lambda_events::event::sns::SnsEvent = serde_json::from_value(serde_json::json!({
+            "Records": [{
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": format!("arn:aws:sns:{}:{}:{topic}:local", self.region, template::LOCAL_ACCOUNT_ID),
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": uuid::Uuid::new_v4().to_string(),
+                    "TopicArn": format!("arn:aws:sns:{}:{}:{topic}", self.region, template::LOCAL_ACCOUNT_ID),
+                    "Subject": null,
+                    "Message": message,
+                    "Timestamp": chrono::Utc::now().to_rfc3339(),
+                    "SignatureVersion": "1",
+                    "Signature": "local",
+                    "SigningCertUrl": "http://localhost/local.pem",
+                    "UnsubscribeUrl": "http://localhost/unsubscribe",
+                    "MessageAttributes": {}
+                }
+            }]
+        }))
+        .map_err(|e| format!("an SNS event: {e}"))?;
+        for (function, subscriber) in subscribers {
+            subscriber
+                .call(event.clone())
+                .await
+                .map_err(|e| format!("{function}: {e}"))?;
         }
         Ok(())
     }
@@ -679,9 +729,27 @@ fn bindings(
     // The gateway serves the site and its API on one origin, as the CloudFront distribution does.
     let gateway_host = gateway_url.trim_start_matches("http://");
     for (id, kind) in &template.resource_types {
-        if kind == "AWS::CloudFront::Distribution" {
-            b.attributes
-                .insert((id.clone(), "DomainName".into()), gateway_host.to_owned());
+        match kind.as_str() {
+            "AWS::CloudFront::Distribution" => {
+                b.attributes
+                    .insert((id.clone(), "DomainName".into()), gateway_host.to_owned());
+            }
+            // Named for the functions that use them; nothing is published locally.
+            "AWS::SES::ConfigurationSet" => {
+                b.refs.insert(id.clone(), format!("{}-{id}", options.prefix));
+            }
+            "AWS::SNS::Topic" => {
+                b.refs.insert(
+                    id.clone(),
+                    format!(
+                        "arn:aws:sns:{}:{}:{}-{id}",
+                        options.region,
+                        template::LOCAL_ACCOUNT_ID,
+                        options.prefix
+                    ),
+                );
+            }
+            _ => {}
         }
     }
     Ok(b)

@@ -169,6 +169,12 @@ pub enum EventSpec {
         /// `Input`: the JSON sent instead of the scheduled event, when set.
         input: Option<Json>,
     },
+    /// An `SNS` subscription.
+    Sns {
+        name: String,
+        /// Logical id of the topic.
+        topic: String,
+    },
     /// Any other event type: kept so a caller can see it is not emulated.
     Other { name: String, kind: String },
 }
@@ -401,6 +407,9 @@ struct EventProperties {
     name: Option<String>,
     #[serde(deserialize_with = "optional")]
     input: Option<String>,
+    /// `!Ref <topic>`
+    #[serde(deserialize_with = "optional_resource")]
+    topic: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -611,6 +620,11 @@ impl StackTemplate {
         self.events(|e| matches!(e, EventSpec::HttpApi { .. }))
     }
 
+    /// The SNS subscriptions of every function: (function, event).
+    pub fn sns_events(&self) -> Vec<(&FunctionSpec, &EventSpec)> {
+        self.events(|e| matches!(e, EventSpec::Sns { .. }))
+    }
+
     /// The Schedule and ScheduleV2 events of every function: (function, event).
     pub fn schedule_events(&self) -> Vec<(&FunctionSpec, &EventSpec)> {
         self.events(|e| matches!(e, EventSpec::Schedule { .. }))
@@ -711,7 +725,7 @@ fn function_spec(id: &str, p: FunctionProps, metadata: FunctionMetadata) -> Resu
     for (name, event) in p.events {
         let at = format!("{id}.Events.{name}.Properties");
         let kind = event.kind;
-        if !matches!(kind.as_str(), "HttpApi" | "SQS" | "Schedule" | "ScheduleV2") {
+        if !matches!(kind.as_str(), "HttpApi" | "SQS" | "SNS" | "Schedule" | "ScheduleV2") {
             events.push(EventSpec::Other { name, kind });
             continue;
         }
@@ -731,6 +745,10 @@ fn function_spec(id: &str, p: FunctionProps, metadata: FunctionMetadata) -> Resu
                 maximum_batching_window_seconds: e.maximum_batching_window_in_seconds.unwrap_or(0),
                 report_batch_item_failures: e.function_response_types.iter().any(|t| t == "ReportBatchItemFailures"),
                 enabled,
+            },
+            "SNS" => EventSpec::Sns {
+                name,
+                topic: e.topic.ok_or_else(|| invalid(&at, "Topic missing"))?,
             },
             _ => {
                 let v2 = kind == "ScheduleV2";
@@ -855,6 +873,8 @@ mod tests {
             ("WebFormDistribution".into(), "DomainName".into()),
             "d111111abcdef8.cloudfront.net".into(),
         );
+        b.refs
+            .insert("MailConfigurationSet".into(), "local-MailConfigurationSet".into());
         b
     }
 
@@ -988,6 +1008,7 @@ mod tests {
                 ("AgentFunction", "agent"),
                 ("EmailSenderFunction", "email-sender"),
                 ("IntakeSweeperFunction", "intake-sweeper"),
+                ("SesEventsFunction", "ses-events"),
                 ("WebformApiFunction", "webform-api"),
                 ("WhatsappSenderFunction", "whatsapp-sender"),
                 ("WhatsappWebhookFunction", "whatsapp-webhook")
@@ -1092,7 +1113,7 @@ mod tests {
 
         let sender = t.environment("EmailSenderFunction", &b).unwrap();
         assert_eq!(sender["SENDER_ADDRESS"], "support@tandem.example");
-        assert_eq!(sender["SES_CONFIGURATION_SET"], "");
+        assert_eq!(sender["SES_CONFIGURATION_SET"], "local-MailConfigurationSet");
         assert_eq!(sender["TICKETS_TABLE"], "local-tickets");
         assert_eq!(sender["SITE_URL"], "https://d111111abcdef8.cloudfront.net");
     }

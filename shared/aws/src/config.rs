@@ -80,6 +80,24 @@ impl fmt::Display for ModelProvider {
     }
 }
 
+/// The handler of SES's bounce and complaint events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailEventsConfig {
+    pub tickets_table: String,
+}
+
+impl MailEventsConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            tickets_table: Lookup(lookup).required("TICKETS_TABLE")?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentConfig {
     /// Identities: the agent links a WhatsApp number to an address on a one-time code.

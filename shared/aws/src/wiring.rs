@@ -169,6 +169,21 @@ pub fn email_delivery(config: config::EmailSenderConfig, sdk: &SdkConfig) -> sup
     )
 }
 
+#[cfg(feature = "ses-events")]
+pub fn mail_events(config: config::MailEventsConfig, sdk: &SdkConfig) -> support_core::delivery::bounces::MailEvents {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    support_core::delivery::bounces::MailEvents::new(
+        Arc::new(crate::mailer::dynamodb::DynamoUndeliverables::new(
+            dynamodb.clone(),
+            &config.tickets_table,
+        )),
+        Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
+            dynamodb,
+            config.tickets_table,
+        )),
+    )
+}
+
 #[cfg(all(feature = "dynamodb", feature = "twilio"))]
 pub fn whatsapp_delivery(
     config: config::WhatsappSenderConfig,

@@ -7,6 +7,7 @@ mod bad_input;
 mod bedrock_converse;
 mod crash_recovery;
 mod delivery_guarantees;
+mod email;
 mod emulation;
 mod eval_thresholds;
 mod guardrails_pipeline;

@@ -1,8 +1,10 @@
-//! The Lambda glue: SQS batches with partial failures, the web form's HTTP routes and
-//! Twilio's WhatsApp webhook.
+//! The Lambda glue: SQS batches with partial failures, the web form's HTTP routes,
+//! Twilio's WhatsApp webhook and SES's bounce and complaint events.
 
 #[cfg(feature = "http")]
 mod http;
+#[cfg(feature = "ses-events")]
+pub mod ses_events;
 #[cfg(feature = "sqs-events")]
 pub mod sqs_batch;
 #[cfg(feature = "http")]
