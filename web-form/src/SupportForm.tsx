@@ -4,7 +4,7 @@ import { clearDraft, loadDraft, saveDraft } from './draft';
 import { CATEGORY_LABELS, errorSummary, PRIORITY_LABELS } from './format';
 import { ATTEMPT_KEY } from './idempotency';
 import { useIdPrefix } from './ids';
-import { MessageField } from './MessageField';
+import { FormBanner, MessageField, SendButton, type Notice } from './FormControls';
 import { rules } from './rules';
 import { useSendAttempt } from './useSendAttempt';
 import {
@@ -25,8 +25,6 @@ export interface SupportFormProps {
   renderStatusAction: (ticketId: string) => ReactNode;
 }
 
-type Banner = { tone: 'error' | 'info'; text: string; details?: string[] } | null;
-
 type FieldElement = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 
 export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
@@ -34,7 +32,7 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
   const [values, setValues] = useState<FormValues>(() => loadDraft());
   const [errors, setErrors] = useState<FieldErrors>({});
   const [attempted, setAttempted] = useState(false);
-  const [banner, setBanner] = useState<Banner>(null);
+  const [banner, setBanner] = useState<Notice | null>(null);
   const [live, setLive] = useState('');
   const [success, setSuccess] = useState<SubmitSuccess | null>(null);
   // The submission attempt whose Idempotency-Key a retry reuses (kept with the draft).
@@ -209,13 +207,12 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
   }
 
   function renderForm() {
-    const sending = sender.sending;
     return (
       <form
         className="ts-card ts-form"
         noValidate
         onSubmit={onSubmit}
-        aria-busy={sending ? true : undefined}
+        aria-busy={sender.sending ? true : undefined}
         aria-labelledby={`${id}-title`}
       >
         <h2 id={`${id}-title`} className="ts-card-title">
@@ -225,18 +222,7 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
           Tell us what's going on and we'll get back to you by email. All fields except priority are required.
         </p>
 
-        {banner ? (
-          <div className={`ts-banner ts-banner--${banner.tone}`} data-testid="banner">
-            <p>{banner.text}</p>
-            {banner.details?.length ? (
-              <ul>
-                {banner.details.map((d, i) => (
-                  <li key={i}>{d}</li>
-                ))}
-              </ul>
-            ) : null}
-          </div>
-        ) : null}
+        {banner ? <FormBanner notice={banner} testId="banner" /> : null}
 
         <div className="ts-row">
           <div className={`ts-field${errors.name ? ' ts-field--invalid' : ''}`}>
@@ -310,16 +296,7 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
         />
 
         <div className="ts-actions">
-          <button type="submit" className="ts-button" disabled={sending} aria-disabled={sending || undefined}>
-            {sending ? (
-              <>
-                <span className="ts-spinner" aria-hidden="true" />
-                Sending…
-              </>
-            ) : (
-              'Send request'
-            )}
-          </button>
+          <SendButton sending={sender.sending} label="Send request" />
         </div>
       </form>
     );

@@ -1,3 +1,4 @@
+// The pieces the support form and the follow-up box share.
 import type { Ref } from 'react';
 import { counterText } from './format';
 import { rules } from './rules';
@@ -16,7 +17,7 @@ export interface MessageFieldProps {
   counterTestId: string;
 }
 
-/** A message textarea with its inline error and its "n / max" counter (the form's and a follow-up's). */
+/** A message textarea with its inline error and its "n / max" counter. */
 export function MessageField({ id, label, value, error, rows, onChange, onBlur, textareaRef, counterTestId }: MessageFieldProps) {
   const errorId = `${id}-error`;
   const counterId = `${id}-counter`;
@@ -48,5 +49,39 @@ export function MessageField({ id, label, value, error, rows, onChange, onBlur, 
         </span>
       </div>
     </div>
+  );
+}
+
+export type Notice = { tone: 'error' | 'info'; text: string; details?: string[] };
+
+/** A form's message about the whole request (a refusal, the network), with the server's details. */
+export function FormBanner({ notice, testId }: { notice: Notice; testId: string }) {
+  return (
+    <div className={`ts-banner ts-banner--${notice.tone}`} data-testid={testId}>
+      <p>{notice.text}</p>
+      {notice.details?.length ? (
+        <ul>
+          {notice.details.map((d, i) => (
+            <li key={i}>{d}</li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
+/** The submit button: disabled and "Sending…" while a send is under way. */
+export function SendButton({ sending, label }: { sending: boolean; label: string }) {
+  return (
+    <button type="submit" className="ts-button" disabled={sending} aria-disabled={sending || undefined}>
+      {sending ? (
+        <>
+          <span className="ts-spinner" aria-hidden="true" />
+          Sending…
+        </>
+      ) : (
+        label
+      )}
+    </button>
   );
 }
