@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { browserSuite, fillForm, openPage, rules, sampleValues, usingFake } from './run.mjs';
+import { apiPayload, browserSuite, fillForm, openPage, rules, sampleValues, usingFake } from './run.mjs';
 
 const TICKET_RE = /^tkt_[0-9a-f]{32}$/;
 const KEY_RE = /^[A-Za-z0-9_-]{8,128}$/;
@@ -32,11 +32,6 @@ function post(body, key) {
   const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   if (key !== undefined) headers['Idempotency-Key'] = key;
   return fetch(`${suite.target.baseUrl}/support/submit`, { method: 'POST', headers, body: JSON.stringify(body) });
-}
-
-function apiPayload(overrides = {}) {
-  const { categoryLabel: _label, ...v } = sampleValues(overrides);
-  return v;
 }
 
 describe('idempotent submissions (API)', () => {

@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before } from 'node:test';
@@ -131,6 +132,23 @@ export function sampleValues(overrides = {}) {
     message: 'Hi! I would like to export my team board to a CSV file for a report. Where do I find that option?',
     ...overrides,
   };
+}
+
+/** A valid submission as the API takes it (the sample without the category's label). */
+export function apiPayload(overrides = {}) {
+  const { categoryLabel: _label, ...v } = sampleValues(overrides);
+  return v;
+}
+
+/** Makes a ticket through the API (as the form would) and returns its id. */
+export async function createTicket(baseUrl, overrides = {}) {
+  const res = await fetch(`${baseUrl}/support/submit`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Idempotency-Key': randomUUID() },
+    body: JSON.stringify(apiPayload(overrides)),
+  });
+  assert.equal(res.status, 201, 'the ticket is made');
+  return (await res.json()).ticket_id;
 }
 
 /** Fills the form inside `scope` (a page or a locator) by its labels. */

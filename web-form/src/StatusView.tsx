@@ -12,7 +12,9 @@ import {
   statusLabel,
   ticketStatusText,
 } from './format';
+import { FollowUpForm } from './FollowUpForm';
 import { useIdPrefix } from './ids';
+import { OriginalMessage } from './OriginalMessage';
 import { isValidTicketId } from './validation';
 
 const TICKET_ID_ERROR = 'Please enter a valid ticket ID: "tkt_" followed by 32 characters (0–9, a–f).';
@@ -201,9 +203,11 @@ export function StatusView({ apiBase, ticketId, onLookup }: StatusViewProps) {
       ) : null}
       {load.phase === 'found' ? (
         <TicketDetails
+          apiBase={apiBase}
           ticket={load.ticket}
           polling={polling}
           onRefresh={() => setRefreshKey((k) => k + 1)}
+          onAnnounce={setLive}
         />
       ) : null}
     </div>
@@ -211,13 +215,18 @@ export function StatusView({ apiBase, ticketId, onLookup }: StatusViewProps) {
 }
 
 function TicketDetails({
+  apiBase,
   ticket,
   polling,
   onRefresh,
+  onAnnounce,
 }: {
+  apiBase: string;
   ticket: Ticket;
   polling: Polling;
+  /** Loads the ticket again and polls while it is open (after "Check again", or a follow-up). */
   onRefresh: () => void;
+  onAnnounce: (text: string) => void;
 }) {
   const messages = sortMessages(ticket.messages);
   return (
@@ -274,7 +283,7 @@ function TicketDetails({
           {messages.map((m, i) => {
             const outbound = m.direction === 'outbound';
             return (
-              <li key={i} className={`ts-msg ${outbound ? 'ts-msg--agent' : 'ts-msg--customer'}`}>
+              <li key={m.message_id ?? i} className={`ts-msg ${outbound ? 'ts-msg--agent' : 'ts-msg--customer'}`}>
                 <div className="ts-msg-head">
                   <span className="ts-msg-author">{directionLabel(m.direction)}</span>
                   <span className="ts-msg-meta">
@@ -286,6 +295,14 @@ function TicketDetails({
                     <p key={j}>{p}</p>
                   ))}
                 </div>
+                {m.has_original && m.message_id ? (
+                  <OriginalMessage
+                    apiBase={apiBase}
+                    ticketId={ticket.ticket_id}
+                    messageId={m.message_id}
+                    onAnnounce={onAnnounce}
+                  />
+                ) : null}
               </li>
             );
           })}
@@ -305,6 +322,8 @@ function TicketDetails({
           </button>
         </p>
       ) : null}
+
+      <FollowUpForm key={ticket.ticket_id} apiBase={apiBase} ticketId={ticket.ticket_id} onSent={onRefresh} />
     </article>
   );
 }

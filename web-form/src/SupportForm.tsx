@@ -1,10 +1,12 @@
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { submitTicket, UNREACHABLE_MESSAGE, type SubmitSuccess } from './api';
 import { clearDraft, loadDraft, saveDraft } from './draft';
-import { CATEGORY_LABELS, counterText, errorSummary, PRIORITY_LABELS } from './format';
-import { loadAttempt, nextAttempt, saveAttempt, type Attempt, type AttemptEvent } from './idempotency';
+import { CATEGORY_LABELS, errorSummary, PRIORITY_LABELS } from './format';
+import { ATTEMPT_KEY } from './idempotency';
 import { useIdPrefix } from './ids';
+import { FormBanner, MessageField, SendButton, type Notice } from './FormControls';
 import { rules } from './rules';
+import { useSendAttempt } from './useSendAttempt';
 import {
   emptyValues,
   errorCount,
@@ -23,8 +25,6 @@ export interface SupportFormProps {
   renderStatusAction: (ticketId: string) => ReactNode;
 }
 
-type Banner = { tone: 'error' | 'info'; text: string; details?: string[] } | null;
-
 type FieldElement = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 
 export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
@@ -32,24 +32,13 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
   const [values, setValues] = useState<FormValues>(() => loadDraft());
   const [errors, setErrors] = useState<FieldErrors>({});
   const [attempted, setAttempted] = useState(false);
-  const [sending, setSending] = useState(false);
-  const [banner, setBanner] = useState<Banner>(null);
+  const [banner, setBanner] = useState<Notice | null>(null);
   const [live, setLive] = useState('');
   const [success, setSuccess] = useState<SubmitSuccess | null>(null);
-  const inFlight = useRef(false);
   // The submission attempt whose Idempotency-Key a retry reuses (kept with the draft).
-  const [savedAttempt] = useState(() => loadAttempt());
-  const attempt = useRef<Attempt | null>(savedAttempt);
-  const mounted = useRef(true);
+  const sender = useSendAttempt(ATTEMPT_KEY);
   const refs = useRef<Partial<Record<FieldName, FieldElement | null>>>({});
   const successHeading = useRef<HTMLHeadingElement | null>(null);
-
-  useEffect(() => {
-    mounted.current = true;
-    return () => {
-      mounted.current = false;
-    };
-  }, []);
 
   useEffect(() => {
     if (!success) saveDraft(values);
@@ -61,7 +50,6 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
 
   const fieldId = (f: FieldName) => `${id}-${f}`;
   const errorId = (f: FieldName) => `${id}-${f}-error`;
-  const counterId = `${id}-message-counter`;
 
   function focusField(f: FieldName | undefined) {
     if (!f) return;
@@ -72,19 +60,11 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
     }
   }
 
-  /** Moves on to the attempt after `event`, saved next to the draft. */
-  function track(event: AttemptEvent): Attempt | null {
-    const next = nextAttempt(attempt.current, event);
-    if (next !== attempt.current) saveAttempt(next);
-    attempt.current = next;
-    return next;
-  }
-
   function update(f: FieldName, v: string) {
     const next = { ...values, [f]: v };
     setValues(next);
     // An edit ends the attempt: the next submit is a new request with a new key.
-    if (attempt.current) track({ type: 'edit' });
+    sender.edit();
     // After the first submit, clear (or refresh) an error as soon as it is fixed.
     if (attempted && errors[f]) {
       setErrors((prev) => ({ ...prev, [f]: validateField(f, next) }));
@@ -98,7 +78,7 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
-    if (inFlight.current) return;
+    if (sender.isSending()) return;
     setAttempted(true);
     setBanner(null);
     const found = validate(values);
@@ -110,17 +90,11 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
       return;
     }
 
-    inFlight.current = true;
-    setSending(true);
     setLive('Sending your request…');
     const payload = toPayload(values);
     // The same key as the last try when nothing changed since (a retry), else a new one.
-    const key = track({ type: 'submit', payload })?.key;
-    const result = await submitTicket(apiBase, payload, { idempotencyKey: key });
-    inFlight.current = false;
-    track({ type: 'result', ok: result.kind === 'success' });
-    if (!mounted.current) return;
-    setSending(false);
+    const result = await sender.send(payload, (key) => submitTicket(apiBase, payload, { idempotencyKey: key }));
+    if (!result) return;
 
     switch (result.kind) {
       case 'success':
@@ -150,7 +124,7 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
   }
 
   function startOver() {
-    track({ type: 'edit' });
+    sender.edit();
     clearDraft();
     setValues(emptyValues());
     setErrors({});
@@ -160,18 +134,13 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
     setLive('');
   }
 
-  function describedBy(f: FieldName, extra?: string): string | undefined {
-    const ids = [errors[f] ? errorId(f) : '', extra ?? ''].filter(Boolean);
-    return ids.length ? ids.join(' ') : undefined;
-  }
-
-  function common(f: FieldName, extraDescribedBy?: string) {
+  function common(f: FieldName) {
     return {
       id: fieldId(f),
       name: f,
       value: values[f],
       'aria-invalid': errors[f] ? (true as const) : undefined,
-      'aria-describedby': describedBy(f, extraDescribedBy),
+      'aria-describedby': errors[f] ? errorId(f) : undefined,
       onBlur: () => onBlur(f),
       ref: (el: FieldElement | null) => {
         refs.current[f] = el;
@@ -238,15 +207,12 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
   }
 
   function renderForm() {
-    const messageLen = counterText(values.message, rules.message.max);
-    const overLimit = [...values.message].length > rules.message.max;
-
     return (
       <form
         className="ts-card ts-form"
         noValidate
         onSubmit={onSubmit}
-        aria-busy={sending ? true : undefined}
+        aria-busy={sender.sending ? true : undefined}
         aria-labelledby={`${id}-title`}
       >
         <h2 id={`${id}-title`} className="ts-card-title">
@@ -256,18 +222,7 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
           Tell us what's going on and we'll get back to you by email. All fields except priority are required.
         </p>
 
-        {banner ? (
-          <div className={`ts-banner ts-banner--${banner.tone}`} data-testid="banner">
-            <p>{banner.text}</p>
-            {banner.details?.length ? (
-              <ul>
-                {banner.details.map((d, i) => (
-                  <li key={i}>{d}</li>
-                ))}
-              </ul>
-            ) : null}
-          </div>
-        ) : null}
+        {banner ? <FormBanner notice={banner} testId="banner" /> : null}
 
         <div className="ts-row">
           <div className={`ts-field${errors.name ? ' ts-field--invalid' : ''}`}>
@@ -326,32 +281,22 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
           </div>
         </div>
 
-        <div className={`ts-field${errors.message ? ' ts-field--invalid' : ''}`}>
-          <label htmlFor={fieldId('message')}>Message</label>
-          <textarea
-            {...common('message', counterId)}
-            rows={7}
-            onChange={(e) => update('message', e.target.value)}
-          />
-          <div className="ts-field-footer">
-            {errorText('message') ?? <span />}
-            <span id={counterId} className={`ts-counter${overLimit ? ' ts-counter--over' : ''}`} data-testid="counter">
-              {messageLen}
-            </span>
-          </div>
-        </div>
+        <MessageField
+          id={fieldId('message')}
+          label="Message"
+          value={values.message}
+          error={errors.message}
+          rows={7}
+          onChange={(v) => update('message', v)}
+          onBlur={() => onBlur('message')}
+          textareaRef={(el) => {
+            refs.current.message = el;
+          }}
+          counterTestId="counter"
+        />
 
         <div className="ts-actions">
-          <button type="submit" className="ts-button" disabled={sending} aria-disabled={sending || undefined}>
-            {sending ? (
-              <>
-                <span className="ts-spinner" aria-hidden="true" />
-                Sending…
-              </>
-            ) : (
-              'Send request'
-            )}
-          </button>
+          <SendButton sending={sender.sending} label="Send request" />
         </div>
       </form>
     );

@@ -1,9 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   errorMessageFrom,
+  fetchOriginal,
   fetchTicket,
+  followUpUrl,
   mapServerErrors,
   normalizeApiBase,
+  originalUrl,
+  sendFollowUp,
   shouldPollAgain,
   sortMessages,
   submitTicket,
@@ -24,6 +28,7 @@ const payload: SubmitPayload = {
 };
 
 const TID = `tkt_${'ab'.repeat(16)}`;
+const MID = '1735812000000-in-0123456789abcdef';
 
 function jsonResponse(status: number, body: unknown): Response {
   return new Response(body === undefined ? '' : JSON.stringify(body), {
@@ -43,6 +48,9 @@ describe('urls', () => {
     expect(submitUrl('')).toBe('/support/submit');
     expect(submitUrl('https://api.example.com/')).toBe('https://api.example.com/support/submit');
     expect(ticketUrl('https://api.example.com', TID)).toBe(`https://api.example.com/support/ticket/${TID}`);
+    expect(followUpUrl('https://api.example.com/', TID)).toBe(`https://api.example.com/support/ticket/${TID}/messages`);
+    expect(originalUrl('', TID, MID)).toBe(`/support/ticket/${TID}/messages/${MID}/original`);
+    expect(originalUrl('', TID, 'a/b?c')).toBe(`/support/ticket/${TID}/messages/a%2Fb%3Fc/original`);
   });
 });
 
@@ -231,6 +239,111 @@ describe('fetchTicket', () => {
       kind: 'unreachable',
       reason: 'server',
     });
+  });
+});
+
+describe('sendFollowUp', () => {
+  const accepted = {
+    ticket_id: TID,
+    message_id: MID,
+    message: 'Thanks — we have your message. You will get an answer by email and here.',
+  };
+  const headersOf = (fetchImpl: ReturnType<typeof vi.fn>, i = 0) =>
+    (fetchImpl.mock.calls[i][1] as RequestInit).headers as Record<string, string>;
+
+  it('POSTs {"message"} as JSON to /support/ticket/<id>/messages with the Idempotency-Key; 201 is success', async () => {
+    const fetchImpl = vi.fn(async (_url: string, _init?: RequestInit) => jsonResponse(201, accepted));
+    const r = await sendFollowUp('https://api.example.com', TID, { message: 'One more question' }, {
+      fetchImpl,
+      idempotencyKey: 'attempt-0003',
+    });
+    expect(r).toEqual({ kind: 'success', data: accepted });
+    const [url, init] = fetchImpl.mock.calls[0];
+    expect(url).toBe(`https://api.example.com/support/ticket/${TID}/messages`);
+    expect(init?.method).toBe('POST');
+    expect(headersOf(fetchImpl)).toEqual({
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+      'Idempotency-Key': 'attempt-0003',
+    });
+    expect(JSON.parse(init?.body as string)).toEqual({ message: 'One more question' });
+  });
+
+  it('200 (the same key again: a replay) is success with the same body; without a key, a fresh one per call', async () => {
+    const fetchImpl = vi.fn(async (_url: string, _init?: RequestInit) => jsonResponse(200, accepted));
+    const opts = { fetchImpl, idempotencyKey: 'attempt-0004' };
+    expect(await sendFollowUp('', TID, { message: 'One more question' }, opts)).toEqual({ kind: 'success', data: accepted });
+    await sendFollowUp('', TID, { message: 'One more question' }, { fetchImpl });
+    await sendFollowUp('', TID, { message: 'One more question' }, { fetchImpl });
+    expect(headersOf(fetchImpl, 1)['Idempotency-Key']).toMatch(IDEMPOTENCY_KEY_RE);
+    expect(headersOf(fetchImpl, 2)['Idempotency-Key']).not.toBe(headersOf(fetchImpl, 1)['Idempotency-Key']);
+  });
+
+  it('maps 422 onto the message field, as the form does', async () => {
+    const fetchImpl = async () =>
+      jsonResponse(422, {
+        error: 'validation_failed',
+        errors: [{ field: 'message', code: 'too_short', message: 'Message must be at least 10 characters' }],
+      });
+    expect(await sendFollowUp('', TID, { message: 'short' }, { fetchImpl })).toEqual({
+      kind: 'validation',
+      fieldErrors: { message: 'Message must be at least 10 characters' },
+      otherErrors: [],
+    });
+  });
+
+  it('404 (no such ticket) and other 4xx are rejected with the server\'s message', async () => {
+    const notFound = async () => jsonResponse(404, { error: 'not_found', message: 'No ticket with that id' });
+    expect(await sendFollowUp('', TID, { message: 'One more question' }, { fetchImpl: notFound })).toEqual({
+      kind: 'rejected',
+      status: 404,
+      message: 'No ticket with that id',
+    });
+    const tooLarge = async () => jsonResponse(413, { error: 'payload_too_large', message: 'That request is too large.' });
+    expect(await sendFollowUp('', TID, { message: 'x' }, { fetchImpl: tooLarge })).toMatchObject({
+      kind: 'rejected',
+      status: 413,
+    });
+  });
+
+  it('503, a 2xx without a message id, and network errors are unreachable (a retry is safe)', async () => {
+    const unavailable = async () =>
+      jsonResponse(503, { error: 'unavailable', message: 'Support is briefly unavailable. Please try again in a minute.' });
+    expect(await sendFollowUp('', TID, { message: 'One more question' }, { fetchImpl: unavailable })).toEqual({
+      kind: 'unreachable',
+      reason: 'server',
+    });
+    const noId = async () => jsonResponse(201, { ticket_id: TID, message: 'Thanks' });
+    expect(await sendFollowUp('', TID, { message: 'One more question' }, { fetchImpl: noId })).toEqual({
+      kind: 'unreachable',
+      reason: 'server',
+    });
+    const offline = async (): Promise<Response> => {
+      throw new TypeError('Failed to fetch');
+    };
+    expect(await sendFollowUp('', TID, { message: 'One more question' }, { fetchImpl: offline })).toEqual({
+      kind: 'unreachable',
+      reason: 'network',
+    });
+  });
+});
+
+describe('fetchOriginal', () => {
+  it('GETs /support/ticket/<id>/messages/<message_id>/original and returns the text', async () => {
+    const original = 'Hi,\n\nThe export fails.\n\n-- \nAda\n\n> On Monday you wrote:\n> ...';
+    const fetchImpl = vi.fn(async (_url: string, _init?: RequestInit) => jsonResponse(200, { message_id: MID, original }));
+    expect(await fetchOriginal('https://api.example.com', TID, MID, { fetchImpl })).toEqual({
+      kind: 'found',
+      value: original,
+    });
+    expect(fetchImpl.mock.calls[0][0]).toBe(`https://api.example.com/support/ticket/${TID}/messages/${MID}/original`);
+    expect(fetchImpl.mock.calls[0][1]?.method).toBe('GET');
+  });
+  it('404 is not_found; a 200 without the text or a 5xx is unreachable', async () => {
+    const answer = (status: number, body: unknown) => fetchOriginal('', TID, MID, { fetchImpl: async () => jsonResponse(status, body) });
+    expect(await answer(404, { error: 'not_found', message: 'No original for that message' })).toEqual({ kind: 'not_found' });
+    expect(await answer(200, { message_id: MID })).toEqual({ kind: 'unreachable', reason: 'server' });
+    expect(await answer(503, { error: 'unavailable' })).toEqual({ kind: 'unreachable', reason: 'server' });
   });
 });
 

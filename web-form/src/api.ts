@@ -1,5 +1,5 @@
 import { newIdempotencyKey } from './idempotency';
-import { FIELDS, type FieldErrors, type FieldName, type SubmitPayload } from './validation';
+import { FIELDS, type FieldErrors, type FieldName, type FollowUpPayload, type SubmitPayload } from './validation';
 
 export const SUBMIT_TIMEOUT_MS = 15_000;
 
@@ -9,17 +9,34 @@ export interface SubmitSuccess {
   estimated_response_time: string;
 }
 
-export type SubmitResult =
-  | { kind: 'success'; data: SubmitSuccess }
+/** The answer to an idempotent POST (a submission or a follow-up). */
+export type SendResult<T> =
+  | { kind: 'success'; data: T }
   | { kind: 'validation'; fieldErrors: FieldErrors; otherErrors: string[] }
   | { kind: 'rejected'; status: number; message: string }
   | { kind: 'unreachable'; reason: 'timeout' | 'network' | 'server' };
 
+export type SubmitResult = SendResult<SubmitSuccess>;
+
+/** A follow-up the server took (201), or had already taken with the same Idempotency-Key (200). */
+export interface FollowUpAccepted {
+  ticket_id: string;
+  message_id: string;
+  message: string;
+}
+
+export type FollowUpResult = SendResult<FollowUpAccepted>;
+
 export interface TicketMessage {
+  /** Names the message in `/messages/{message_id}/original`. */
+  message_id?: string;
   direction: 'inbound' | 'outbound' | string;
   channel: string;
+  /** What the agent read: for an email, without quoted history and signature. */
   body: string;
   created_at: string;
+  /** The full message as received differs from `body` and can be fetched. */
+  has_original?: boolean;
 }
 
 export interface Ticket {
@@ -37,11 +54,14 @@ export interface Ticket {
   messages: TicketMessage[];
 }
 
-export type TicketResult =
-  | { kind: 'found'; ticket: Ticket }
+/** The answer to a GET of one resource. */
+export type LoadResult<T> =
+  | { kind: 'found'; value: T }
   | { kind: 'not_found' }
   | { kind: 'rejected'; status: number; message: string }
   | { kind: 'unreachable'; reason: 'timeout' | 'network' | 'server' };
+
+export type TicketResult = Exclude<LoadResult<Ticket>, { kind: 'found' }> | { kind: 'found'; ticket: Ticket };
 
 export const UNREACHABLE_MESSAGE =
   "We couldn't reach support. Your message is still here — please try again.";
@@ -71,6 +91,14 @@ export function submitUrl(apiBase: string): string {
 
 export function ticketUrl(apiBase: string, ticketId: string): string {
   return `${normalizeApiBase(apiBase)}/support/ticket/${encodeURIComponent(ticketId)}`;
+}
+
+export function followUpUrl(apiBase: string, ticketId: string): string {
+  return `${ticketUrl(apiBase, ticketId)}/messages`;
+}
+
+export function originalUrl(apiBase: string, ticketId: string, messageId: string): string {
+  return `${followUpUrl(apiBase, ticketId)}/${encodeURIComponent(messageId)}/original`;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -154,21 +182,19 @@ async function request(
   }
 }
 
-function isSubmitSuccess(body: unknown): body is SubmitSuccess {
-  return isRecord(body) && typeof body.ticket_id === 'string' && body.ticket_id.length > 0;
-}
-
 /**
- * POSTs the form. 201 (a new ticket) and 200 (the ticket an earlier request with the same
- * Idempotency-Key made) are both success, with the same body.
+ * POSTs `payload` as JSON with an Idempotency-Key. 201 (made now) and 200 (made by an
+ * earlier request with the same key) are both success; `read` takes the body apart, and a
+ * 2xx body it cannot read counts as a server failure.
  */
-export async function submitTicket(
-  apiBase: string,
-  payload: SubmitPayload,
-  opts: SubmitOptions = {},
-): Promise<SubmitResult> {
+async function postIdempotent<T>(
+  url: string,
+  payload: unknown,
+  opts: SubmitOptions,
+  read: (body: unknown) => T | null,
+): Promise<SendResult<T>> {
   const r = await request(
-    submitUrl(apiBase),
+    url,
     {
       method: 'POST',
       headers: {
@@ -183,16 +209,8 @@ export async function submitTicket(
   if ('failed' in r) return { kind: 'unreachable', reason: r.failed };
   const { res, body } = r;
   if (res.status >= 200 && res.status < 300) {
-    if (!isSubmitSuccess(body)) return { kind: 'unreachable', reason: 'server' };
-    return {
-      kind: 'success',
-      data: {
-        ticket_id: body.ticket_id,
-        message: typeof body.message === 'string' ? body.message : '',
-        estimated_response_time:
-          typeof body.estimated_response_time === 'string' ? body.estimated_response_time : '',
-      },
-    };
+    const data = read(body);
+    return data === null ? { kind: 'unreachable', reason: 'server' } : { kind: 'success', data };
   }
   if (res.status === 422) return { kind: 'validation', ...mapServerErrors(body) };
   if (res.status >= 400 && res.status < 500) {
@@ -201,30 +219,75 @@ export async function submitTicket(
   return { kind: 'unreachable', reason: 'server' };
 }
 
-function isTicket(body: unknown): body is Ticket {
-  return isRecord(body) && typeof body.ticket_id === 'string' && typeof body.status === 'string';
+const asText = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+function readSubmitSuccess(body: unknown): SubmitSuccess | null {
+  if (!isRecord(body) || typeof body.ticket_id !== 'string' || body.ticket_id.length === 0) return null;
+  return {
+    ticket_id: body.ticket_id,
+    message: asText(body.message),
+    estimated_response_time: asText(body.estimated_response_time),
+  };
 }
 
-export async function fetchTicket(
+/** POSTs the form to /support/submit. */
+export function submitTicket(apiBase: string, payload: SubmitPayload, opts: SubmitOptions = {}): Promise<SubmitResult> {
+  return postIdempotent(submitUrl(apiBase), payload, opts, readSubmitSuccess);
+}
+
+function readFollowUpAccepted(body: unknown): FollowUpAccepted | null {
+  if (!isRecord(body) || typeof body.message_id !== 'string' || body.message_id.length === 0) return null;
+  return { ticket_id: asText(body.ticket_id), message_id: body.message_id, message: asText(body.message) };
+}
+
+/**
+ * POSTs a follow-up to /support/ticket/{id}/messages. An unknown ticket is `rejected` with
+ * status 404 and the server's message.
+ */
+export function sendFollowUp(
   apiBase: string,
   ticketId: string,
-  opts: RequestOptions = {},
-): Promise<TicketResult> {
-  const r = await request(
-    ticketUrl(apiBase, ticketId),
-    { method: 'GET', headers: { Accept: 'application/json' } },
-    opts,
-  );
+  payload: FollowUpPayload,
+  opts: SubmitOptions = {},
+): Promise<FollowUpResult> {
+  return postIdempotent(followUpUrl(apiBase, ticketId), payload, opts, readFollowUpAccepted);
+}
+
+/** GETs `url`; `read` takes a 200 body apart (null: not what was asked for, a server failure). */
+async function load<T>(url: string, opts: RequestOptions, read: (body: unknown) => T | null): Promise<LoadResult<T>> {
+  const r = await request(url, { method: 'GET', headers: { Accept: 'application/json' } }, opts);
   if ('failed' in r) return { kind: 'unreachable', reason: r.failed };
   const { res, body } = r;
-  if (res.status === 200 && isTicket(body)) {
-    return { kind: 'found', ticket: { ...body, messages: Array.isArray(body.messages) ? body.messages : [] } };
-  }
+  const value = res.status === 200 ? read(body) : null;
+  if (value !== null) return { kind: 'found', value };
   if (res.status === 404) return { kind: 'not_found' };
   if (res.status >= 400 && res.status < 500) {
     return { kind: 'rejected', status: res.status, message: errorMessageFrom(body, res.status) };
   }
   return { kind: 'unreachable', reason: 'server' };
+}
+
+function readTicket(body: unknown): Ticket | null {
+  if (!isRecord(body) || typeof body.ticket_id !== 'string' || typeof body.status !== 'string') return null;
+  const ticket = body as unknown as Ticket;
+  return { ...ticket, messages: Array.isArray(ticket.messages) ? ticket.messages : [] };
+}
+
+export async function fetchTicket(apiBase: string, ticketId: string, opts: RequestOptions = {}): Promise<TicketResult> {
+  const r = await load(ticketUrl(apiBase, ticketId), opts, readTicket);
+  return r.kind === 'found' ? { kind: 'found', ticket: r.value } : r;
+}
+
+/** The full text of a message as received (`not_found` when it has none). */
+export function fetchOriginal(
+  apiBase: string,
+  ticketId: string,
+  messageId: string,
+  opts: RequestOptions = {},
+): Promise<LoadResult<string>> {
+  return load(originalUrl(apiBase, ticketId, messageId), opts, (body) =>
+    isRecord(body) && typeof body.original === 'string' ? body.original : null,
+  );
 }
 
 /** Sorts messages oldest first (stable for equal timestamps). */

@@ -3,6 +3,7 @@ import type { DraftStorage } from './draft';
 import {
   ATTEMPT_KEY,
   fingerprint,
+  FOLLOW_UP_ATTEMPT_KEY,
   IDEMPOTENCY_KEY_RE,
   isValidIdempotencyKey,
   loadAttempt,
@@ -111,6 +112,14 @@ describe('nextAttempt: one key per submission attempt', () => {
     }
   });
 
+  it('a follow-up is an attempt too: the same text on the same ticket reuses the key, on another ticket it does not', () => {
+    const mint = counterMint();
+    const followUp = { ticket_id: `tkt_${'a'.repeat(32)}`, message: 'One more question' };
+    const a = nextAttempt(null, { type: 'submit', payload: followUp }, mint);
+    expect(nextAttempt(a, { type: 'submit', payload: { message: followUp.message, ticket_id: followUp.ticket_id } }, mint).key).toBe(a.key);
+    expect(nextAttempt(a, { type: 'submit', payload: { ...followUp, ticket_id: `tkt_${'b'.repeat(32)}` } }, mint).key).not.toBe(a.key);
+  });
+
   it('a stored key the server would refuse is replaced', () => {
     const mint = counterMint();
     const stale = { key: 'bad key', fingerprint: fingerprint(payload) };
@@ -145,6 +154,17 @@ describe('the attempt is kept next to the draft (a retry after a reload keeps it
     saveAttempt(null, s);
     expect(s.data.has(ATTEMPT_KEY)).toBe(false);
     expect(loadAttempt(s)).toBeNull();
+  });
+  it("a follow-up's attempt is kept apart from the form's", () => {
+    const s = memoryStorage();
+    const form = nextAttempt(null, { type: 'submit', payload });
+    const followUp = nextAttempt(null, { type: 'submit', payload: { ticket_id: `tkt_${'a'.repeat(32)}`, message: 'More' } });
+    saveAttempt(form, s);
+    saveAttempt(followUp, s, FOLLOW_UP_ATTEMPT_KEY);
+    expect(loadAttempt(s)).toEqual(form);
+    expect(loadAttempt(s, FOLLOW_UP_ATTEMPT_KEY)).toEqual(followUp);
+    saveAttempt(null, s, FOLLOW_UP_ATTEMPT_KEY);
+    expect(loadAttempt(s)).toEqual(form);
   });
   it('ignores corrupt or foreign data, and works without storage', () => {
     const s = memoryStorage();

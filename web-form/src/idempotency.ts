@@ -1,16 +1,18 @@
-// The Idempotency-Key of POST /support/submit. One key per submission attempt: pressing
-// submit again on the same, unchanged form (after a network error, a 5xx, a double click,
-// even a reload) reuses the key, so the server answers with the ticket it already made
-// (200) instead of making a second one (201). Editing the form, or a success, ends the
-// attempt: the next submit gets a fresh key.
+// The Idempotency-Key of POST /support/submit and of a follow-up (POST
+// /support/ticket/{id}/messages). One key per attempt: sending again the same, unchanged
+// request (after a network error, a 5xx, a double click, even a reload) reuses the key, so
+// the server answers with what it already made (200) instead of making it twice (201).
+// Editing what will be sent, or a success, ends the attempt: the next send gets a fresh key.
 
-import { defaultStorage, type DraftStorage } from './draft';
-import { FIELDS, type SubmitPayload } from './validation';
+import { defaultStorage, readStored, writeStored, type DraftStorage } from './draft';
 
 /** The keys the server accepts. */
 export const IDEMPOTENCY_KEY_RE = /^[A-Za-z0-9_-]{8,128}$/;
 
+/** Where the form's unfinished attempt is kept. */
 export const ATTEMPT_KEY = 'tandem-support:attempt';
+/** Where the unfinished attempt of a follow-up is kept (its fingerprint names the ticket). */
+export const FOLLOW_UP_ATTEMPT_KEY = 'tandem-support:follow-up-attempt';
 
 export function isValidIdempotencyKey(key: string): boolean {
   return IDEMPOTENCY_KEY_RE.test(key);
@@ -32,23 +34,23 @@ export function newIdempotencyKey(cryptoImpl: CryptoLike = globalThis.crypto): s
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** A submission attempt: its key and what it sent. */
+/** An attempt: its key and what it sent. */
 export interface Attempt {
   key: string;
   fingerprint: string;
 }
 
-/** What was sent, for telling a retry of the same attempt from a new one. */
-export function fingerprint(payload: SubmitPayload): string {
-  return JSON.stringify(FIELDS.map((field) => payload[field]));
+/** What was sent, for telling a retry of the same attempt from a new one (whatever the key order). */
+export function fingerprint(payload: object): string {
+  return JSON.stringify(Object.entries(payload).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 export type AttemptEvent =
-  /** The user submits a valid form with this payload. */
-  | { type: 'submit'; payload: SubmitPayload }
-  /** The user changed a field. */
+  /** The user sends this valid payload. */
+  | { type: 'submit'; payload: object }
+  /** The user changed what will be sent. */
   | { type: 'edit' }
-  /** The server answered: `ok` for a ticket (201 or 200), false for anything else. */
+  /** The server answered: `ok` for 201 or 200, false for anything else. */
   | { type: 'result'; ok: boolean };
 
 /**
@@ -56,7 +58,7 @@ export type AttemptEvent =
  * Idempotency-Key header: the current key when the payload is the one already tried,
  * else a new one from `mint`.
  */
-export function nextAttempt(current: Attempt | null, event: { type: 'submit'; payload: SubmitPayload }, mint?: () => string): Attempt;
+export function nextAttempt(current: Attempt | null, event: { type: 'submit'; payload: object }, mint?: () => string): Attempt;
 export function nextAttempt(current: Attempt | null, event: AttemptEvent, mint?: () => string): Attempt | null;
 export function nextAttempt(
   current: Attempt | null,
@@ -77,27 +79,18 @@ export function nextAttempt(
 }
 
 /** The unfinished attempt saved next to the draft, so a retry after a reload keeps its key. */
-export function loadAttempt(storage: DraftStorage | null = defaultStorage()): Attempt | null {
-  if (!storage) return null;
-  try {
-    const raw = storage.getItem(ATTEMPT_KEY);
-    if (!raw) return null;
-    const parsed: unknown = JSON.parse(raw);
-    if (typeof parsed !== 'object' || parsed === null) return null;
-    const { key, fingerprint: fp } = parsed as Record<string, unknown>;
-    if (typeof key !== 'string' || !isValidIdempotencyKey(key) || typeof fp !== 'string') return null;
-    return { key, fingerprint: fp };
-  } catch {
-    return null;
-  }
+export function loadAttempt(storage: DraftStorage | null = defaultStorage(), storageKey = ATTEMPT_KEY): Attempt | null {
+  const saved = readStored(storageKey, storage);
+  if (!saved) return null;
+  const { key, fingerprint: fp } = saved;
+  if (typeof key !== 'string' || !isValidIdempotencyKey(key) || typeof fp !== 'string') return null;
+  return { key, fingerprint: fp };
 }
 
-export function saveAttempt(attempt: Attempt | null, storage: DraftStorage | null = defaultStorage()): void {
-  if (!storage) return;
-  try {
-    if (attempt) storage.setItem(ATTEMPT_KEY, JSON.stringify(attempt));
-    else storage.removeItem(ATTEMPT_KEY);
-  } catch {
-    /* storage is a convenience only */
-  }
+export function saveAttempt(
+  attempt: Attempt | null,
+  storage: DraftStorage | null = defaultStorage(),
+  storageKey = ATTEMPT_KEY,
+): void {
+  writeStored(storageKey, attempt, storage);
 }

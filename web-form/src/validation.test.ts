@@ -8,9 +8,11 @@ import {
   firstInvalidField,
   isValidEmail,
   isValidTicketId,
+  toFollowUpPayload,
   toPayload,
   validate,
   validateField,
+  validateMessage,
   type FormValues,
 } from './validation';
 
@@ -187,6 +189,34 @@ describe('defaults and payload', () => {
     expect(Object.keys(toPayload(valid)).sort()).toEqual(
       ['category', 'email', 'message', 'name', 'priority', 'subject'],
     );
+  });
+});
+
+describe('a follow-up on a ticket', () => {
+  it.each([
+    ['empty', ''],
+    ['blank', ' \u200B\n\t '],
+    ['too short', 'a'.repeat(rules.message.min - 1)],
+    ['short once trimmed', `  ${'a'.repeat(rules.message.min - 1)}  `],
+    ['too long', 'a'.repeat(rules.message.max + 1)],
+    ['with a control character', 'Hello\u0000there, it broke'],
+    ['valid', 'And can I export only one column?'],
+  ])('%s: the same verdict as the form\'s message', (_name, message) => {
+    expect(validateMessage(message)).toBe(validateField('message', withField('message', message)));
+  });
+  it('uses the form\'s wording', () => {
+    expect(validateMessage('')).toBe('Please enter a message.');
+    expect(validateMessage('short')).toBe(`Message must be at least ${rules.message.min} characters.`);
+  });
+  it('is sent trimmed and without bidi controls, as {"message"} alone', () => {
+    expect(toFollowUpPayload('  \u202EOne more question \n')).toEqual({ message: 'One more question' });
+  });
+  it('the longest valid follow-up stays under max_body_bytes', () => {
+    // Four UTF-8 bytes per code point is the most any character takes; \t and \n are escaped in two.
+    const message = '\u{1F600}'.repeat(rules.message.max);
+    expect(validateMessage(message)).toBeUndefined();
+    const bytes = new TextEncoder().encode(JSON.stringify(toFollowUpPayload(message))).length;
+    expect(bytes).toBeLessThan(rules.max_body_bytes);
   });
 });
 

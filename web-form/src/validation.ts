@@ -17,6 +17,11 @@ export interface SubmitPayload {
   message: string;
 }
 
+/** The JSON body sent to POST /support/ticket/{id}/messages. */
+export interface FollowUpPayload {
+  message: string;
+}
+
 /**
  * Practical e-mail check: one @, no whitespace, a dotted domain made of
  * label characters, no leading/trailing/double dots. Not RFC 5322 complete
@@ -80,6 +85,11 @@ function capitalize(s: string): string {
   return bare.charAt(0).toUpperCase() + bare.slice(1);
 }
 
+/** The message of the form, and of a follow-up on a ticket: one rule for both. */
+export function validateMessage(value: string): string | undefined {
+  return textError('a message', value, rules.message.min, rules.message.max, false);
+}
+
 export function validateField(field: FieldName, values: FormValues): string | undefined {
   const v = values[field] ?? '';
   switch (field) {
@@ -88,7 +98,7 @@ export function validateField(field: FieldName, values: FormValues): string | un
     case 'subject':
       return textError('a subject', v, rules.subject.min, rules.subject.max, true);
     case 'message':
-      return textError('a message', v, rules.message.min, rules.message.max, false);
+      return validateMessage(v);
     case 'email': {
       const e = cleanText(v);
       if (isBlank(e)) return 'Please enter your email address.';
@@ -136,4 +146,9 @@ export function toPayload(values: FormValues): SubmitPayload {
     priority: priority === '' ? rules.default_priority : priority,
     message: cleanText(values.message),
   };
+}
+
+/** A follow-up as sent: without bidirectional controls and trimmed, like the form's message. */
+export function toFollowUpPayload(message: string): FollowUpPayload {
+  return { message: cleanText(message) };
 }
