@@ -57,39 +57,39 @@ const MIME = {
 
 const len = (s) => [...s].length;
 
-const NOT_AN_OBJECT = { field: 'body', code: 'invalid_body', message: 'body must be a JSON object' };
+const NOT_AN_OBJECT = { field: 'body', message: 'body must be a JSON object' };
 
-/** The checks of a JSON body's fields; each failure is `{field, code, message}` in `errors`. */
+/** The checks of a JSON body's fields; each failure is `{field, message}` in `errors`. */
 function fieldChecks(body) {
   const errors = [];
-  const fail = (field, code, message) => errors.push({ field, code, message });
+  const fail = (field, message) => errors.push({ field, message });
   const text = (field, label, { min = 0, max }, singleLine) => {
     const raw = body[field];
-    if (raw === undefined || raw === null) return fail(field, 'required', `${label} is required`);
-    if (typeof raw !== 'string') return fail(field, 'not_text', `${label} must be text`);
+    if (raw === undefined || raw === null) return fail(field, `${label} is required`);
+    if (typeof raw !== 'string') return fail(field, `${label} must be text`);
     const v = clean(raw);
     const n = len(v);
-    if (BLANK_RE.test(v)) fail(field, 'required', `${label} is required`);
-    else if (n < min) fail(field, 'too_short', `${label} must be at least ${min} characters`);
-    else if (n > max) fail(field, 'too_long', `${label} must be at most ${max} characters`);
-    else if (singleLine && CONTROL_RE.test(v)) fail(field, 'not_single_line', `${label} must be a single line of text`);
-    else if (STRAY_CONTROL_RE.test(v)) fail(field, 'control_characters', `${label} contains characters that are not text`);
-    else if (field === 'email' && !EMAIL_RE.test(v)) fail(field, 'invalid_email', 'Email must be a valid email address');
+    if (BLANK_RE.test(v)) fail(field, `${label} is required`);
+    else if (n < min) fail(field, `${label} must be at least ${min} characters`);
+    else if (n > max) fail(field, `${label} must be at most ${max} characters`);
+    else if (singleLine && CONTROL_RE.test(v)) fail(field, `${label} must be a single line of text`);
+    else if (STRAY_CONTROL_RE.test(v)) fail(field, `${label} contains characters that are not text`);
+    else if (field === 'email' && !EMAIL_RE.test(v)) fail(field, 'Email must be a valid email address');
   };
   const choice = (field, label, allowed, required) => {
     const raw = body[field];
-    if (raw === undefined || raw === null) return required ? fail(field, 'required', `${label} is required`) : undefined;
-    if (typeof raw !== 'string') return fail(field, 'not_text', `${label} must be text`);
-    if (!allowed.includes(raw.trim())) fail(field, 'not_allowed', `${label} must be one of: ${allowed.join(', ')}`);
+    if (raw === undefined || raw === null) return required ? fail(field, `${label} is required`) : undefined;
+    if (typeof raw !== 'string') return fail(field, `${label} must be text`);
+    if (!allowed.includes(raw.trim())) fail(field, `${label} must be one of: ${allowed.join(', ')}`);
   };
   return { errors, text, choice };
 }
 
 const isObject = (body) => typeof body === 'object' && body !== null && !Array.isArray(body);
 
-/** Server-side validation with the same shared rules (and messages) as the server; its errors have no code. */
+/** Server-side validation with the same shared rules (and messages) as the server. */
 export function validatePayload(body) {
-  if (!isObject(body)) return [{ field: NOT_AN_OBJECT.field, message: NOT_AN_OBJECT.message }];
+  if (!isObject(body)) return [NOT_AN_OBJECT];
   const { errors, text, choice } = fieldChecks(body);
   text('name', 'Name', rules.name, true);
   text('email', 'Email', rules.email, true);
@@ -97,10 +97,10 @@ export function validatePayload(body) {
   choice('category', 'Category', rules.categories, true);
   text('message', 'Message', rules.message, false);
   choice('priority', 'Priority', rules.priorities, false);
-  return errors.map(({ field, message }) => ({ field, message }));
+  return errors;
 }
 
-/** A follow-up's `{"message"}`: the form's message rule; each error has a code. */
+/** A follow-up's `{"message"}`: the form's message rule. */
 export function validateFollowUp(body) {
   if (!isObject(body)) return [NOT_AN_OBJECT];
   const { errors, text } = fieldChecks(body);
@@ -268,7 +268,6 @@ export function createFakeApi({ distDir = path.join(webFormDir, 'dist'), replyAf
     t.updated_at = added.created_at;
     const created = {
       ticket_id: ticketId,
-      message_id: added.message_id,
       message: 'Thanks — we have your message. You will get an answer by email and here.',
     };
     if (replayKey !== undefined) followUps.set(replayKey, created);

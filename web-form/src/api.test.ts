@@ -245,7 +245,6 @@ describe('fetchTicket', () => {
 describe('sendFollowUp', () => {
   const accepted = {
     ticket_id: TID,
-    message_id: MID,
     message: 'Thanks — we have your message. You will get an answer by email and here.',
   };
   const headersOf = (fetchImpl: ReturnType<typeof vi.fn>, i = 0) =>
@@ -283,7 +282,7 @@ describe('sendFollowUp', () => {
     const fetchImpl = async () =>
       jsonResponse(422, {
         error: 'validation_failed',
-        errors: [{ field: 'message', code: 'too_short', message: 'Message must be at least 10 characters' }],
+        errors: [{ field: 'message', message: 'Message must be at least 10 characters' }],
       });
     expect(await sendFollowUp('', TID, { message: 'short' }, { fetchImpl })).toEqual({
       kind: 'validation',
@@ -306,14 +305,14 @@ describe('sendFollowUp', () => {
     });
   });
 
-  it('503, a 2xx without a message id, and network errors are unreachable (a retry is safe)', async () => {
+  it('503, a 2xx without a ticket id, and network errors are unreachable (a retry is safe)', async () => {
     const unavailable = async () =>
       jsonResponse(503, { error: 'unavailable', message: 'Support is briefly unavailable. Please try again in a minute.' });
     expect(await sendFollowUp('', TID, { message: 'One more question' }, { fetchImpl: unavailable })).toEqual({
       kind: 'unreachable',
       reason: 'server',
     });
-    const noId = async () => jsonResponse(201, { ticket_id: TID, message: 'Thanks' });
+    const noId = async () => jsonResponse(201, { message: 'Thanks' });
     expect(await sendFollowUp('', TID, { message: 'One more question' }, { fetchImpl: noId })).toEqual({
       kind: 'unreachable',
       reason: 'server',

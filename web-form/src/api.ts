@@ -21,7 +21,6 @@ export type SubmitResult = SendResult<SubmitSuccess>;
 /** A follow-up the server took (201), or had already taken with the same Idempotency-Key (200). */
 export interface FollowUpAccepted {
   ticket_id: string;
-  message_id: string;
   message: string;
 }
 
@@ -236,8 +235,8 @@ export function submitTicket(apiBase: string, payload: SubmitPayload, opts: Subm
 }
 
 function readFollowUpAccepted(body: unknown): FollowUpAccepted | null {
-  if (!isRecord(body) || typeof body.message_id !== 'string' || body.message_id.length === 0) return null;
-  return { ticket_id: asText(body.ticket_id), message_id: body.message_id, message: asText(body.message) };
+  if (!isRecord(body) || typeof body.ticket_id !== 'string' || body.ticket_id.length === 0) return null;
+  return { ticket_id: body.ticket_id, message: asText(body.message) };
 }
 
 /**
