@@ -29,6 +29,16 @@ fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+fn email_address<F: Fn(&str) -> Option<String>>(
+    env: &Lookup<F>,
+    name: &'static str,
+) -> Result<EmailAddress, ConfigError> {
+    parse_email_address(&env.required(name)?).map_err(|e| ConfigError::Invalid {
+        name,
+        reason: e.to_string(),
+    })
+}
+
 /// What the intake runs on, in every function that receives messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntakeConfig {
@@ -176,13 +186,9 @@ pub struct EmailSenderConfig {
 impl EmailSenderConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Lookup(lookup);
-        let sender = env.required("SENDER_ADDRESS")?;
         Ok(Self {
             tickets_table: env.required("TICKETS_TABLE")?,
-            sender_address: parse_email_address(&sender).map_err(|e| ConfigError::Invalid {
-                name: "SENDER_ADDRESS",
-                reason: e.to_string(),
-            })?,
+            sender_address: email_address(&env, "SENDER_ADDRESS")?,
             configuration_set: env.optional("SES_CONFIGURATION_SET"),
             site_url: env.optional("SITE_URL").map(|url| url.trim_end_matches('/').to_owned()),
         })
@@ -193,29 +199,31 @@ impl EmailSenderConfig {
     }
 }
 
-/// Twilio's auth token: it signs the webhooks and authenticates the API calls. Never logged
-/// (`secrecy`); in AWS it comes from Secrets Manager (template.yaml), locally from the
-/// environment.
+/// A credential (Twilio's auth token, Google's client secret and refresh token). Never
+/// logged (`secrecy`); in AWS it comes from Secrets Manager (template.yaml), locally from
+/// the environment.
 #[derive(Clone)]
-pub struct TwilioAuthToken(pub secrecy::SecretString);
+pub struct Secret(pub secrecy::SecretString);
 
-impl fmt::Debug for TwilioAuthToken {
+impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TwilioAuthToken([REDACTED])")
+        f.write_str("Secret([REDACTED])")
     }
 }
 
-impl PartialEq for TwilioAuthToken {
+impl PartialEq for Secret {
     fn eq(&self, other: &Self) -> bool {
         use secrecy::ExposeSecret;
         self.0.expose_secret() == other.0.expose_secret()
     }
 }
 
-impl Eq for TwilioAuthToken {}
+impl Eq for Secret {}
 
-fn twilio_auth_token<F: Fn(&str) -> Option<String>>(env: &Lookup<F>) -> Result<TwilioAuthToken, ConfigError> {
-    Ok(TwilioAuthToken(env.required("TWILIO_AUTH_TOKEN")?.into()))
+impl<F: Fn(&str) -> Option<String>> Lookup<F> {
+    fn secret(&self, name: &'static str) -> Result<Secret, ConfigError> {
+        Ok(Secret(self.required(name)?.into()))
+    }
 }
 
 /// The public URL Twilio calls for incoming messages (`TWILIO_WEBHOOK_URL`): what the
@@ -241,7 +249,7 @@ pub fn status_callback_url(webhook_url: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WhatsappWebhookConfig {
     pub intake: IntakeConfig,
-    pub auth_token: TwilioAuthToken,
+    pub auth_token: Secret,
     pub webhook_url: String,
 }
 
@@ -250,7 +258,7 @@ impl WhatsappWebhookConfig {
         let env = Lookup(lookup);
         Ok(Self {
             intake: IntakeConfig::read(&env)?,
-            auth_token: twilio_auth_token(&env)?,
+            auth_token: env.secret("TWILIO_AUTH_TOKEN")?,
             webhook_url: webhook_url(&env)?,
         })
     }
@@ -264,7 +272,7 @@ impl WhatsappWebhookConfig {
 pub struct WhatsappSenderConfig {
     pub tickets_table: String,
     pub account_sid: String,
-    pub auth_token: TwilioAuthToken,
+    pub auth_token: Secret,
     /// Twilio's REST API (`TWILIO_API_BASE_URL`, default `https://api.twilio.com`; the local
     /// stand-in on one machine).
     pub api_base_url: String,
@@ -293,7 +301,7 @@ impl WhatsappSenderConfig {
         Ok(Self {
             tickets_table: env.required("TICKETS_TABLE")?,
             account_sid,
-            auth_token: twilio_auth_token(&env)?,
+            auth_token: env.secret("TWILIO_AUTH_TOKEN")?,
             api_base_url: env
                 .optional("TWILIO_API_BASE_URL")
                 .unwrap_or_else(|| "https://api.twilio.com".into())
@@ -301,6 +309,91 @@ impl WhatsappSenderConfig {
                 .to_owned(),
             from,
             status_callback_url: status_callback_url(&webhook_url(&env)?),
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup)
+    }
+}
+
+/// The support mailbox on Gmail, read by the push webhook and the scheduled poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxConfig {
+    pub intake: IntakeConfig,
+    /// The support address (`SUPPORT_MAILBOX`): the Gmail mailbox, and the From of replies.
+    pub address: EmailAddress,
+    /// Whose Authentication-Results prove a sender (`GMAIL_AUTHSERV_ID`, default
+    /// `mx.google.com`, the only one Gmail's servers add).
+    pub authserv_id: String,
+    /// Gmail's API (`GMAIL_API_BASE_URL`, default `https://gmail.googleapis.com`; the local
+    /// stand-in on one machine).
+    pub api_base_url: String,
+    /// The Pub/Sub topic the mailbox's `watch` publishes to (`GMAIL_PUBSUB_TOPIC`,
+    /// `projects/<project>/topics/<topic>`).
+    pub pubsub_topic: String,
+    /// Google's OAuth token endpoint (`GOOGLE_TOKEN_URL`, default
+    /// `https://oauth2.googleapis.com/token`).
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The mailbox owner's consent (`GMAIL_REFRESH_TOKEN`), scope `gmail.readonly`.
+    pub refresh_token: Secret,
+}
+
+impl MailboxConfig {
+    fn read<F: Fn(&str) -> Option<String>>(env: &Lookup<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            intake: IntakeConfig::read(env)?,
+            address: email_address(env, "SUPPORT_MAILBOX")?,
+            authserv_id: env
+                .optional("GMAIL_AUTHSERV_ID")
+                .unwrap_or_else(|| "mx.google.com".into()),
+            api_base_url: env
+                .optional("GMAIL_API_BASE_URL")
+                .unwrap_or_else(|| "https://gmail.googleapis.com".into()),
+            pubsub_topic: env.required("GMAIL_PUBSUB_TOPIC")?,
+            token_url: env
+                .optional("GOOGLE_TOKEN_URL")
+                .unwrap_or_else(|| "https://oauth2.googleapis.com/token".into()),
+            client_id: env.required("GOOGLE_CLIENT_ID")?,
+            client_secret: env.secret("GOOGLE_CLIENT_SECRET")?,
+            refresh_token: env.secret("GMAIL_REFRESH_TOKEN")?,
+        })
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&Lookup(lookup))
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup)
+    }
+}
+
+/// The Gmail push webhook: the mailbox, and whose pushes it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GmailWebhookConfig {
+    pub mailbox: MailboxConfig,
+    /// Google's published keys (`GOOGLE_JWKS_URL`, default
+    /// `https://www.googleapis.com/oauth2/v3/certs`).
+    pub jwks_url: String,
+    /// The audience of the push subscription's tokens (`GMAIL_PUSH_AUDIENCE`).
+    pub audience: String,
+    /// The service account the push subscription signs as (`GMAIL_PUSH_SERVICE_ACCOUNT`).
+    pub service_account: String,
+}
+
+impl GmailWebhookConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Lookup(lookup);
+        Ok(Self {
+            mailbox: MailboxConfig::read(&env)?,
+            jwks_url: env
+                .optional("GOOGLE_JWKS_URL")
+                .unwrap_or_else(|| "https://www.googleapis.com/oauth2/v3/certs".into()),
+            audience: env.required("GMAIL_PUSH_AUDIENCE")?,
+            service_account: env.required("GMAIL_PUSH_SERVICE_ACCOUNT")?,
         })
     }
 

@@ -91,6 +91,58 @@ pub fn whatsapp_webhook(
     )
 }
 
+/// The inbox sync of the support mailbox on Gmail (the push webhook's and the poll's).
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "gmail"))]
+pub fn inbox_sync(
+    config: config::MailboxConfig,
+    sdk: &SdkConfig,
+) -> Result<support_core::inbox::InboxSync, crate::mailbox::gmail::GmailSetupError> {
+    let cursor = crate::mailbox::dynamodb::DynamoMailboxCursor::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        &config.intake.tickets_table,
+    );
+    let (intake, _, _) = intake(config.intake, sdk);
+    let gmail = crate::mailbox::gmail::GmailMailbox::new(
+        crate::mailbox::gmail::GmailConfig {
+            api_base_url: config.api_base_url,
+            user: config.address.to_string(),
+            topic_name: config.pubsub_topic,
+        },
+        crate::google::oauth::RefreshTokenGrant {
+            token_url: config.token_url,
+            client_id: config.client_id,
+            client_secret: config.client_secret.0,
+            refresh_token: config.refresh_token.0,
+        },
+    )?;
+    Ok(support_core::inbox::InboxSync::new(
+        Arc::new(gmail),
+        Arc::new(cursor),
+        intake,
+        support_core::inbox::InboxSettings {
+            address: config.address,
+            authserv_id: config.authserv_id,
+        },
+    ))
+}
+
+/// The Gmail push webhook: Google's pushes verified, then the inbox synced.
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "gmail", feature = "gmail-push"))]
+pub fn gmail_webhook(
+    config: config::GmailWebhookConfig,
+    sdk: &SdkConfig,
+) -> Result<crate::lambda::gmail_http::GmailPush, crate::mailbox::gmail::GmailSetupError> {
+    let verifier = crate::google::push::PushVerifier::new(crate::google::push::PushAuthConfig {
+        jwks_url: config.jwks_url,
+        audience: config.audience,
+        service_account: config.service_account,
+    })?;
+    Ok(crate::lambda::gmail_http::GmailPush::new(
+        verifier,
+        inbox_sync(config.mailbox, sdk)?,
+    ))
+}
+
 #[cfg(all(feature = "dynamodb", feature = "sqs"))]
 pub fn intake_sweeper(config: config::SweeperConfig, sdk: &SdkConfig) -> support_core::intake::Sweeper {
     let tickets =

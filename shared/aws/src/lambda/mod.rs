@@ -1,6 +1,8 @@
 //! The Lambda glue: SQS batches with partial failures, the web form's HTTP routes,
 //! Twilio's WhatsApp webhook and SES's bounce and complaint events.
 
+#[cfg(all(feature = "gmail-push", feature = "dynamodb", feature = "sqs"))]
+pub mod gmail_http;
 #[cfg(feature = "http")]
 mod http;
 #[cfg(feature = "ses-events")]
