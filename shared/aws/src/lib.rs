@@ -17,6 +17,8 @@ mod dynamodb;
 pub mod engine {
     pub mod bedrock;
 }
+#[cfg(feature = "gmail-push")]
+pub mod google;
 #[cfg(feature = "ses")]
 pub mod mailer {
     pub mod ses;
