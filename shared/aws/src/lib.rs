@@ -17,8 +17,12 @@ mod dynamodb;
 pub mod engine {
     pub mod bedrock;
 }
-#[cfg(feature = "gmail-push")]
+#[cfg(any(feature = "gmail", feature = "gmail-push"))]
 pub mod google;
+#[cfg(feature = "gmail")]
+pub mod mailbox {
+    pub mod gmail;
+}
 #[cfg(feature = "ses")]
 pub mod mailer {
     pub mod ses;

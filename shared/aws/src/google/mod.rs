@@ -1,5 +1,8 @@
-//! Google's side of the email channel: Pub/Sub's signed pushes to the Gmail webhook.
+//! Google's side of the email channel: Pub/Sub's signed pushes to the Gmail webhook, and
+//! OAuth access tokens for Gmail's API (the mailbox adapter is `crate::mailbox::gmail`).
 
+#[cfg(feature = "gmail")]
+pub mod oauth;
 #[cfg(feature = "gmail-push")]
 pub mod push;
 
@@ -28,6 +31,15 @@ pub(crate) fn uint64(value: &Value) -> Option<u64> {
         Value::String(s) => s.parse().ok(),
         _ => None,
     }
+}
+
+/// [`uint64`] as a serde field (`#[serde(deserialize_with = "uint64_field")]`).
+#[cfg(feature = "gmail")]
+pub(crate) fn uint64_field<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    use serde::de::Error as _;
+    use serde::Deserialize as _;
+    let value = Value::deserialize(deserializer)?;
+    uint64(&value).ok_or_else(|| D::Error::custom("expected an unsigned integer, as a number or a string"))
 }
 
 #[cfg(test)]
