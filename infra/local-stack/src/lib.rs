@@ -23,6 +23,7 @@
 
 pub mod functions;
 pub mod gateway;
+pub mod google;
 pub mod intrinsics;
 pub mod moto;
 pub mod poller;
@@ -58,12 +59,15 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Environment variables the local stack sets for every function unless overridden: the
-/// deterministic offline model instead of Bedrock, and the development Twilio account of the
-/// stand-in instead of the template's Secrets Manager references.
+/// deterministic offline model instead of Bedrock, and the development Twilio account and
+/// Google OAuth client of the stand-ins instead of the template's Secrets Manager references.
 pub const LOCAL_DEFAULTS: &[(&str, &str)] = &[
     ("MODEL_PROVIDER", "offline"),
     ("TWILIO_ACCOUNT_SID", twilio::LOCAL_ACCOUNT_SID),
     ("TWILIO_AUTH_TOKEN", twilio::LOCAL_AUTH_TOKEN),
+    ("GOOGLE_CLIENT_ID", google::LOCAL_CLIENT_ID),
+    ("GOOGLE_CLIENT_SECRET", google::LOCAL_CLIENT_SECRET),
+    ("GMAIL_REFRESH_TOKEN", google::LOCAL_REFRESH_TOKEN),
 ];
 
 /// The template's parameter holding the public URL Twilio calls; locally, the gateway's.
@@ -72,6 +76,9 @@ const WEBHOOK_URL_PARAMETER: &str = "WhatsappWebhookUrl";
 const WEBHOOK_PATH: &str = "/webhooks/whatsapp";
 /// Where the Twilio stand-in is served, under the gateway's URL.
 pub const TWILIO_STAND_IN_PATH: &str = "/local/twilio";
+/// The path of the Gmail push route, under the gateway's URL: where the Google stand-in
+/// pushes.
+const GMAIL_WEBHOOK_PATH: &str = "/webhooks/gmail";
 
 /// Environment variables naming an SES sender identity, which is created in moto.
 const SENDER_VARIABLES: &[&str] = &["SENDER_ADDRESS"];
@@ -271,6 +278,7 @@ pub struct LocalStack {
     tasks: Vec<JoinHandle<()>>,
     moto: Option<moto::MotoServer>,
     twilio: Arc<twilio::TwilioStandIn>,
+    google: Arc<google::GoogleStandIn>,
 }
 
 /// An SDK configuration for a local endpoint: fixed credentials, no IMDS, no profile.
@@ -354,16 +362,30 @@ impl LocalStack {
             let env = function_environment(&template, id, &bindings, &options, &gateway_url)?;
             environments.insert(id.clone(), env);
         }
-        let twilio_env = |name: &str, default: &str| {
+        // The stand-ins take the values the functions were given, so that both sides agree.
+        let function_value = |name: &str, default: &str| {
             environments
                 .values()
-                .find_map(|env| env.get(name).cloned())
+                .find_map(|env| env.get(name).filter(|v| !v.is_empty()).cloned())
                 .unwrap_or_else(|| default.to_owned())
         };
         let twilio = twilio::TwilioStandIn::new(
-            twilio_env("TWILIO_ACCOUNT_SID", twilio::LOCAL_ACCOUNT_SID),
-            twilio_env("TWILIO_AUTH_TOKEN", twilio::LOCAL_AUTH_TOKEN).into(),
+            function_value("TWILIO_ACCOUNT_SID", twilio::LOCAL_ACCOUNT_SID),
+            function_value("TWILIO_AUTH_TOKEN", twilio::LOCAL_AUTH_TOKEN).into(),
         );
+        let push_endpoint = format!("{gateway_url}{GMAIL_WEBHOOK_PATH}");
+        let google_config = google::GoogleStandInConfig {
+            client_id: function_value("GOOGLE_CLIENT_ID", google::LOCAL_CLIENT_ID),
+            client_secret: function_value("GOOGLE_CLIENT_SECRET", google::LOCAL_CLIENT_SECRET).into(),
+            refresh_token: function_value("GMAIL_REFRESH_TOKEN", google::LOCAL_REFRESH_TOKEN).into(),
+            mailbox: function_value("SUPPORT_MAILBOX", google::LOCAL_SUPPORT_MAILBOX),
+            push_audience: function_value("GMAIL_PUSH_AUDIENCE", &push_endpoint),
+            push_service_account: function_value("GMAIL_PUSH_SERVICE_ACCOUNT", google::LOCAL_PUSH_SERVICE_ACCOUNT),
+            push_endpoint: listener.is_some().then_some(push_endpoint),
+            ..Default::default()
+        };
+        // Its RSA key is generated while the SES identities are provisioned.
+        let google = tokio::task::spawn_blocking(move || google::GoogleStandIn::new(google_config));
         let mut senders: Vec<String> = environments
             .values()
             .flat_map(|env| {
@@ -377,6 +399,7 @@ impl LocalStack {
         senders.sort();
         senders.dedup();
         resources.email_identities = provision::provision_email_identities(&sdk, &senders).await?;
+        let google = google.await.context("generating the Google stand-in's key")?;
         let provisioning = provisioning_started.elapsed();
         tracing::info!(
             tables = resources.tables.len(),
@@ -489,6 +512,7 @@ impl LocalStack {
             let config = gateway_config(&template, &handlers, &options, static_dir.clone(), &endpoint_url);
             let app = Router::new()
                 .nest(TWILIO_STAND_IN_PATH, twilio::router(twilio.clone()))
+                .merge(google::router(google.clone()))
                 .merge(gateway::router(config)?)
                 .into_make_service_with_connect_info::<SocketAddr>();
             let mut stop_rx = stop_rx.clone();
@@ -525,12 +549,18 @@ impl LocalStack {
             tasks,
             moto,
             twilio,
+            google,
         })
     }
 
     /// The Twilio stand-in: what the WhatsApp sender was asked to send.
     pub fn twilio(&self) -> &twilio::TwilioStandIn {
         &self.twilio
+    }
+
+    /// The Google stand-in: the support mailbox, its pushes, Google's keys and tokens.
+    pub fn google(&self) -> &google::GoogleStandIn {
+        &self.google
     }
 
     pub fn template(&self) -> &StackTemplate {
@@ -770,12 +800,34 @@ fn function_environment(
             *slot = (*v).to_owned();
         }
     }
-    // Twilio's API is the stand-in on the gateway, and the site is the gateway (over http).
-    if let Some(slot) = env.get_mut("TWILIO_API_BASE_URL") {
-        *slot = format!("{gateway_url}{TWILIO_STAND_IN_PATH}");
+    // Twilio's and Google's APIs are the stand-ins on the gateway, and the site is the
+    // gateway (over http).
+    let google_urls = google::GoogleUrls::on(gateway_url);
+    for (name, url) in [
+        ("TWILIO_API_BASE_URL", format!("{gateway_url}{TWILIO_STAND_IN_PATH}")),
+        ("GOOGLE_JWKS_URL", google_urls.jwks),
+        ("GOOGLE_TOKEN_URL", google_urls.token),
+        ("GMAIL_API_BASE_URL", google_urls.gmail_api),
+        ("SITE_URL", gateway_url.to_owned()),
+    ] {
+        if let Some(slot) = env.get_mut(name) {
+            *slot = url;
+        }
     }
-    if let Some(slot) = env.get_mut("SITE_URL") {
-        gateway_url.clone_into(slot);
+    // What the template leaves empty, the Google stand-in's pushes fill: they are for the
+    // gateway's Gmail route, signed for the development service account, about the
+    // development mailbox.
+    for (name, value) in [
+        ("GMAIL_PUSH_AUDIENCE", format!("{gateway_url}{GMAIL_WEBHOOK_PATH}")),
+        (
+            "GMAIL_PUSH_SERVICE_ACCOUNT",
+            google::LOCAL_PUSH_SERVICE_ACCOUNT.to_owned(),
+        ),
+        ("SUPPORT_MAILBOX", google::LOCAL_SUPPORT_MAILBOX.to_owned()),
+    ] {
+        if let Some(slot) = env.get_mut(name).filter(|v| v.is_empty()) {
+            *slot = value;
+        }
     }
     // The model layer's files are where scripts/ensure-model.sh put them, not in /opt.
     if let Some(slot) = env.get_mut("EMBEDDING_MODEL_DIR") {
@@ -972,6 +1024,52 @@ mod tests {
     }
 
     const GATEWAY: &str = "http://127.0.0.1:3000";
+
+    #[test]
+    fn google_variables_name_the_stand_in_and_its_development_credentials() {
+        // template.yaml has no Gmail function yet: one declaring what the email channel reads.
+        let t = StackTemplate::parse(
+            r#"
+Resources:
+  GmailWebhookFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: .
+      Handler: bootstrap
+      Runtime: provided.al2023
+      Environment:
+        Variables:
+          GOOGLE_JWKS_URL: https://www.googleapis.com/oauth2/v3/certs
+          GOOGLE_TOKEN_URL: https://oauth2.googleapis.com/token
+          GMAIL_API_BASE_URL: https://gmail.googleapis.com
+          GOOGLE_CLIENT_ID: "{{resolve:secretsmanager:gmail:SecretString:client_id}}"
+          GOOGLE_CLIENT_SECRET: "{{resolve:secretsmanager:gmail:SecretString:client_secret}}"
+          GMAIL_REFRESH_TOKEN: "{{resolve:secretsmanager:gmail:SecretString:refresh_token}}"
+          GMAIL_PUSH_AUDIENCE: ""
+          GMAIL_PUSH_SERVICE_ACCOUNT: ""
+          SUPPORT_MAILBOX: help@acme.example
+"#,
+        )
+        .unwrap();
+        let options = LocalStackOptions::default();
+        let b = bindings(&t, &options, &fake_resources(&t), GATEWAY).unwrap();
+        let env = function_environment(&t, "GmailWebhookFunction", &b, &options, GATEWAY).unwrap();
+        let expected = [
+            ("GOOGLE_JWKS_URL", "http://127.0.0.1:3000/local/google/oauth2/v3/certs"),
+            ("GOOGLE_TOKEN_URL", "http://127.0.0.1:3000/local/google/token"),
+            ("GMAIL_API_BASE_URL", "http://127.0.0.1:3000/local/google"),
+            ("GOOGLE_CLIENT_ID", google::LOCAL_CLIENT_ID),
+            ("GOOGLE_CLIENT_SECRET", google::LOCAL_CLIENT_SECRET),
+            ("GMAIL_REFRESH_TOKEN", google::LOCAL_REFRESH_TOKEN),
+            ("GMAIL_PUSH_AUDIENCE", "http://127.0.0.1:3000/webhooks/gmail"),
+            ("GMAIL_PUSH_SERVICE_ACCOUNT", google::LOCAL_PUSH_SERVICE_ACCOUNT),
+            // A value the template gives is kept: the stand-in takes it too.
+            ("SUPPORT_MAILBOX", "help@acme.example"),
+        ];
+        for (name, value) in expected {
+            assert_eq!(env[name], value, "{name}");
+        }
+    }
 
     #[test]
     fn every_function_config_builds_from_the_template_environment() {

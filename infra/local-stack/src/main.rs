@@ -85,6 +85,11 @@ fn print_summary(stack: &LocalStack) {
         ));
     }
     out.push_str(&format!(
+        "  Gmail stand-in  POST {gateway}{}/messages  (a raw message into {}, pushed to the Gmail webhook)\n",
+        local_stack::google::GMAIL_STAND_IN_PATH,
+        stack.google().config().mailbox
+    ));
+    out.push_str(&format!(
         "  AWS (moto)      {}  region {}{}\n",
         stack.endpoint_url(),
         stack.region(),

@@ -17,6 +17,8 @@ mod dynamodb;
 pub mod engine {
     pub mod bedrock;
 }
+#[cfg(any(feature = "gmail", feature = "gmail-push"))]
+pub mod google;
 #[cfg(any(feature = "ses", feature = "dynamodb"))]
 pub mod mailer {
     #[cfg(feature = "dynamodb")]
@@ -24,9 +26,12 @@ pub mod mailer {
     #[cfg(feature = "ses")]
     pub mod ses;
 }
-#[cfg(feature = "dynamodb")]
+#[cfg(any(feature = "dynamodb", feature = "gmail"))]
 pub mod mailbox {
+    #[cfg(feature = "dynamodb")]
     pub mod dynamodb;
+    #[cfg(feature = "gmail")]
+    pub mod gmail;
 }
 #[cfg(any(feature = "sqs", feature = "sqs-events"))]
 pub mod queue {
