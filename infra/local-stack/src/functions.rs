@@ -161,6 +161,23 @@ impl SnsFunction for support_core::delivery::bounces::MailEvents {
     }
 }
 
+#[async_trait]
+impl HttpFunction for support_aws::lambda::gmail_http::GmailPush {
+    async fn call(&self, request: Request) -> Response<Body> {
+        self.handle(request).await
+    }
+}
+
+#[async_trait]
+impl ScheduledFunction for support_core::inbox::InboxSync {
+    async fn call(&self, _event: serde_json::Value) -> Result<(), String> {
+        self.poll(chrono::Utc::now())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// A function's handler: the kind depends on its events.
 #[derive(Clone)]
 pub enum Handler {
@@ -175,8 +192,8 @@ pub enum Handler {
 /// template's environment here). `None` when the binary is not one of ours.
 pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkConfig) -> Result<Option<Handler>> {
     use support_aws::config::{
-        AgentConfig, ConfigError, EmailSenderConfig, MailEventsConfig, SweeperConfig, WebformConfig,
-        WhatsappSenderConfig, WhatsappWebhookConfig,
+        AgentConfig, ConfigError, EmailSenderConfig, GmailWebhookConfig, MailEventsConfig, MailboxConfig,
+        SweeperConfig, WebformConfig, WhatsappSenderConfig, WhatsappWebhookConfig,
     };
     use support_aws::wiring;
     let lookup = |k: &str| env.get(k).cloned();
@@ -194,6 +211,14 @@ pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkCo
             EmailSenderConfig::from_lookup(lookup).map_err(config_error)?,
             sdk,
         ))),
+        "gmail-webhook" => Handler::Http(Arc::new(
+            wiring::gmail_webhook(GmailWebhookConfig::from_lookup(lookup).map_err(config_error)?, sdk)
+                .map_err(|e| anyhow!("{binary}: {e}"))?,
+        )),
+        "gmail-poller" => Handler::Scheduled(Arc::new(
+            wiring::inbox_sync(MailboxConfig::from_lookup(lookup).map_err(config_error)?, sdk)
+                .map_err(|e| anyhow!("{binary}: {e}"))?,
+        )),
         "ses-events" => Handler::Sns(Arc::new(wiring::mail_events(
             MailEventsConfig::from_lookup(lookup).map_err(config_error)?,
             sdk,

@@ -60,6 +60,9 @@ pub const LOCAL_REFRESH_TOKEN: &str = "local-development-gmail-refresh-token";
 pub const LOCAL_PUSH_SERVICE_ACCOUNT: &str = "gmail-push@tandem-local.iam.gserviceaccount.com";
 /// The support mailbox's address.
 pub const LOCAL_SUPPORT_MAILBOX: &str = "support@tandem.example";
+/// The Pub/Sub topic the mailbox's watch names locally (nothing publishes to it: the
+/// stand-in pushes to the webhook itself).
+pub const LOCAL_PUBSUB_TOPIC: &str = "projects/tandem-local/topics/support-mailbox";
 /// The Pub/Sub subscription named in the pushes.
 const LOCAL_SUBSCRIPTION: &str = "projects/tandem-local/subscriptions/gmail-push";
 

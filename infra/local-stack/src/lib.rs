@@ -723,10 +723,17 @@ fn bindings(
     gateway_url: &str,
 ) -> Result<template::Bindings> {
     let mut parameters = options.parameter_overrides.clone();
-    if template.parameters.contains_key(WEBHOOK_URL_PARAMETER) {
-        parameters
-            .entry(WEBHOOK_URL_PARAMETER.to_owned())
-            .or_insert_with(|| format!("{gateway_url}{WEBHOOK_PATH}"));
+    // The parameters a deployment must give, given the local stand-ins' values.
+    let local_values = [
+        (WEBHOOK_URL_PARAMETER, format!("{gateway_url}{WEBHOOK_PATH}")),
+        ("GmailPushAudience", format!("{gateway_url}{GMAIL_WEBHOOK_PATH}")),
+        ("GmailPushServiceAccount", google::LOCAL_PUSH_SERVICE_ACCOUNT.to_owned()),
+        ("GmailPubsubTopic", google::LOCAL_PUBSUB_TOPIC.to_owned()),
+    ];
+    for (name, value) in local_values {
+        if template.parameters.contains_key(name) {
+            parameters.entry(name.to_owned()).or_insert(value);
+        }
     }
     let mut b = template::Bindings::with_parameters(template, &parameters)?;
     b.region = options.region.clone();
@@ -1088,6 +1095,12 @@ Resources:
         support_aws::config::WhatsappWebhookConfig::from_lookup(|k| webhook.get(k).cloned()).unwrap();
         let whatsapp = env("WhatsappSenderFunction");
         support_aws::config::WhatsappSenderConfig::from_lookup(|k| whatsapp.get(k).cloned()).unwrap();
+        let gmail = env("GmailWebhookFunction");
+        support_aws::config::GmailWebhookConfig::from_lookup(|k| gmail.get(k).cloned()).unwrap();
+        let poller = env("GmailPollerFunction");
+        support_aws::config::MailboxConfig::from_lookup(|k| poller.get(k).cloned()).unwrap();
+        let events = env("SesEventsFunction");
+        support_aws::config::MailEventsConfig::from_lookup(|k| events.get(k).cloned()).unwrap();
     }
 
     #[test]
@@ -1098,6 +1111,7 @@ Resources:
         for (function, routes) in [
             ("WebformApiFunction", support_aws::lambda::webform_http::ROUTES),
             ("WhatsappWebhookFunction", support_aws::lambda::whatsapp_http::ROUTES),
+            ("GmailWebhookFunction", support_aws::lambda::gmail_http::ROUTES),
         ] {
             let mut declared: Vec<String> = t
                 .http_events()

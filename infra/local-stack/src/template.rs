@@ -1007,6 +1007,8 @@ mod tests {
             vec![
                 ("AgentFunction", "agent"),
                 ("EmailSenderFunction", "email-sender"),
+                ("GmailPollerFunction", "gmail-poller"),
+                ("GmailWebhookFunction", "gmail-webhook"),
                 ("IntakeSweeperFunction", "intake-sweeper"),
                 ("SesEventsFunction", "ses-events"),
                 ("WebformApiFunction", "webform-api"),
@@ -1033,8 +1035,15 @@ mod tests {
         assert_eq!(
             routes,
             vec![
+                ("POST".into(), "/webhooks/gmail".into(), api.clone()),
                 ("POST".into(), "/support/submit".into(), api.clone()),
                 ("GET".into(), "/support/ticket/{id}".into(), api.clone()),
+                ("POST".into(), "/support/ticket/{id}/messages".into(), api.clone()),
+                (
+                    "GET".into(),
+                    "/support/ticket/{id}/messages/{message_id}/original".into(),
+                    api.clone()
+                ),
                 ("GET".into(), "/support/confirm/{id}".into(), api.clone()),
                 ("POST".into(), "/webhooks/whatsapp".into(), api.clone()),
                 ("POST".into(), "/webhooks/whatsapp/status".into(), api)
