@@ -116,6 +116,9 @@ pub struct LocalStackOptions {
     pub schedule_interval: Option<Duration>,
     /// How long the gateway waits for a request body before answering 408.
     pub body_timeout: Duration,
+    /// The most records in a page of the Gmail stand-in's history (Gmail's is 500): small
+    /// in tests, to make a sync read several pages.
+    pub gmail_history_page_size: Option<usize>,
     /// Handlers by function logical id, instead of the built-in ones.
     pub handlers: BTreeMap<String, Handler>,
 }
@@ -140,6 +143,7 @@ impl Default for LocalStackOptions {
             start_schedules: true,
             schedule_interval: None,
             body_timeout: gateway::DEFAULT_BODY_TIMEOUT,
+            gmail_history_page_size: None,
             handlers: BTreeMap::new(),
         }
     }
@@ -230,6 +234,11 @@ impl LocalStackOptions {
 
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.body_timeout = timeout;
+        self
+    }
+
+    pub fn gmail_history_page_size(mut self, records: usize) -> Self {
+        self.gmail_history_page_size = Some(records);
         self
     }
 
@@ -382,6 +391,9 @@ impl LocalStack {
             push_audience: function_value("GMAIL_PUSH_AUDIENCE", &push_endpoint),
             push_service_account: function_value("GMAIL_PUSH_SERVICE_ACCOUNT", google::LOCAL_PUSH_SERVICE_ACCOUNT),
             push_endpoint: listener.is_some().then_some(push_endpoint),
+            history_page_size: options
+                .gmail_history_page_size
+                .unwrap_or(google::GoogleStandInConfig::default().history_page_size),
             ..Default::default()
         };
         // Its RSA key is generated while the SES identities are provisioned.

@@ -106,3 +106,194 @@ async fn a_complaint_stops_mail_and_other_events_change_nothing() {
     assert_eq!(ticket["escalation_reason"], "delivery_failed");
     app.shutdown().await;
 }
+
+/// A customer's mail as Gmail stores it: Gmail's own Authentication-Results (DMARC passed
+/// for the From domain), threading headers when it answers `parent`.
+fn customer_mail(from: &str, message_id: &str, parent: Option<(&str, &[&str])>, subject: &str, body: &str) -> String {
+    let domain = from.split('@').nth(1).unwrap();
+    let threading = match parent {
+        Some((in_reply_to, references)) => {
+            let references: Vec<String> = references.iter().map(|r| format!("<{r}>")).collect();
+            format!(
+                "In-Reply-To: <{in_reply_to}>\r\nReferences: {}\r\n",
+                references.join(" ")
+            )
+        }
+        None => String::new(),
+    };
+    format!(
+        "Delivered-To: support@tandem.example\r\n\
+         Authentication-Results: mx.google.com; dkim=pass header.i=@{domain}; spf=pass smtp.mailfrom={from}; dmarc=pass (p=NONE sp=NONE dis=NONE) header.from={domain}\r\n\
+         From: Ada Lovelace <{from}>\r\nTo: Tandem Support <support@tandem.example>\r\nSubject: {subject}\r\n\
+         Message-ID: <{message_id}>\r\n{threading}Date: {}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=UTF-8\r\n\r\n{body}\r\n",
+        chrono::Utc::now().to_rfc2822()
+    )
+}
+
+/// Puts a raw message into the support mailbox through the stand-in's HTTP API, as a
+/// developer would; returns its answer (ids, and the webhook's answer to the push).
+async fn post_mail(app: &TestApp, raw: &str) -> serde_json::Value {
+    let response = app
+        .post("/local/gmail/messages", "message/rfc822", raw.as_bytes().to_vec())
+        .await;
+    assert!(response.status().is_success(), "the stand-in takes the mail");
+    response.json().await.unwrap()
+}
+
+/// The ticket an email's Message-ID names, once the intake stored it.
+async fn ticket_of_mail(app: &TestApp, message_id: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let item = app
+            .dynamodb
+            .get_item()
+            .table_name(app.table_name("TicketsTable"))
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("THREAD#{message_id}")),
+            )
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("META".into()))
+            .send()
+            .await
+            .unwrap()
+            .item;
+        if let Some(ticket) = item.and_then(|i| i.get("ticket_id").and_then(|v| v.as_s().ok()).cloned()) {
+            return ticket;
+        }
+        assert!(Instant::now() < deadline, "no ticket for {message_id}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until SES accepted `count` mails, and returns them parsed.
+async fn sent_mails(app: &TestApp, count: usize) -> Vec<support_core::email::ParsedEmail> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mails = app.sent_emails().await.unwrap();
+        if mails.len() >= count {
+            assert_eq!(mails.len(), count, "exactly {count} mails");
+            return mails
+                .iter()
+                .map(|m| support_core::email::parse(m.as_bytes()).unwrap())
+                .collect();
+        }
+        assert!(Instant::now() < deadline, "{} of {count} mails sent", mails.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_gets_one_threaded_reply_and_the_answer_to_it_lands_on_the_same_ticket() {
+    let app = TestApp::spawn().await;
+    let first = customer_mail(
+        "ada@lovelace.example",
+        "CAF1@mail.lovelace.example",
+        None,
+        "Exporting a board",
+        "Hi, how do I export a board to CSV?\r\n\r\n-- \r\nAda Lovelace\r\nAnalytical Engines Ltd",
+    );
+    let posted = post_mail(&app, &first).await;
+    assert_eq!(
+        posted["push"]["status"], 200,
+        "the webhook took Google's push: {posted}"
+    );
+
+    let replies = sent_mails(&app, 1).await;
+    let reply = &replies[0];
+    assert_eq!(reply.to, ["ada@lovelace.example"]);
+    assert_eq!(reply.in_reply_to, ["CAF1@mail.lovelace.example"]);
+    assert_eq!(reply.references[0], "CAF1@mail.lovelace.example");
+    let ours = reply.message_id.clone().unwrap();
+    assert_eq!(reply.references.last(), Some(&ours), "our own id ends the references");
+    assert!(
+        reply.subject.as_deref().unwrap().starts_with("Re: Exporting a board"),
+        "{reply:?}"
+    );
+    assert!(reply.text.starts_with("Hi Ada,"), "{}", reply.text);
+    assert!(reply.text.contains("Export"), "answered from the help center: {}", reply.text);
+
+    let ticket_id = ticket_of_mail(&app, "CAF1@mail.lovelace.example").await;
+    let ticket = app.ticket(&ticket_id).await;
+    assert_eq!(ticket["messages"][0]["channel"], "email");
+    assert_eq!(
+        ticket["messages"][0]["body"], "Hi, how do I export a board to CSV?",
+        "the agent read the message without its signature"
+    );
+
+    // Ada answers in the thread, quoting the reply, as Gmail writes it.
+    let answer = customer_mail(
+        "ada@lovelace.example",
+        "CAF2@mail.lovelace.example",
+        Some((&ours, &["CAF1@mail.lovelace.example", &ours])),
+        "Re: Exporting a board",
+        &format!(
+            "Thanks! And can I export only the cards of one column?\r\n\r\nOn {}, Tandem Support <support@tandem.example> wrote:\r\n> Hello Ada,\r\n> Use Export.",
+            chrono::Utc::now().format("%a, %-d %b %Y at %H:%M")
+        ),
+    );
+    post_mail(&app, &answer).await;
+    let replies = sent_mails(&app, 2).await;
+    assert_eq!(ticket_of_mail(&app, "CAF2@mail.lovelace.example").await, ticket_id);
+    let second = &replies[1];
+    assert_eq!(second.in_reply_to, ["CAF2@mail.lovelace.example"]);
+    assert!(second.references.contains(&"CAF1@mail.lovelace.example".to_owned()));
+
+    let ticket = app.ticket(&ticket_id).await;
+    let messages = ticket["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 4, "{ticket}");
+    assert_eq!(
+        messages[2]["body"],
+        "Thanks! And can I export only the cards of one column?"
+    );
+    assert_eq!(messages[2]["has_original"], true);
+    let id = messages[2]["message_id"].as_str().unwrap();
+    let original: serde_json::Value = app
+        .get(&format!("/support/ticket/{ticket_id}/messages/{id}/original"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        original["original"].as_str().unwrap().contains("> Use Export."),
+        "the original keeps the quote: {original}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_thread_by_ses_message_id_and_a_web_form_customer_can_answer_by_email() {
+    let app = TestApp::spawn().await;
+    let form_ticket = app.submit_ok(&valid_form()).await;
+    app.wait_for_sent_reply(&form_ticket, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let ses_id = app.reply_provider_ids(&form_ticket).await.unwrap()[0].clone().unwrap();
+
+    // Maya answers the emailed reply; her client knows it only by the id SES gave it.
+    let ses_header_id = format!("{ses_id}@email.amazonses.com");
+    let answer = customer_mail(
+        "maya@northwind.example",
+        "maya-2@northwind.example",
+        Some((&ses_header_id, &[&ses_header_id])),
+        "Re: Invite a teammate",
+        "Thanks, and how do I remove a teammate from the workspace?",
+    )
+    .replace("Ada Lovelace", "Maya Lin");
+    post_mail(&app, &answer).await;
+    assert_eq!(ticket_of_mail(&app, "maya-2@northwind.example").await, form_ticket);
+    let ticket = ticket_until(&app, &form_ticket, |t| t["messages"].as_array().unwrap().len() == 4).await;
+    assert_eq!(ticket["messages"][2]["channel"], "email");
+
+    // Someone else answering in the same thread opens a ticket of their own.
+    let stranger = customer_mail(
+        "eve@mallory.example",
+        "eve-1@mallory.example",
+        Some((&ses_header_id, &[&ses_header_id])),
+        "Re: Invite a teammate",
+        "Please send me the workspace's member list.",
+    );
+    post_mail(&app, &stranger).await;
+    assert_ne!(ticket_of_mail(&app, "eve-1@mallory.example").await, form_ticket);
+    app.shutdown().await;
+}
