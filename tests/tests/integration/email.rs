@@ -211,7 +211,11 @@ async fn a_mail_gets_one_threaded_reply_and_the_answer_to_it_lands_on_the_same_t
         "{reply:?}"
     );
     assert!(reply.text.starts_with("Hi Ada,"), "{}", reply.text);
-    assert!(reply.text.contains("Export"), "answered from the help center: {}", reply.text);
+    assert!(
+        reply.text.contains("Export"),
+        "answered from the help center: {}",
+        reply.text
+    );
 
     let ticket_id = ticket_of_mail(&app, "CAF1@mail.lovelace.example").await;
     let ticket = app.ticket(&ticket_id).await;
@@ -295,5 +299,256 @@ async fn replies_thread_by_ses_message_id_and_a_web_form_customer_can_answer_by_
     );
     post_mail(&app, &stranger).await;
     assert_ne!(ticket_of_mail(&app, "eve-1@mallory.example").await, form_ticket);
+    app.shutdown().await;
+}
+
+/// A Pub/Sub push of a mailbox change, as Google sends it.
+fn push_body(email_address: &str, history_id: u64) -> String {
+    use base64::Engine as _;
+    let data = json!({"emailAddress": email_address, "historyId": history_id}).to_string();
+    json!({
+        "message": {
+            "data": base64::engine::general_purpose::STANDARD.encode(data),
+            "messageId": format!("local-{history_id}"),
+            "publishTime": chrono::Utc::now(),
+        },
+        "subscription": "projects/tandem-local/subscriptions/support-mailbox",
+    })
+    .to_string()
+}
+
+async fn push(app: &TestApp, authorization: Option<String>, body: &str) -> reqwest::Response {
+    let mut request = app
+        .http
+        .post(format!("{}/webhooks/gmail", app.base_url))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_googles_pushes_for_this_mailbox_are_taken_and_bad_ones_get_a_clear_4xx() {
+    let app = TestApp::spawn().await;
+    let google = app.stack.google();
+    // A mail is waiting in the mailbox, its push lost: any accepted push would take it in.
+    google.script(local_stack::google::Script {
+        drop_pushes: 1,
+        ..Default::default()
+    });
+    let mail = customer_mail(
+        "ada@lovelace.example",
+        "waiting@lovelace.example",
+        None,
+        "Export",
+        "How do I export a board?",
+    );
+    let delivered = google.deliver(mail.into_bytes(), "INBOX").await;
+    let good = google.push_claims();
+    let with = |change: serde_json::Value| {
+        let mut claims = good.clone();
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(change.as_object().unwrap().clone());
+        Some(format!("Bearer {}", google.sign_token(&claims)))
+    };
+    let body = push_body("support@tandem.example", delivered.history_id);
+    let expired = chrono::Utc::now().timestamp() - 3600;
+    let cases = [
+        ("missing", None, 401),
+        ("not bearer", Some("Basic dXNlcjpwYXNz".to_owned()), 401),
+        (
+            "wrong audience",
+            with(json!({"aud": "https://elsewhere.example/push"})),
+            401,
+        ),
+        ("wrong issuer", with(json!({"iss": "https://evil.example"})), 401),
+        ("expired", with(json!({"iat": expired - 3600, "exp": expired})), 401),
+        (
+            "bad signature",
+            Some(format!(
+                "Bearer {}",
+                google.sign_token_with_unpublished_key(&good, google.key_id())
+            )),
+            401,
+        ),
+        (
+            "wrong service account",
+            with(json!({"email": "someone@evil.iam.gserviceaccount.com"})),
+            403,
+        ),
+        ("email not verified", with(json!({"email_verified": false})), 403),
+    ];
+    for (case, authorization, status) in cases {
+        let response = push(&app, authorization, &body).await;
+        assert_eq!(response.status(), status, "{case}");
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            answer["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{case}: {answer}"
+        );
+    }
+
+    let token = with(json!({}));
+    let bad_inputs = [
+        ("garbage", "not json at all".to_owned(), 400),
+        ("no data", json!({"message": {"messageId": "1"}}).to_string(), 400),
+        (
+            "data not base64",
+            json!({"message": {"data": "%%%not base64%%%", "messageId": "1"}}).to_string(),
+            400,
+        ),
+        (
+            "unknown mailbox",
+            push_body("other@tandem.example", delivered.history_id),
+            422,
+        ),
+    ];
+    for (case, body, status) in bad_inputs {
+        let response = push(&app, token.clone(), &body).await;
+        assert_eq!(response.status(), status, "{case}");
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert!(answer["error"].is_string(), "{case}: {answer}");
+    }
+    assert_eq!(app.item_count("CustomersTable").await, 0, "nothing was taken in");
+    assert!(
+        app.ticket_table_items("message").await.is_empty(),
+        "nothing was taken in"
+    );
+
+    // Google's push itself is taken, once, however often it comes.
+    for _ in 0..3 {
+        assert_eq!(push(&app, token.clone(), &body).await.status(), 200);
+    }
+    let ticket_id = ticket_of_mail(&app, "waiting@lovelace.example").await;
+    assert_eq!(
+        app.ticket(&ticket_id).await["messages"][0]["body"],
+        "How do I export a board?"
+    );
+    assert_eq!(
+        app.ticket_table_items("message")
+            .await
+            .iter()
+            .filter(|m| m["direction"].as_s().unwrap() == "inbound")
+            .count(),
+        1
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_reads_every_page_skips_our_own_mail_and_survives_an_expired_history() {
+    let app = TestApp::spawn_with(local_stack::LocalStackOptions::default().gmail_history_page_size(2)).await;
+    let google = app.stack.google();
+    // The mailbox's first sync reads its recent mail: five mails whose pushes were lost, and
+    // the one whose push arrives.
+    google.script(local_stack::google::Script {
+        drop_pushes: 5,
+        ..Default::default()
+    });
+    for n in 1..=5 {
+        let mail = customer_mail(
+            &format!("customer{n}@lovelace.example"),
+            &format!("m{n}@lovelace.example"),
+            None,
+            &format!("Question {n}"),
+            "How do I export a board?",
+        );
+        google.deliver(mail.into_bytes(), "INBOX").await;
+    }
+    // Our own sent mail in the mailbox is never taken in.
+    let own = customer_mail(
+        "support@tandem.example",
+        "own-1@tandem.example",
+        None,
+        "Re: Question 1",
+        "Hello, use Export.",
+    );
+    google.deliver(own.into_bytes(), "SENT").await;
+    let last = customer_mail(
+        "customer6@lovelace.example",
+        "m6@lovelace.example",
+        None,
+        "Question 6",
+        "How do I export a board?",
+    );
+    let delivered = google.deliver(last.into_bytes(), "INBOX").await;
+    assert_eq!(delivered.push.status, Some(200));
+    let mut tickets = std::collections::BTreeSet::new();
+    for n in 1..=6 {
+        tickets.insert(ticket_of_mail(&app, &format!("m{n}@lovelace.example")).await);
+    }
+    assert_eq!(tickets.len(), 6);
+
+    // Later syncs read the history from where the last one stopped, two records a page.
+    google.script(local_stack::google::Script {
+        drop_pushes: 2,
+        ..Default::default()
+    });
+    for n in 7..=9 {
+        let mail = customer_mail(
+            &format!("customer{n}@lovelace.example"),
+            &format!("m{n}@lovelace.example"),
+            None,
+            &format!("Question {n}"),
+            "How do I export a board?",
+        );
+        google.deliver(mail.into_bytes(), "INBOX").await;
+    }
+    for n in 7..=9 {
+        ticket_of_mail(&app, &format!("m{n}@lovelace.example")).await;
+    }
+
+    // The history id went stale: the sync falls back to recent mail, and takes nothing twice.
+    google.script(local_stack::google::Script {
+        expire_history: 1,
+        ..Default::default()
+    });
+    let late = customer_mail(
+        "customer10@lovelace.example",
+        "m10@lovelace.example",
+        None,
+        "Question 10",
+        "How do I export a board?",
+    );
+    assert_eq!(google.deliver(late.into_bytes(), "INBOX").await.push.status, Some(200));
+    ticket_of_mail(&app, "m10@lovelace.example").await;
+    let inbound = app
+        .ticket_table_items("message")
+        .await
+        .iter()
+        .filter(|m| m["direction"].as_s().unwrap() == "inbound")
+        .count();
+    assert_eq!(inbound, 10, "each mail once, our own none");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_poll_takes_in_mail_whose_push_was_lost_and_renews_the_watch() {
+    let app = TestApp::spawn().await;
+    let google = app.stack.google();
+    google.script(local_stack::google::Script {
+        drop_pushes: 1,
+        ..Default::default()
+    });
+    let mail = customer_mail(
+        "ada@lovelace.example",
+        "lost@lovelace.example",
+        None,
+        "Export",
+        "How do I export a board?",
+    );
+    assert!(google.deliver(mail.into_bytes(), "INBOX").await.push.dropped);
+    app.stack.run_scheduled("GmailPollerFunction").await.unwrap();
+    ticket_of_mail(&app, "lost@lovelace.example").await;
+    let watches = google.watches();
+    assert_eq!(watches.len(), 1, "the watch was renewed");
+    assert_eq!(watches[0].topic_name, "projects/tandem-local/topics/support-mailbox");
+    // Renewed days ago, it is not renewed again on every poll.
+    app.stack.run_scheduled("GmailPollerFunction").await.unwrap();
+    assert_eq!(google.watches().len(), 1);
     app.shutdown().await;
 }
