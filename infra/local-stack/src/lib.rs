@@ -281,7 +281,7 @@ pub struct LocalStack {
     pollers: BTreeMap<String, Arc<PollerStats>>,
     schedules: BTreeMap<String, Vec<Arc<schedule::ScheduleTarget>>>,
     /// Topic logical id → the functions subscribed to it.
-    subscribers: BTreeMap<String, Vec<(String, Arc<dyn functions::SnsFunction>)>>,
+    subscribers: BTreeMap<String, Vec<Subscriber>>,
     timings: StartupTimings,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -289,6 +289,9 @@ pub struct LocalStack {
     twilio: Arc<twilio::TwilioStandIn>,
     google: Arc<google::GoogleStandIn>,
 }
+
+/// A function subscribed to a topic: its logical id and its handler.
+type Subscriber = (String, Arc<dyn functions::SnsFunction>);
 
 /// An SDK configuration for a local endpoint: fixed credentials, no IMDS, no profile.
 pub async fn local_sdk_config(endpoint_url: &str, region: &str) -> SdkConfig {
@@ -496,7 +499,7 @@ impl LocalStack {
             }
         }
 
-        let mut subscribers: BTreeMap<String, Vec<(String, Arc<dyn functions::SnsFunction>)>> = BTreeMap::new();
+        let mut subscribers: BTreeMap<String, Vec<Subscriber>> = BTreeMap::new();
         for (f, e) in template.sns_events() {
             if let (EventSpec::Sns { topic, .. }, Some(Handler::Sns(function))) = (e, handlers.get(&f.logical_id)) {
                 subscribers

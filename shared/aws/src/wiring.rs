@@ -39,7 +39,7 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
 #[cfg(all(
     feature = "dynamodb",
     feature = "sqs",
-    any(feature = "http", feature = "twilio-webhook")
+    any(feature = "http", feature = "twilio-webhook", feature = "gmail")
 ))]
 fn intake(
     config: config::IntakeConfig,
