@@ -264,3 +264,67 @@ async fn a_reply_ses_refuses_for_good_is_marked_failed_and_its_ticket_goes_to_a_
     assert_eq!(ticket["status"], "escalated", "a person takes over: {ticket}");
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gmail_push_event_is_refused_unsigned_and_taken_once_signed() {
+    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
+    let google = app.stack.google();
+    // A mail waits in the mailbox; its own push was lost.
+    google.script(local_stack::google::Script {
+        drop_pushes: 1,
+        ..Default::default()
+    });
+    let mail = "Authentication-Results: mx.google.com; dmarc=pass header.from=northwind.example\r\n\
+                From: Maya Lin <maya@northwind.example>\r\nTo: support@tandem.example\r\nSubject: Export\r\n\
+                Message-ID: <sample-1@northwind.example>\r\n\r\nHow do I export a board?\r\n";
+    google.deliver(mail.as_bytes().to_vec(), "INBOX").await;
+    let env = app.stack.environment("GmailWebhookFunction").unwrap();
+    let Some(Handler::Http(webhook)) = builtin_handler("gmail-webhook", env, app.stack.sdk_config()).unwrap() else {
+        panic!("the Gmail webhook is an HTTP function")
+    };
+    // The sample's token is not Google's.
+    let request = lambda_http::request::from_str(&event("gmail-webhook.json")).unwrap();
+    assert_eq!(webhook.call(request).await.status(), 401);
+    // Signed by the stand-in as Google signs, the same push is taken, once.
+    for _ in 0..2 {
+        let mut request = lambda_http::request::from_str(&event("gmail-webhook.json")).unwrap();
+        let token = google.sign_token(&google.push_claims());
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        assert_eq!(webhook.call(request).await.status(), 200);
+    }
+    assert_eq!(app.queue_depth("InboundQueue").await, 1, "taken once");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gmail_poll_event_syncs_and_renews_the_watch() {
+    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers().without_schedules()).await;
+    let env = app.stack.environment("GmailPollerFunction").unwrap();
+    let Some(Handler::Scheduled(poller)) = builtin_handler("gmail-poller", env, app.stack.sdk_config()).unwrap() else {
+        panic!("the Gmail poller is a scheduled function")
+    };
+    let schedule: serde_json::Value = serde_json::from_str(&event("gmail-poller-schedule.json")).unwrap();
+    poller.call(schedule).await.unwrap();
+    assert_eq!(app.stack.google().watches().len(), 1);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ses_bounce_event_marks_its_address_undeliverable() {
+    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
+    let env = app.stack.environment("SesEventsFunction").unwrap();
+    let Some(Handler::Sns(events)) = builtin_handler("ses-events", env, app.stack.sdk_config()).unwrap() else {
+        panic!("ses-events is subscribed to a topic")
+    };
+    let sns: aws_lambda_events::event::sns::SnsEvent = serde_json::from_str(&event("ses-events-sns.json")).unwrap();
+    // SNS delivers at least once: twice is the same.
+    for _ in 0..2 {
+        events.call(sns.clone()).await.unwrap();
+    }
+    let marked = app.ticket_table_items("undeliverable").await;
+    assert_eq!(marked.len(), 1);
+    assert_eq!(marked[0]["address"].as_s().unwrap(), "gone@northwind.example");
+    app.shutdown().await;
+}
