@@ -329,23 +329,31 @@ async fn push(app: &TestApp, authorization: Option<String>, body: &str) -> reqwe
     request.send().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_googles_pushes_for_this_mailbox_are_taken_and_bad_ones_get_a_clear_4xx() {
-    let app = TestApp::spawn().await;
-    let google = app.stack.google();
-    // A mail is waiting in the mailbox, its push lost: any accepted push would take it in.
+/// Ada's question, put in the mailbox while Pub/Sub loses its push.
+async fn deliver_with_lost_push(
+    google: &local_stack::google::GoogleStandIn,
+    message_id: &str,
+) -> local_stack::google::Delivered {
     google.script(local_stack::google::Script {
         drop_pushes: 1,
         ..Default::default()
     });
     let mail = customer_mail(
         "ada@lovelace.example",
-        "waiting@lovelace.example",
+        message_id,
         None,
         "Export",
         "How do I export a board?",
     );
-    let delivered = google.deliver(mail.into_bytes(), "INBOX").await;
+    google.deliver(mail.into_bytes(), "INBOX").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_googles_pushes_for_this_mailbox_are_taken_and_bad_ones_get_a_clear_4xx() {
+    let app = TestApp::spawn().await;
+    let google = app.stack.google();
+    // A mail is waiting in the mailbox, its push lost: any accepted push would take it in.
+    let delivered = deliver_with_lost_push(google, "waiting@lovelace.example").await;
     let good = google.push_claims();
     let with = |change: serde_json::Value| {
         let mut claims = good.clone();
@@ -439,6 +447,17 @@ async fn only_googles_pushes_for_this_mailbox_are_taken_and_bad_ones_get_a_clear
     app.shutdown().await;
 }
 
+/// The `n`th of many customers' first mails.
+fn question(n: usize) -> String {
+    customer_mail(
+        &format!("customer{n}@lovelace.example"),
+        &format!("m{n}@lovelace.example"),
+        None,
+        &format!("Question {n}"),
+        "How do I export a board?",
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sync_reads_every_page_skips_our_own_mail_and_survives_an_expired_history() {
     let app = TestApp::spawn_with(local_stack::LocalStackOptions::default().gmail_history_page_size(2)).await;
@@ -450,14 +469,7 @@ async fn the_sync_reads_every_page_skips_our_own_mail_and_survives_an_expired_hi
         ..Default::default()
     });
     for n in 1..=5 {
-        let mail = customer_mail(
-            &format!("customer{n}@lovelace.example"),
-            &format!("m{n}@lovelace.example"),
-            None,
-            &format!("Question {n}"),
-            "How do I export a board?",
-        );
-        google.deliver(mail.into_bytes(), "INBOX").await;
+        google.deliver(question(n).into_bytes(), "INBOX").await;
     }
     // Our own sent mail in the mailbox is never taken in.
     let own = customer_mail(
@@ -468,14 +480,7 @@ async fn the_sync_reads_every_page_skips_our_own_mail_and_survives_an_expired_hi
         "Hello, use Export.",
     );
     google.deliver(own.into_bytes(), "SENT").await;
-    let last = customer_mail(
-        "customer6@lovelace.example",
-        "m6@lovelace.example",
-        None,
-        "Question 6",
-        "How do I export a board?",
-    );
-    let delivered = google.deliver(last.into_bytes(), "INBOX").await;
+    let delivered = google.deliver(question(6).into_bytes(), "INBOX").await;
     assert_eq!(delivered.push.status, Some(200));
     let mut tickets = std::collections::BTreeSet::new();
     for n in 1..=6 {
@@ -489,14 +494,7 @@ async fn the_sync_reads_every_page_skips_our_own_mail_and_survives_an_expired_hi
         ..Default::default()
     });
     for n in 7..=9 {
-        let mail = customer_mail(
-            &format!("customer{n}@lovelace.example"),
-            &format!("m{n}@lovelace.example"),
-            None,
-            &format!("Question {n}"),
-            "How do I export a board?",
-        );
-        google.deliver(mail.into_bytes(), "INBOX").await;
+        google.deliver(question(n).into_bytes(), "INBOX").await;
     }
     for n in 7..=9 {
         ticket_of_mail(&app, &format!("m{n}@lovelace.example")).await;
@@ -507,14 +505,10 @@ async fn the_sync_reads_every_page_skips_our_own_mail_and_survives_an_expired_hi
         expire_history: 1,
         ..Default::default()
     });
-    let late = customer_mail(
-        "customer10@lovelace.example",
-        "m10@lovelace.example",
-        None,
-        "Question 10",
-        "How do I export a board?",
+    assert_eq!(
+        google.deliver(question(10).into_bytes(), "INBOX").await.push.status,
+        Some(200)
     );
-    assert_eq!(google.deliver(late.into_bytes(), "INBOX").await.push.status, Some(200));
     ticket_of_mail(&app, "m10@lovelace.example").await;
     let inbound = app
         .ticket_table_items("message")
@@ -530,18 +524,12 @@ async fn the_sync_reads_every_page_skips_our_own_mail_and_survives_an_expired_hi
 async fn the_scheduled_poll_takes_in_mail_whose_push_was_lost_and_renews_the_watch() {
     let app = TestApp::spawn().await;
     let google = app.stack.google();
-    google.script(local_stack::google::Script {
-        drop_pushes: 1,
-        ..Default::default()
-    });
-    let mail = customer_mail(
-        "ada@lovelace.example",
-        "lost@lovelace.example",
-        None,
-        "Export",
-        "How do I export a board?",
+    assert!(
+        deliver_with_lost_push(google, "lost@lovelace.example")
+            .await
+            .push
+            .dropped
     );
-    assert!(google.deliver(mail.into_bytes(), "INBOX").await.push.dropped);
     app.stack.run_scheduled("GmailPollerFunction").await.unwrap();
     ticket_of_mail(&app, "lost@lovelace.example").await;
     let watches = google.watches();

@@ -306,6 +306,17 @@ mod tests {
         )
     }
 
+    /// Ada's first mail: a new thread.
+    fn first_question() -> String {
+        mail(
+            "ada@lovelace.example",
+            "a1@lovelace.example",
+            None,
+            "Export",
+            "How do I export a board?",
+        )
+    }
+
     struct Setup {
         inbox: Arc<Inbox>,
         tickets: Arc<MemoryTickets>,
@@ -343,17 +354,7 @@ mod tests {
     #[tokio::test]
     async fn replies_in_a_thread_continue_its_ticket_and_a_new_subject_opens_another() {
         let Setup { inbox, tickets, sync } = setup();
-        inbox.arrive(
-            "g1",
-            &["INBOX"],
-            mail(
-                "ada@lovelace.example",
-                "a1@lovelace.example",
-                None,
-                "Export",
-                "How do I export a board?",
-            ),
-        );
+        inbox.arrive("g1", &["INBOX"], first_question());
         let first = sync.sync(None).await.unwrap();
         assert_eq!((first.accepted, first.history_id), (1, Some(HistoryId(1))));
         let ticket = ticket_of(&tickets, "a1@lovelace.example").await;
@@ -418,17 +419,7 @@ mod tests {
     #[tokio::test]
     async fn a_stranger_replying_in_a_thread_gets_a_ticket_of_their_own() {
         let Setup { inbox, tickets, sync } = setup();
-        inbox.arrive(
-            "g1",
-            &["INBOX"],
-            mail(
-                "ada@lovelace.example",
-                "a1@lovelace.example",
-                None,
-                "Export",
-                "How do I export a board?",
-            ),
-        );
+        inbox.arrive("g1", &["INBOX"], first_question());
         inbox.arrive(
             "g2",
             &["INBOX"],
@@ -450,17 +441,7 @@ mod tests {
     #[tokio::test]
     async fn an_expired_history_falls_back_to_recent_mail_and_nothing_is_taken_twice() {
         let Setup { inbox, tickets, sync } = setup();
-        inbox.arrive(
-            "g1",
-            &["INBOX"],
-            mail(
-                "ada@lovelace.example",
-                "a1@lovelace.example",
-                None,
-                "Export",
-                "How do I export a board?",
-            ),
-        );
+        inbox.arrive("g1", &["INBOX"], first_question());
         sync.sync(None).await.unwrap();
         inbox.arrive(
             "g2",
