@@ -262,6 +262,23 @@ async fn a_mail_gets_one_threaded_reply_and_the_answer_to_it_lands_on_the_same_t
         original["original"].as_str().unwrap().contains("> Use Export."),
         "the original keeps the quote: {original}"
     );
+
+    // A new subject is a new ticket, and the agent still sees what Ada asked before.
+    let billing = customer_mail(
+        "ada@lovelace.example",
+        "CAF3@mail.lovelace.example",
+        None,
+        "Invoices",
+        "Where do I find my invoices?",
+    );
+    post_mail(&app, &billing).await;
+    sent_mails(&app, 3).await;
+    let new_ticket = ticket_of_mail(&app, "CAF3@mail.lovelace.example").await;
+    assert_ne!(new_ticket, ticket_id);
+    let runs = app.ticket_items(&new_ticket, "RUN#").await.unwrap();
+    let context = integration_tests::json_attribute(&runs[0], "context").unwrap();
+    let history = context["history"].to_string();
+    assert!(history.contains("export a board to CSV"), "{history}");
     app.shutdown().await;
 }
 

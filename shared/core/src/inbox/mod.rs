@@ -238,12 +238,14 @@ mod tests {
     impl Inbox {
         fn arrive(&self, id: &str, labels: &[&str], raw: String) -> HistoryId {
             let mut messages = self.messages.lock().unwrap();
+            // A second apart: the thread's order is the order of arrival.
+            let received_at = Utc::now() + Duration::seconds(messages.len() as i64);
             messages.push(MailboxMessage {
                 id: id.into(),
                 thread_id: id.into(),
                 raw: raw.into_bytes(),
                 labels: labels.iter().map(|l| (*l).to_owned()).collect(),
-                received_at: Utc::now(),
+                received_at,
             });
             HistoryId(messages.len() as u64)
         }
