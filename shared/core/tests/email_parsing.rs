@@ -551,3 +551,16 @@ fn random_bytes_and_mutated_fixtures_never_panic() {
         }
     }
 }
+
+#[test]
+fn autoresponders_marked_only_by_their_own_headers_and_null_return_paths_are_automatic() {
+    let autoreply = "From: Ann <ann@lovelace.example>\r\nTo: support@tandem.example\r\nSubject: Away\r\n\
+                     X-Autoreply: yes\r\n\r\nI am away until Monday.\r\n";
+    assert!(parse(autoreply.as_bytes()).unwrap().auto_generated);
+    let bounce = "Return-Path: <>\r\nFrom: Mail Delivery System <mailer-daemon@lovelace.example>\r\n\
+                  To: support@tandem.example\r\nSubject: Undeliverable\r\n\r\nThe mail could not be delivered.\r\n";
+    assert!(parse(bounce.as_bytes()).unwrap().auto_generated);
+    let person = "Return-Path: <ann@lovelace.example>\r\nFrom: Ann <ann@lovelace.example>\r\n\
+                  To: support@tandem.example\r\nSubject: Export\r\n\r\nHow do I export?\r\n";
+    assert!(!parse(person.as_bytes()).unwrap().auto_generated);
+}

@@ -141,8 +141,9 @@ async fn post_mail(app: &TestApp, raw: &str) -> serde_json::Value {
     response.json().await.unwrap()
 }
 
-/// The ticket an email's Message-ID names, once the intake stored it.
-async fn ticket_of_mail(app: &TestApp, message_id: &str) -> String {
+/// The ticket of a customer's email (by its sender and Message-ID), once the intake stored it.
+async fn ticket_of_mail(app: &TestApp, sender: &str, message_id: &str) -> String {
+    let key = support_core::domain::EmailThread::sender_key(&sender.parse().unwrap(), message_id);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let item = app
@@ -151,7 +152,7 @@ async fn ticket_of_mail(app: &TestApp, message_id: &str) -> String {
             .table_name(app.table_name("TicketsTable"))
             .key(
                 "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("THREAD#{message_id}")),
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("THREAD#{key}")),
             )
             .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("META".into()))
             .send()
@@ -217,7 +218,7 @@ async fn a_mail_gets_one_threaded_reply_and_the_answer_to_it_lands_on_the_same_t
         reply.text
     );
 
-    let ticket_id = ticket_of_mail(&app, "CAF1@mail.lovelace.example").await;
+    let ticket_id = ticket_of_mail(&app, "ada@lovelace.example", "CAF1@mail.lovelace.example").await;
     let ticket = app.ticket(&ticket_id).await;
     assert_eq!(ticket["messages"][0]["channel"], "email");
     assert_eq!(
@@ -238,7 +239,10 @@ async fn a_mail_gets_one_threaded_reply_and_the_answer_to_it_lands_on_the_same_t
     );
     post_mail(&app, &answer).await;
     let replies = sent_mails(&app, 2).await;
-    assert_eq!(ticket_of_mail(&app, "CAF2@mail.lovelace.example").await, ticket_id);
+    assert_eq!(
+        ticket_of_mail(&app, "ada@lovelace.example", "CAF2@mail.lovelace.example").await,
+        ticket_id
+    );
     let second = &replies[1];
     assert_eq!(second.in_reply_to, ["CAF2@mail.lovelace.example"]);
     assert!(second.references.contains(&"CAF1@mail.lovelace.example".to_owned()));
@@ -273,7 +277,7 @@ async fn a_mail_gets_one_threaded_reply_and_the_answer_to_it_lands_on_the_same_t
     );
     post_mail(&app, &billing).await;
     sent_mails(&app, 3).await;
-    let new_ticket = ticket_of_mail(&app, "CAF3@mail.lovelace.example").await;
+    let new_ticket = ticket_of_mail(&app, "ada@lovelace.example", "CAF3@mail.lovelace.example").await;
     assert_ne!(new_ticket, ticket_id);
     let runs = app.ticket_items(&new_ticket, "RUN#").await.unwrap();
     let context = integration_tests::json_attribute(&runs[0], "context").unwrap();
@@ -302,7 +306,10 @@ async fn replies_thread_by_ses_message_id_and_a_web_form_customer_can_answer_by_
     )
     .replace("Ada Lovelace", "Maya Lin");
     post_mail(&app, &answer).await;
-    assert_eq!(ticket_of_mail(&app, "maya-2@northwind.example").await, form_ticket);
+    assert_eq!(
+        ticket_of_mail(&app, "maya@northwind.example", "maya-2@northwind.example").await,
+        form_ticket
+    );
     let ticket = ticket_until(&app, &form_ticket, |t| t["messages"].as_array().unwrap().len() == 4).await;
     assert_eq!(ticket["messages"][2]["channel"], "email");
 
@@ -315,7 +322,10 @@ async fn replies_thread_by_ses_message_id_and_a_web_form_customer_can_answer_by_
         "Please send me the workspace's member list.",
     );
     post_mail(&app, &stranger).await;
-    assert_ne!(ticket_of_mail(&app, "eve-1@mallory.example").await, form_ticket);
+    assert_ne!(
+        ticket_of_mail(&app, "eve@mallory.example", "eve-1@mallory.example").await,
+        form_ticket
+    );
     app.shutdown().await;
 }
 
@@ -448,7 +458,7 @@ async fn only_googles_pushes_for_this_mailbox_are_taken_and_bad_ones_get_a_clear
     for _ in 0..3 {
         assert_eq!(push(&app, token.clone(), &body).await.status(), 200);
     }
-    let ticket_id = ticket_of_mail(&app, "waiting@lovelace.example").await;
+    let ticket_id = ticket_of_mail(&app, "ada@lovelace.example", "waiting@lovelace.example").await;
     assert_eq!(
         app.ticket(&ticket_id).await["messages"][0]["body"],
         "How do I export a board?"
@@ -501,7 +511,14 @@ async fn the_sync_reads_every_page_skips_our_own_mail_and_survives_an_expired_hi
     assert_eq!(delivered.push.status, Some(200));
     let mut tickets = std::collections::BTreeSet::new();
     for n in 1..=6 {
-        tickets.insert(ticket_of_mail(&app, &format!("m{n}@lovelace.example")).await);
+        tickets.insert(
+            ticket_of_mail(
+                &app,
+                &format!("customer{n}@lovelace.example"),
+                &format!("m{n}@lovelace.example"),
+            )
+            .await,
+        );
     }
     assert_eq!(tickets.len(), 6);
 
@@ -514,7 +531,12 @@ async fn the_sync_reads_every_page_skips_our_own_mail_and_survives_an_expired_hi
         google.deliver(question(n).into_bytes(), "INBOX").await;
     }
     for n in 7..=9 {
-        ticket_of_mail(&app, &format!("m{n}@lovelace.example")).await;
+        ticket_of_mail(
+            &app,
+            &format!("customer{n}@lovelace.example"),
+            &format!("m{n}@lovelace.example"),
+        )
+        .await;
     }
 
     // The history id went stale: the sync falls back to recent mail, and takes nothing twice.
@@ -526,7 +548,7 @@ async fn the_sync_reads_every_page_skips_our_own_mail_and_survives_an_expired_hi
         google.deliver(question(10).into_bytes(), "INBOX").await.push.status,
         Some(200)
     );
-    ticket_of_mail(&app, "m10@lovelace.example").await;
+    ticket_of_mail(&app, "customer10@lovelace.example", "m10@lovelace.example").await;
     let inbound = app
         .ticket_table_items("message")
         .await
@@ -548,7 +570,7 @@ async fn the_scheduled_poll_takes_in_mail_whose_push_was_lost_and_renews_the_wat
             .dropped
     );
     app.stack.run_scheduled("GmailPollerFunction").await.unwrap();
-    ticket_of_mail(&app, "lost@lovelace.example").await;
+    ticket_of_mail(&app, "ada@lovelace.example", "lost@lovelace.example").await;
     let watches = google.watches();
     assert_eq!(watches.len(), 1, "the watch was renewed");
     assert_eq!(watches[0].topic_name, "projects/tandem-local/topics/support-mailbox");

@@ -56,8 +56,9 @@ use crate::dynamodb::{cancelled_by_condition, from_item, infra, s, timestamp, to
 
 const OUTBOX_PENDING: &str = "PENDING";
 /// How long an inbound message's idempotency record is kept: far longer than any provider
-/// retries. (A web form's ticket id, derived from its key, catches even later repeats.)
-const INBOUND_KEY_DAYS: i64 = 7;
+/// retries, and than the mailbox sync looks back (`support_core::inbox`). (A web form's
+/// ticket id, derived from its key, catches even later repeats.)
+const INBOUND_KEY_DAYS: i64 = 30;
 
 fn inbound_key_pk(key: &str) -> String {
     format!("INBOUND#{key}")
@@ -603,6 +604,11 @@ impl IntakeLog for DynamoTickets {
         if cancelled_by_condition(&e, 0) {
             return Ok(Stored::Replay(self.replayed_ticket(&e, &record.key).await?));
         }
+        // The message is stored already (its id derives from its key and arrival): a
+        // repeat older than its idempotency record.
+        if cancelled_by_condition(&e, 1) {
+            return Ok(Stored::Replay(record.placement.ticket_id().clone()));
+        }
         match &record.placement {
             // The same key's ticket (its id derives from the key): a repeat older than the record.
             Placement::New(ticket) if cancelled_by_condition(&e, 2) => Ok(Stored::Replay(ticket.id.clone())),
@@ -652,6 +658,11 @@ impl IntakeLog for DynamoTickets {
             .send()
             .await
             .map_err(infra("look up email thread"))?;
+        // Keys DynamoDB did not read (throttled) may hold the thread: read again later
+        // rather than open a second ticket for the reply.
+        if out.unprocessed_keys.as_ref().is_some_and(|keys| !keys.is_empty()) {
+            return Err(InfraError::new("look up email thread", "some keys were not read"));
+        }
         let found: Vec<ThreadItem> = out
             .responses
             .and_then(|mut r| r.remove(&self.table))

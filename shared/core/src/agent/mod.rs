@@ -163,6 +163,11 @@ impl Agent {
         let ports = &self.ports;
         let ticket = &message.ticket;
         let reply_id = MessageId::reply_to(&message.message_id);
+        if ticket.status == TicketStatus::Escalated {
+            // A person has the ticket: the message waits for them, and the agent stays silent.
+            tracing::info!(ticket_id = %ticket.id, "a person has this ticket: not answered");
+            return Ok(());
+        }
         // History across channels, this message included (last).
         let mut history = self.history(message).await?;
         if self.handled_elsewhere(message, &history).await? {
@@ -307,12 +312,19 @@ impl Agent {
         Ok(())
     }
 
+    /// The customer's history, or only this ticket's thread for a message nobody proved
+    /// (a follow-up by ticket id, an unauthenticated email): a ticket id travels in every
+    /// reply's subject, so holding one proves nothing about the customer's other tickets.
     async fn history(&self, message: &QueuedMessage) -> Result<Vec<ConversationMessage>, ProcessingError> {
-        Ok(self
+        let mut history = self
             .ports
             .history
             .customer_history(&message.customer_id, HISTORY_MESSAGES)
-            .await?)
+            .await?;
+        if message.proof.is_none() {
+            history.retain(|m| m.ticket_id == message.ticket.id);
+        }
+        Ok(history)
     }
 
     /// Whether this message's turn is already taken care of: answered (a redelivery: the

@@ -90,6 +90,8 @@ pub fn compose_mime(
             "X-Ticket-Id",
             mail_builder::headers::raw::Raw::new(reply.ticket_id.as_str()),
         )
+        // Written by a machine (RFC 3834): autoresponders do not answer it, so no loop starts.
+        .header("Auto-Submitted", mail_builder::headers::raw::Raw::new("auto-replied"))
         .html_body(html_body(&text))
         .text_body(text);
     if let Some(parent) = &reply.in_reply_to {
@@ -236,6 +238,7 @@ mod tests {
         let mime = mime.replace("\r\n", "\n").replace("\n\t", " ");
         let own = reply_message_id(&from, &reply);
         assert!(mime.contains("In-Reply-To: <CAB+1@mail.lovelace.example>"), "{mime}");
+        assert!(mime.contains("Auto-Submitted: auto-replied"), "{mime}");
         assert!(
             mime.contains(&format!(
                 "References: <first@mail.lovelace.example> <CAB+1@mail.lovelace.example> <{own}>"

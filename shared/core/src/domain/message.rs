@@ -113,6 +113,8 @@ pub struct EmailThread {
 
 /// How many of a message's references are looked up: the newest ones name the thread.
 const THREAD_LOOKUPS: usize = 20;
+/// The longest Message-ID kept: real ones are far shorter, and each becomes a key.
+const MAX_MESSAGE_ID_BYTES: usize = 500;
 
 impl EmailThread {
     /// The ids this email answers, most telling first: In-Reply-To, then References
@@ -120,12 +122,17 @@ impl EmailThread {
     pub fn answered_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = Vec::new();
         for id in self.in_reply_to.iter().chain(self.references.iter().rev()) {
-            if !ids.contains(&id.as_str()) {
+            if id.len() <= MAX_MESSAGE_ID_BYTES && !ids.contains(&id.as_str()) {
                 ids.push(id);
             }
         }
         ids.truncate(THREAD_LOOKUPS);
         ids
+    }
+
+    /// This email's own Message-ID, when it is one that can be kept.
+    pub fn own_id(&self) -> Option<&str> {
+        self.message_id.as_deref().filter(|id| id.len() <= MAX_MESSAGE_ID_BYTES)
     }
 
     /// The key under which a Message-ID is remembered: SES replaces the Message-ID of what
@@ -136,6 +143,13 @@ impl EmailThread {
             Some((local, domain)) if domain.to_ascii_lowercase().ends_with(".amazonses.com") => local,
             _ => message_id,
         }
+    }
+
+    /// The key under which a customer's own Message-ID is remembered: under their address,
+    /// so nobody can claim another sender's ids (any sender chooses their Message-IDs), nor
+    /// ours, which are remembered under [`Self::key`] only when we send them.
+    pub fn sender_key(sender: &EmailAddress, message_id: &str) -> String {
+        format!("{}|{message_id}", sender.as_str().to_lowercase())
     }
 
     /// The threading headers of a reply to this email (RFC 5322 3.6.4): In-Reply-To names

@@ -47,6 +47,14 @@ pub fn clean_body(text: &str) -> String {
         .collect()
 }
 
+/// The text cut to at most `max_chars` characters, `marker` appended when it was cut.
+pub fn at_most(text: &str, max_chars: usize, marker: &str) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}{marker}", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +71,7 @@ mod tests {
         assert!(is_blank("\u{200B} \u{2060}"));
         assert!(!is_blank("\u{200B}a"));
         assert!(has_stray_controls("a\0b") && !has_stray_controls("a\nb\tc"));
+        assert_eq!(at_most("héllo", 2, "…"), "hé…");
+        assert_eq!(at_most("hé", 2, "…"), "hé");
     }
 }

@@ -270,5 +270,13 @@ fn is_auto_generated(message: &Message<'_>) -> bool {
     let bulk = header_word("Precedence").is_some_and(|word| matches!(word.as_str(), "bulk" | "junk" | "list"));
     // Delivery and read reports (multipart/report) are machine-made, whatever they report.
     let report = message.root_part().is_content_type("multipart", "report");
-    auto_submitted || bulk || report
+    // Autoresponders that say so only in their own headers.
+    let autoresponder = ["X-Autoreply", "X-Autorespond"]
+        .iter()
+        .any(|name| message.header(*name).is_some());
+    // The null reverse path: a bounce (RFC 5321 4.5.5).
+    let bounce = message
+        .header_raw("Return-Path")
+        .is_some_and(|path| path.trim() == "<>");
+    auto_submitted || bulk || report || autoresponder || bounce
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{Attachment, Channel, EmailAddress, EmailThread, IdentityProof, InboundMessage, Sender};
+use crate::domain::{text, Attachment, Channel, EmailAddress, EmailThread, IdentityProof, InboundMessage, Sender};
 use crate::email::{self, ParsedEmail};
 use crate::intake::Intake;
 use crate::ports::mailbox::{HistoryId, InboxChanges, Mailbox, MailboxCursor, MailboxError, MailboxMessage};
@@ -15,8 +15,17 @@ use crate::ports::mailbox::{HistoryId, InboxChanges, Mailbox, MailboxCursor, Mai
 /// How many recent inbox messages the first sync, and a sync after the history expired,
 /// looks at (those taken in before are recognised by their ids).
 const RECENT_MESSAGES: usize = 50;
+/// How far back the mailbox's first sync takes mail in: at go-live, older mail was
+/// answered by people, not by the agent.
+const FIRST_SYNC_LOOKBACK: Duration = Duration::hours(1);
+/// How far back a sync after the history expired takes mail in: within what the intake
+/// still recognises (its idempotency records last 30 days).
+const RECOVERY_LOOKBACK: Duration = Duration::days(7);
 /// The push watch is renewed when it would stop within this (Gmail's lasts 7 days).
 pub const WATCH_RENEWAL: Duration = Duration::days(2);
+/// The most of an email the agent reads (the form takes 5,000 characters); the rest stays
+/// in the original.
+const MAX_BODY_CHARS: usize = 20_000;
 /// Labels of mail the support address wrote itself.
 const OWN_LABELS: &[&str] = &["SENT", "DRAFT"];
 
@@ -88,24 +97,42 @@ impl InboxSync {
                 });
             }
         }
-        let changes = match cursor.history_id {
+        let now = Utc::now();
+        let (changes, received_since) = match cursor.history_id {
             Some(since) => match self.mailbox.inbox_added_since(since).await {
                 Err(MailboxError::HistoryExpired) => {
                     tracing::warn!(%since, "the mailbox no longer keeps that history: syncing from recent mail");
-                    self.mailbox.recent_inbox(RECENT_MESSAGES).await?
+                    (
+                        self.mailbox.recent_inbox(RECENT_MESSAGES).await?,
+                        Some(now - RECOVERY_LOOKBACK),
+                    )
                 }
-                other => other?,
+                other => (other?, None),
             },
-            None => self.mailbox.recent_inbox(RECENT_MESSAGES).await?,
+            None => (
+                self.mailbox.recent_inbox(RECENT_MESSAGES).await?,
+                Some(now - FIRST_SYNC_LOOKBACK),
+            ),
         };
-        let report = self.take_in(&changes).await?;
+        let report = self.take_in(&changes, received_since).await?;
         self.cursor.advance(mailbox, changes.history_id).await?;
         Ok(report)
     }
 
     /// The scheduled fallback: a sync (for pushes the mailbox never sent), and the push
     /// watch renewed before it stops.
+    /// The sync comes first: a watch that cannot be renewed (a missing Pub/Sub grant) must
+    /// not also stop the mail this poll is there to catch.
     pub async fn poll(&self, now: DateTime<Utc>) -> Result<SyncReport, SyncError> {
+        let synced = self.sync(None).await;
+        let renewed = self.renew_watch(now).await;
+        let report = synced?;
+        renewed?;
+        Ok(report)
+    }
+
+    /// Renews the push watch when it stops within [`WATCH_RENEWAL`].
+    async fn renew_watch(&self, now: DateTime<Utc>) -> Result<(), SyncError> {
         let mailbox = self.settings.address.as_str();
         let cursor = self.cursor.read(mailbox).await?;
         if cursor.watch_expires_at.is_none_or(|at| at - now < WATCH_RENEWAL) {
@@ -113,10 +140,15 @@ impl InboxSync {
             self.cursor.watch_renewed(mailbox, watch.expires_at).await?;
             tracing::info!(expires_at = %watch.expires_at, "the mailbox's push watch renewed");
         }
-        self.sync(None).await
+        Ok(())
     }
 
-    async fn take_in(&self, changes: &InboxChanges) -> Result<SyncReport, SyncError> {
+    /// Takes in the changes' mail, only what arrived after `received_since` when set.
+    async fn take_in(
+        &self,
+        changes: &InboxChanges,
+        received_since: Option<DateTime<Utc>>,
+    ) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport {
             history_id: Some(changes.history_id),
             ..SyncReport::default()
@@ -130,6 +162,11 @@ impl InboxSync {
                 }
                 Err(e) => return Err(e.into()),
             };
+            if received_since.is_some_and(|since| message.received_at < since) {
+                tracing::info!(gmail_id = %message.id, received_at = %message.received_at, "older than the sync looks back: skipped");
+                report.skipped += 1;
+                continue;
+            }
             match self.inbound(&message) {
                 Some(inbound) => {
                     let accepted = self.intake.accept(inbound).await?;
@@ -177,7 +214,7 @@ impl InboxSync {
         parsed: &ParsedEmail,
         address: EmailAddress,
     ) -> InboundMessage {
-        let own_words = email::own_words(&parsed.text);
+        let own_words = text::at_most(&email::own_words(&parsed.text), MAX_BODY_CHARS, "\n[…]");
         let proven = parsed.sender_authenticated(&self.settings.authserv_id);
         InboundMessage {
             channel: Channel::Email,
@@ -345,12 +382,14 @@ mod tests {
         Setup { inbox, tickets, sync }
     }
 
+    /// The ticket of a mail, by its sender's address and Message-ID.
     async fn ticket_of(tickets: &MemoryTickets, message_id: &str) -> crate::domain::Ticket {
-        tickets
-            .ticket_of_thread(&[message_id])
-            .await
-            .unwrap()
-            .expect("a ticket")
+        let sender = match message_id.split_once('@') {
+            Some((_, "mallory.example")) => "eve@mallory.example",
+            _ => "ada@lovelace.example",
+        };
+        let key = EmailThread::sender_key(&sender.parse().unwrap(), message_id);
+        tickets.ticket_of_thread(&[&key]).await.unwrap().expect("a ticket")
     }
 
     #[tokio::test]
@@ -463,5 +502,23 @@ mod tests {
         let (_, thread) = tickets.ticket_thread(&first.id).await.unwrap().unwrap();
         assert_eq!(thread.len(), 1, "the first mail, seen again, is not stored twice");
         ticket_of(&tickets, "a2@lovelace.example").await;
+    }
+
+    #[tokio::test]
+    async fn the_first_sync_answers_only_recent_mail() {
+        let Setup { inbox, tickets, sync } = setup();
+        inbox.arrive("g1", &["INBOX"], first_question());
+        inbox.messages.lock().unwrap()[0].received_at = Utc::now() - Duration::days(2);
+        let report = sync.sync(None).await.unwrap();
+        assert_eq!(
+            (report.accepted, report.skipped),
+            (0, 1),
+            "mail from before go-live is left to people"
+        );
+        assert!(tickets
+            .ticket_of_thread(&["a1@lovelace.example"])
+            .await
+            .unwrap()
+            .is_none());
     }
 }

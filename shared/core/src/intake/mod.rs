@@ -22,6 +22,7 @@ use crate::ports::customers::CustomerDirectory;
 use crate::ports::queue::{MessageQueue, QueueMessage};
 use crate::ports::tickets::{ConversationUpdate, IntakeLog, IntakeRecord, Placement, Stored};
 use crate::ports::InfraError;
+use crate::webform::without_confirm_tokens;
 
 /// How many outbox entries one sweep queues at most.
 const REDRIVE_BATCH: usize = 100;
@@ -156,12 +157,14 @@ impl Intake {
                 }),
                 placement,
                 original: message.original.clone(),
-                thread_keys: message
-                    .email
-                    .iter()
-                    .filter_map(|e| e.message_id.as_deref())
-                    .map(|id| EmailThread::key(id).to_owned())
-                    .collect(),
+                thread_keys: match (&message.email, &message.sender.email) {
+                    (Some(thread), Some(sender)) => thread
+                        .own_id()
+                        .map(|id| EmailThread::sender_key(sender, id))
+                        .into_iter()
+                        .collect(),
+                    _ => Vec::new(),
+                },
             };
             match self.log.store(&record).await? {
                 Stored::New => {}
@@ -221,10 +224,21 @@ impl Intake {
         let Some(thread) = &message.email else {
             return Ok(None);
         };
-        let keys: Vec<&str> = thread.answered_ids().into_iter().map(EmailThread::key).collect();
+        // Each id answered as one of ours (or SES's in its place), or as the sender's own.
+        let mut keys: Vec<String> = Vec::new();
+        for id in thread.answered_ids() {
+            let ours = EmailThread::key(id).to_owned();
+            let theirs = message.sender.email.as_ref().map(|e| EmailThread::sender_key(e, id));
+            for key in std::iter::once(ours).chain(theirs) {
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
         if keys.is_empty() {
             return Ok(None);
         }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         let Some(ticket) = self.log.ticket_of_thread(&keys).await? else {
             return Ok(None);
         };
@@ -298,12 +312,14 @@ async fn hand_over(
 }
 
 /// Every channel's text made safe before storage and before any header: bidirectional
-/// controls and stray control characters removed, names and subjects on one line.
+/// controls and stray control characters removed, names and subjects on one line, and no
+/// confirmation link's secret kept (a reply quoting one is readable on the ticket).
 fn hygienic(mut message: InboundMessage) -> InboundMessage {
     message.sender.name = message.sender.name.as_deref().and_then(text::clean_line);
     message.subject = message.subject.as_deref().and_then(text::clean_line);
-    message.body = text::clean_body(&message.body);
-    message.original = message.original.as_deref().map(text::clean_body);
+    let stored = |text: &str| without_confirm_tokens(&text::clean_body(text));
+    message.body = stored(&message.body);
+    message.original = message.original.as_deref().map(stored);
     message
 }
 

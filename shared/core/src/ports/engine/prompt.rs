@@ -3,8 +3,11 @@
 //! instructions. Only model-backed engines render this; nothing parses it back.
 
 use super::{HistoryLine, Turn};
+use crate::domain::text;
 
 const CLOSE: &str = "</customer_message>";
+/// How much of each earlier message the history shows.
+const HISTORY_LINE_CHARS: usize = 2_000;
 
 pub const SYSTEM_PROMPT: &str = "You are the support agent of Tandem Boards. Answer only from the knowledge base \
 (call search_knowledge_base first). Never discuss competitors, quote prices, promise features the documentation does \
@@ -32,12 +35,13 @@ pub fn history_text(history: &[HistoryLine]) -> String {
     history
         .iter()
         .map(|m| {
+            // A long email would crowd out the rest of the history (and the turn's record).
+            let text = text::at_most(&m.text.replace('\n', " "), HISTORY_LINE_CHARS, "…");
             format!(
-                "[{} {} {}] {}\n",
+                "[{} {} {}] {text}\n",
                 m.at.format("%Y-%m-%d %H:%M"),
                 m.channel,
                 m.direction,
-                m.text.replace('\n', " ")
             )
         })
         .collect()

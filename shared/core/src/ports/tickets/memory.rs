@@ -81,6 +81,13 @@ impl IntakeLog for MemoryTickets {
             return Ok(Stored::Replay(ticket.clone()));
         }
         let ticket_id = record.placement.ticket_id().clone();
+        let stored = state
+            .messages
+            .get(&ticket_id)
+            .is_some_and(|m| m.contains_key(&record.message.id));
+        if stored {
+            return Ok(Stored::Replay(ticket_id));
+        }
         if let Placement::Continue { seen, .. } = &record.placement {
             if state.tickets.get(&ticket_id).map(|t| t.status) != Some(*seen) {
                 return Ok(Stored::ConversationMoved);

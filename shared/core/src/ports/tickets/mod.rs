@@ -54,7 +54,7 @@ pub struct IntakeRecord {
     pub conversation: Option<ConversationUpdate>,
     /// The message as it arrived, when the stored body holds less (kept apart).
     pub original: Option<String>,
-    /// Keys of the Message-IDs ([`crate::domain::EmailThread::key`]) that name the
+    /// Keys of the Message-IDs ([`crate::domain::EmailThread::sender_key`]) that name the
     /// message's ticket from now on: a reply to them continues it.
     pub thread_keys: Vec<String>,
 }
