@@ -104,6 +104,27 @@ async fn a_complaint_stops_mail_and_other_events_change_nothing() {
         .unwrap();
     let ticket = ticket_until(&app, &ticket_id, |t| t["status"] == "escalated").await;
     assert_eq!(ticket["escalation_reason"], "delivery_failed");
+
+    // A person has the ticket now: a follow-up is kept for them, and the agent stays silent.
+    let follow_up = app
+        .http
+        .post(format!("{}/support/ticket/{ticket_id}/messages", app.base_url))
+        .header("content-type", "application/json")
+        .body(json!({"message": "Hello? Is anyone there to help me?"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(follow_up.status(), 201);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ticket = app.ticket(&ticket_id).await;
+    assert_eq!(ticket["status"], "escalated");
+    let directions: Vec<&str> = ticket["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["direction"].as_str().unwrap())
+        .collect();
+    assert_eq!(directions, ["inbound", "outbound", "inbound"], "{ticket}");
     app.shutdown().await;
 }
 
