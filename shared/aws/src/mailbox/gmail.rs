@@ -67,6 +67,8 @@ struct HistoryPage {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct HistoryRecord {
+    #[serde(deserialize_with = "uint64_field")]
+    id: u64,
     #[serde(default)]
     messages_added: Vec<MessageAdded>,
 }
@@ -88,6 +90,7 @@ impl From<ListedMessage> for MessageRef {
         MessageRef {
             id: m.id,
             thread_id: m.thread_id,
+            history_id: None,
         }
     }
 }
@@ -264,6 +267,8 @@ impl Mailbox for GmailMailbox {
         let mut seen = HashSet::new();
         let mut added = Vec::new();
         let mut page_token: Option<String> = None;
+        // The first page's: what changes while later pages are read is read again next time.
+        let mut first_history_id = None;
         loop {
             let mut query = vec![
                 ("startHistoryId", since.to_string()),
@@ -275,11 +280,15 @@ impl Mailbox for GmailMailbox {
                 Err(MailboxError::NotFound) => return Err(MailboxError::HistoryExpired),
                 other => other?,
             };
+            let history_id = *first_history_id.get_or_insert(page.history_id);
             // Records come oldest first; a message can be in several.
             for record in page.history {
                 for MessageAdded { message } in record.messages_added {
                     if seen.insert(message.id.clone()) {
-                        added.push(MessageRef::from(message));
+                        added.push(MessageRef {
+                            history_id: Some(HistoryId(record.id)),
+                            ..MessageRef::from(message)
+                        });
                     }
                 }
             }
@@ -288,7 +297,7 @@ impl Mailbox for GmailMailbox {
                 None => {
                     return Ok(InboxChanges {
                         added,
-                        history_id: HistoryId(page.history_id),
+                        history_id: HistoryId(history_id),
                     })
                 }
             }

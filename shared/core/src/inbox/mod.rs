@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::domain::{text, Attachment, Channel, EmailAddress, EmailThread, IdentityProof, InboundMessage, Sender};
 use crate::email::{self, ParsedEmail};
 use crate::intake::Intake;
-use crate::ports::mailbox::{HistoryId, InboxChanges, Mailbox, MailboxCursor, MailboxError, MailboxMessage};
+use crate::ports::mailbox::{HistoryId, Mailbox, MailboxCursor, MailboxError, MailboxMessage, MessageRef};
 
 /// How many recent inbox messages the first sync, and a sync after the history expired,
 /// looks at (those taken in before are recognised by their ids).
@@ -21,6 +21,10 @@ const FIRST_SYNC_LOOKBACK: Duration = Duration::hours(1);
 /// How far back a sync after the history expired takes mail in: within what the intake
 /// still recognises (its idempotency records last 30 days).
 const RECOVERY_LOOKBACK: Duration = Duration::days(7);
+/// The most mail one sync takes in, well within a function's time.
+const MAX_MESSAGES_PER_SYNC: usize = 100;
+/// How many syncs one scheduled poll runs at most, for a backlog.
+const POLL_SYNCS: usize = 5;
 /// The push watch is renewed when it would stop within this (Gmail's lasts 7 days).
 pub const WATCH_RENEWAL: Duration = Duration::days(2);
 /// The most of an email the agent reads (the form takes 5,000 characters); the rest stays
@@ -54,6 +58,8 @@ pub struct SyncReport {
     pub skipped: usize,
     /// Where the history stands now.
     pub history_id: Option<HistoryId>,
+    /// Mail is left for the next sync (a backlog larger than one sync takes).
+    pub more: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,8 +120,22 @@ impl InboxSync {
                 Some(now - FIRST_SYNC_LOOKBACK),
             ),
         };
-        let report = self.take_in(&changes, received_since).await?;
-        self.cursor.advance(mailbox, changes.history_id).await?;
+        // A backlog is taken in over several syncs: this one stops before the first record
+        // it leaves, and the next reads from there (what it reads twice is recognised).
+        let (batch, resume) = match changes.added.get(MAX_MESSAGES_PER_SYNC) {
+            Some(MessageRef {
+                history_id: Some(next), ..
+            }) => (
+                &changes.added[..MAX_MESSAGES_PER_SYNC],
+                Some(HistoryId(next.0.saturating_sub(1))),
+            ),
+            _ => (&changes.added[..], None),
+        };
+        let mut report = self.take_in(batch, received_since).await?;
+        let reached = resume.unwrap_or(changes.history_id);
+        self.cursor.advance(mailbox, reached).await?;
+        report.history_id = Some(reached);
+        report.more = resume.is_some();
         Ok(report)
     }
 
@@ -124,11 +144,28 @@ impl InboxSync {
     /// The sync comes first: a watch that cannot be renewed (a missing Pub/Sub grant) must
     /// not also stop the mail this poll is there to catch.
     pub async fn poll(&self, now: DateTime<Utc>) -> Result<SyncReport, SyncError> {
-        let synced = self.sync(None).await;
+        let synced = self.sync_backlog().await;
         let renewed = self.renew_watch(now).await;
         let report = synced?;
         renewed?;
         Ok(report)
+    }
+
+    /// Syncs until nothing is left, or for [`POLL_SYNCS`] syncs.
+    async fn sync_backlog(&self) -> Result<SyncReport, SyncError> {
+        let mut total = SyncReport::default();
+        for _ in 0..POLL_SYNCS {
+            let report = self.sync(None).await?;
+            total = SyncReport {
+                accepted: total.accepted + report.accepted,
+                skipped: total.skipped + report.skipped,
+                ..report
+            };
+            if !total.more {
+                break;
+            }
+        }
+        Ok(total)
     }
 
     /// Renews the push watch when it stops within [`WATCH_RENEWAL`].
@@ -146,14 +183,11 @@ impl InboxSync {
     /// Takes in the changes' mail, only what arrived after `received_since` when set.
     async fn take_in(
         &self,
-        changes: &InboxChanges,
+        added: &[MessageRef],
         received_since: Option<DateTime<Utc>>,
     ) -> Result<SyncReport, SyncError> {
-        let mut report = SyncReport {
-            history_id: Some(changes.history_id),
-            ..SyncReport::default()
-        };
-        for added in &changes.added {
+        let mut report = SyncReport::default();
+        for added in added {
             let message = match self.mailbox.message(&added.id).await {
                 Ok(message) => message,
                 Err(MailboxError::NotFound) => {
@@ -260,7 +294,7 @@ mod tests {
     use super::*;
     use crate::ports::customers::memory::MemoryCustomers;
     use crate::ports::mailbox::memory::MemoryCursor;
-    use crate::ports::mailbox::{MessageRef, Watch};
+    use crate::ports::mailbox::{InboxChanges, Watch};
     use crate::ports::queue::memory::MemoryQueue;
     use crate::ports::tickets::memory::MemoryTickets;
     use crate::ports::tickets::{IntakeLog, TicketReader};
@@ -287,14 +321,18 @@ mod tests {
             HistoryId(messages.len() as u64)
         }
 
-        fn changes(&self, from: usize) -> InboxChanges {
+        /// The messages after the `from`th; `listed`: from a listing, without history ids.
+        fn changes(&self, from: usize, listed: bool) -> InboxChanges {
             let messages = self.messages.lock().unwrap();
+            let from = from.min(messages.len());
             InboxChanges {
-                added: messages[from.min(messages.len())..]
+                added: messages[from..]
                     .iter()
-                    .map(|m| MessageRef {
+                    .zip(from + 1..)
+                    .map(|(m, n)| MessageRef {
                         id: m.id.clone(),
                         thread_id: m.thread_id.clone(),
+                        history_id: (!listed).then_some(HistoryId(n as u64)),
                     })
                     .collect(),
                 history_id: HistoryId(messages.len() as u64),
@@ -308,12 +346,12 @@ mod tests {
             if std::mem::take(&mut *self.history_expired.lock().unwrap()) {
                 return Err(MailboxError::HistoryExpired);
             }
-            Ok(self.changes(since.0 as usize))
+            Ok(self.changes(since.0 as usize, false))
         }
 
         async fn recent_inbox(&self, limit: usize) -> Result<InboxChanges, MailboxError> {
             let len = self.messages.lock().unwrap().len();
-            Ok(self.changes(len.saturating_sub(limit)))
+            Ok(self.changes(len.saturating_sub(limit), true))
         }
 
         async fn message(&self, id: &str) -> Result<MailboxMessage, MailboxError> {
@@ -520,5 +558,29 @@ mod tests {
             .await
             .unwrap()
             .is_none());
+    }
+
+    #[tokio::test]
+    async fn a_backlog_is_taken_in_over_several_syncs_each_moving_the_history_on() {
+        let Setup { inbox, tickets, sync } = setup();
+        inbox.arrive("g0", &["INBOX"], first_question());
+        sync.sync(None).await.unwrap();
+        for n in 1..=150 {
+            let raw = mail(
+                &format!("c{n}@lovelace.example"),
+                &format!("b{n}@lovelace.example"),
+                None,
+                "Export",
+                "How do I export a board?",
+            );
+            inbox.arrive(&format!("g{n}"), &["INBOX"], raw);
+        }
+        let first = sync.sync(Some(HistoryId(151))).await.unwrap();
+        assert_eq!((first.accepted, first.more), (100, true));
+        assert_eq!(first.history_id, Some(HistoryId(101)), "resumes at the first mail left");
+        let rest = sync.poll(Utc::now()).await.unwrap();
+        assert_eq!((rest.accepted, rest.more), (50, false));
+        let key = EmailThread::sender_key(&"c150@lovelace.example".parse().unwrap(), "b150@lovelace.example");
+        assert!(tickets.ticket_of_thread(&[&key]).await.unwrap().is_some());
     }
 }

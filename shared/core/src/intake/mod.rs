@@ -317,10 +317,13 @@ async fn hand_over(
 fn hygienic(mut message: InboundMessage) -> InboundMessage {
     message.sender.name = message.sender.name.as_deref().and_then(text::clean_line);
     message.subject = message.subject.as_deref().and_then(text::clean_line);
-    let stored = |text: &str| without_confirm_tokens(&text::clean_body(text));
-    message.body = stored(&message.body);
-    message.original = message.original.as_deref().map(stored);
+    message.body = stored_text(&message.body);
+    message.original = message.original.as_deref().map(stored_text);
     message
+}
+
+fn stored_text(text: &str) -> String {
+    without_confirm_tokens(&text::clean_body(text))
 }
 
 fn stored_message(

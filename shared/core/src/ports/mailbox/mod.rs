@@ -27,6 +27,9 @@ pub struct MessageRef {
     /// The mailbox's id of the message (Gmail's message id).
     pub id: String,
     pub thread_id: String,
+    /// The history record that added it, when it was read from the history: a sync that
+    /// stops before it can resume there.
+    pub history_id: Option<HistoryId>,
 }
 
 /// Messages that arrived in the inbox, and where the history stands after them.
