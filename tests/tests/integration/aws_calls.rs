@@ -140,3 +140,61 @@ async fn a_whatsapp_message_costs_at_most_sixteen_aws_calls() {
     }
     app.shutdown().await;
 }
+
+/// An email's ceiling: the webhook (the mailbox's position read, the sender identified, the
+/// thread looked up for a reply, the intake's write, queue, outbox cleared, the position
+/// moved), the agent (history, its write, the reply queued) and the sender (claim, the
+/// address's health, send, sent with the thread's ids).
+const MAX_CALLS_PER_EMAIL: usize = 16;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_costs_at_most_sixteen_aws_calls() {
+    let app = TestApp::spawn_counting_aws_calls().await;
+    let counter = app.aws_calls.as_ref().expect("counting");
+    let google = app.stack.google();
+    let mut measured = Vec::new();
+    // A new customer's first mail, then their answer in the thread of our reply.
+    let mut parent: Option<String> = None;
+    for n in 1..=2 {
+        counter.take();
+        let threading = parent
+            .as_ref()
+            .map(|id| format!("In-Reply-To: <{id}>\r\nReferences: <{id}>\r\n"))
+            .unwrap_or_default();
+        let mail = format!(
+            "Authentication-Results: mx.google.com; dmarc=pass header.from=lovelace.example\r\n\
+             From: Ada Lovelace <ada@lovelace.example>\r\nTo: support@tandem.example\r\nSubject: Export\r\n\
+             Message-ID: <cost-{n}@lovelace.example>\r\n{threading}\r\nHow do I export a board to CSV?\r\n"
+        );
+        assert_eq!(google.deliver(mail.into_bytes(), "INBOX").await.push.status, Some(200));
+        // Waits through moto's own API (the mails SES took), never counted.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let sent = loop {
+            let sent = app.sent_emails().await.unwrap();
+            if sent.len() == n {
+                break sent;
+            }
+            assert!(Instant::now() < deadline, "no reply to mail {n}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        parent = support_core::email::parse(sent[n - 1].as_bytes()).unwrap().message_id;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let calls: Vec<String> = counter
+            .take()
+            .into_iter()
+            .filter(|op| !EVENT_SOURCE_OPERATIONS.contains(&op.as_str()))
+            .collect();
+        measured.push(calls);
+    }
+    println!(
+        "AWS calls per email: new customer, cold agent {} ({}); their answer in the thread {} ({})",
+        measured[0].len(),
+        breakdown(&measured[0]),
+        measured[1].len(),
+        breakdown(&measured[1])
+    );
+    for calls in &measured {
+        assert!(calls.len() <= MAX_CALLS_PER_EMAIL, "{}", breakdown(calls));
+    }
+    app.shutdown().await;
+}
