@@ -80,6 +80,16 @@ pub struct TestApp {
     _moto: Option<local_stack::moto::MotoServer>,
 }
 
+/// The directions of a ticket's messages, in order (`inbound`, `outbound`).
+pub fn directions(ticket: &Value) -> Vec<&str> {
+    ticket["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["direction"].as_str().expect("a direction"))
+        .collect()
+}
+
 /// A valid web form submission; tests change one field at a time.
 pub fn valid_form() -> Value {
     json!({
@@ -217,6 +227,45 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Polls the ticket until `done` holds (at most 20 seconds), and returns it.
+    pub async fn ticket_until(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ticket = self.ticket(id).await;
+            if done(&ticket) {
+                return ticket;
+            }
+            assert!(Instant::now() < deadline, "timed out: {ticket}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until SES accepted exactly `count` mails (at most 20 seconds); their raw MIME.
+    pub async fn wait_for_emails(&self, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mails = self.sent_emails().await.unwrap();
+            if mails.len() >= count {
+                assert_eq!(mails.len(), count, "exactly {count} mails");
+                return mails;
+            }
+            assert!(Instant::now() < deadline, "{} of {count} mails sent", mails.len());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A form submitted and its reply emailed: the ticket and SES's id of the reply.
+    pub async fn answered_form(&self) -> (String, String) {
+        let ticket_id = self.submit_ok(&valid_form()).await;
+        self.wait_for_sent_reply(&ticket_id, Duration::from_secs(20))
+            .await
+            .unwrap();
+        let ses_id = self.reply_provider_ids(&ticket_id).await.unwrap()[0]
+            .clone()
+            .expect("SES's id");
+        (ticket_id, ses_id)
     }
 
     /// Hands a normalized inbound message (JSON of `InboundMessage`) to the intake, as a

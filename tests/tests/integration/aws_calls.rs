@@ -37,7 +37,12 @@ async fn calls_for_one_message(app: &TestApp, form: serde_json::Value) -> Vec<St
         assert!(Instant::now() < deadline, "no reply sent for {ticket_id}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Let the event source delete what it handled before the next message.
+    functions_calls(counter).await
+}
+
+/// The functions' calls since the counter was last taken, once the event source deleted
+/// what it handled (its receives and deletes are not the functions' calls).
+async fn functions_calls(counter: &integration_tests::aws_calls::CallCounter) -> Vec<String> {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     counter
         .take()
@@ -58,6 +63,18 @@ fn breakdown(calls: &[String]) -> String {
         .join(", ")
 }
 
+/// Prints the calls of two messages of a kind, and checks each against its ceiling.
+fn report(kind: &str, measured: [(&str, &Vec<String>); 2], max: usize) {
+    let figures: Vec<String> = measured
+        .iter()
+        .map(|(case, calls)| format!("{case} {} ({})", calls.len(), breakdown(calls)))
+        .collect();
+    println!("AWS calls per {kind}: {}", figures.join("; "));
+    for (case, calls) in measured {
+        assert!(calls.len() <= max, "{case}: {}", breakdown(calls));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_web_form_message_costs_at_most_twelve_aws_calls() {
     let app = TestApp::spawn_counting_aws_calls().await;
@@ -68,15 +85,11 @@ async fn a_web_form_message_costs_at_most_twelve_aws_calls() {
     again["subject"] = "Reset my password".into();
     again["message"] = "How do I reset my password?".into();
     let second = calls_for_one_message(&app, again).await;
-    println!(
-        "AWS calls per web-form message: new customer, cold agent {} ({}); returning customer {} ({})",
-        first.len(),
-        breakdown(&first),
-        second.len(),
-        breakdown(&second)
+    report(
+        "web-form message",
+        [("new customer, cold agent", &first), ("returning customer", &second)],
+        MAX_CALLS_PER_MESSAGE,
     );
-    assert!(first.len() <= MAX_CALLS_PER_MESSAGE, "{}", breakdown(&first));
-    assert!(second.len() <= MAX_CALLS_PER_MESSAGE, "{}", breakdown(&second));
     app.shutdown().await;
 }
 
@@ -120,24 +133,16 @@ async fn a_whatsapp_message_costs_at_most_sixteen_aws_calls() {
             assert!(Instant::now() < deadline, "no delivered reply on {ticket}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let calls: Vec<String> = counter
-            .take()
-            .into_iter()
-            .filter(|op| !EVENT_SOURCE_OPERATIONS.contains(&op.as_str()))
-            .collect();
-        measured.push(calls);
+        measured.push(functions_calls(counter).await);
     }
-    println!(
-        "AWS calls per WhatsApp message: new customer, cold agent {} ({}); returning customer {} ({})",
-        measured[0].len(),
-        breakdown(&measured[0]),
-        measured[1].len(),
-        breakdown(&measured[1])
+    report(
+        "WhatsApp message",
+        [
+            ("new customer, cold agent", &measured[0]),
+            ("returning customer", &measured[1]),
+        ],
+        MAX_CALLS_PER_WHATSAPP_MESSAGE,
     );
-    for calls in &measured {
-        assert!(calls.len() <= MAX_CALLS_PER_WHATSAPP_MESSAGE, "{}", breakdown(calls));
-    }
     app.shutdown().await;
 }
 
@@ -178,23 +183,15 @@ async fn an_email_costs_at_most_sixteen_aws_calls() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         parent = support_core::email::parse(sent[n - 1].as_bytes()).unwrap().message_id;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let calls: Vec<String> = counter
-            .take()
-            .into_iter()
-            .filter(|op| !EVENT_SOURCE_OPERATIONS.contains(&op.as_str()))
-            .collect();
-        measured.push(calls);
+        measured.push(functions_calls(counter).await);
     }
-    println!(
-        "AWS calls per email: new customer, cold agent {} ({}); their answer in the thread {} ({})",
-        measured[0].len(),
-        breakdown(&measured[0]),
-        measured[1].len(),
-        breakdown(&measured[1])
+    report(
+        "email",
+        [
+            ("new customer, cold agent", &measured[0]),
+            ("their answer in the thread", &measured[1]),
+        ],
+        MAX_CALLS_PER_EMAIL,
     );
-    for calls in &measured {
-        assert!(calls.len() <= MAX_CALLS_PER_EMAIL, "{}", breakdown(calls));
-    }
     app.shutdown().await;
 }

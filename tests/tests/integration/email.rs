@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::{valid_form, TestApp};
+use integration_tests::{directions, valid_form, TestApp};
 use serde_json::json;
 
 /// SES's event for a mail it accepted, as its configuration set publishes it.
@@ -30,27 +30,10 @@ fn ses_event(kind: &str, ses_message_id: &str, recipient: &str) -> String {
     event.to_string()
 }
 
-/// Polls the ticket until `done` holds.
-async fn ticket_until(app: &TestApp, id: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let ticket = app.ticket(id).await;
-        if done(&ticket) {
-            return ticket;
-        }
-        assert!(Instant::now() < deadline, "timed out: {ticket}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bounce_hands_the_ticket_to_a_person_and_stops_further_mail() {
     let app = TestApp::spawn().await;
-    let ticket_id = app.submit_ok(&valid_form()).await;
-    app.wait_for_sent_reply(&ticket_id, Duration::from_secs(20))
-        .await
-        .unwrap();
-    let ses_id = app.reply_provider_ids(&ticket_id).await.unwrap()[0].clone().unwrap();
+    let (ticket_id, ses_id) = app.answered_form().await;
 
     app.stack
         .publish(
@@ -59,7 +42,7 @@ async fn a_bounce_hands_the_ticket_to_a_person_and_stops_further_mail() {
         )
         .await
         .unwrap();
-    let ticket = ticket_until(&app, &ticket_id, |t| t["status"] == "escalated").await;
+    let ticket = app.ticket_until(&ticket_id, |t| t["status"] == "escalated").await;
     assert_eq!(ticket["escalation_reason"], "delivery_failed");
     assert_eq!(ticket["messages"][1]["delivery_status"], "undelivered");
     let meta = &app.ticket_items(&ticket_id, "META").await.unwrap()[0];
@@ -71,10 +54,11 @@ async fn a_bounce_hands_the_ticket_to_a_person_and_stops_further_mail() {
     again["subject"] = "Export a board".into();
     again["message"] = "How do I export a board to CSV?".into();
     let second = app.submit_ok(&again).await;
-    let ticket = ticket_until(&app, &second, |t| {
-        t["messages"].as_array().unwrap().len() == 2 && t["status"] == "escalated"
-    })
-    .await;
+    let ticket = app
+        .ticket_until(&second, |t| {
+            t["messages"].as_array().unwrap().len() == 2 && t["status"] == "escalated"
+        })
+        .await;
     assert_eq!(ticket["escalation_reason"], "delivery_failed");
     assert_eq!(ticket["messages"][1]["delivery_status"], "failed");
     assert_eq!(app.sent_emails().await.unwrap().len(), 1, "no mail after the bounce");
@@ -84,11 +68,7 @@ async fn a_bounce_hands_the_ticket_to_a_person_and_stops_further_mail() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_complaint_stops_mail_and_other_events_change_nothing() {
     let app = TestApp::spawn().await;
-    let ticket_id = app.submit_ok(&valid_form()).await;
-    app.wait_for_sent_reply(&ticket_id, Duration::from_secs(20))
-        .await
-        .unwrap();
-    let ses_id = app.reply_provider_ids(&ticket_id).await.unwrap()[0].clone().unwrap();
+    let (ticket_id, ses_id) = app.answered_form().await;
 
     let delivery = json!({"eventType": "Delivery", "mail": {"messageId": ses_id}, "delivery": {}}).to_string();
     app.stack.publish("MailEventsTopic", &delivery).await.unwrap();
@@ -102,7 +82,7 @@ async fn a_complaint_stops_mail_and_other_events_change_nothing() {
         )
         .await
         .unwrap();
-    let ticket = ticket_until(&app, &ticket_id, |t| t["status"] == "escalated").await;
+    let ticket = app.ticket_until(&ticket_id, |t| t["status"] == "escalated").await;
     assert_eq!(ticket["escalation_reason"], "delivery_failed");
 
     // A person has the ticket now: a follow-up is kept for them, and the agent stays silent.
@@ -118,13 +98,7 @@ async fn a_complaint_stops_mail_and_other_events_change_nothing() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let ticket = app.ticket(&ticket_id).await;
     assert_eq!(ticket["status"], "escalated");
-    let directions: Vec<&str> = ticket["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["direction"].as_str().unwrap())
-        .collect();
-    assert_eq!(directions, ["inbound", "outbound", "inbound"], "{ticket}");
+    assert_eq!(directions(&ticket), ["inbound", "outbound", "inbound"], "{ticket}");
     app.shutdown().await;
 }
 
@@ -190,19 +164,11 @@ async fn ticket_of_mail(app: &TestApp, sender: &str, message_id: &str) -> String
 
 /// Waits until SES accepted `count` mails, and returns them parsed.
 async fn sent_mails(app: &TestApp, count: usize) -> Vec<support_core::email::ParsedEmail> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let mails = app.sent_emails().await.unwrap();
-        if mails.len() >= count {
-            assert_eq!(mails.len(), count, "exactly {count} mails");
-            return mails
-                .iter()
-                .map(|m| support_core::email::parse(m.as_bytes()).unwrap())
-                .collect();
-        }
-        assert!(Instant::now() < deadline, "{} of {count} mails sent", mails.len());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_for_emails(count)
+        .await
+        .iter()
+        .map(|m| support_core::email::parse(m.as_bytes()).unwrap())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,9 +266,7 @@ async fn a_mail_gets_one_threaded_reply_and_the_answer_to_it_lands_on_the_same_t
     sent_mails(&app, 3).await;
     let new_ticket = ticket_of_mail(&app, "ada@lovelace.example", "CAF3@mail.lovelace.example").await;
     assert_ne!(new_ticket, ticket_id);
-    let runs = app.ticket_items(&new_ticket, "RUN#").await.unwrap();
-    let context = integration_tests::json_attribute(&runs[0], "context").unwrap();
-    let history = context["history"].to_string();
+    let history = app.run_contexts(&new_ticket).await[0]["history"].to_string();
     assert!(history.contains("export a board to CSV"), "{history}");
     app.shutdown().await;
 }
@@ -310,11 +274,7 @@ async fn a_mail_gets_one_threaded_reply_and_the_answer_to_it_lands_on_the_same_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_thread_by_ses_message_id_and_a_web_form_customer_can_answer_by_email() {
     let app = TestApp::spawn().await;
-    let form_ticket = app.submit_ok(&valid_form()).await;
-    app.wait_for_sent_reply(&form_ticket, Duration::from_secs(20))
-        .await
-        .unwrap();
-    let ses_id = app.reply_provider_ids(&form_ticket).await.unwrap()[0].clone().unwrap();
+    let (form_ticket, ses_id) = app.answered_form().await;
 
     // Maya answers the emailed reply; her client knows it only by the id SES gave it.
     let ses_header_id = format!("{ses_id}@email.amazonses.com");
@@ -331,7 +291,9 @@ async fn replies_thread_by_ses_message_id_and_a_web_form_customer_can_answer_by_
         ticket_of_mail(&app, "maya@northwind.example", "maya-2@northwind.example").await,
         form_ticket
     );
-    let ticket = ticket_until(&app, &form_ticket, |t| t["messages"].as_array().unwrap().len() == 4).await;
+    let ticket = app
+        .ticket_until(&form_ticket, |t| t["messages"].as_array().unwrap().len() == 4)
+        .await;
     assert_eq!(ticket["messages"][2]["channel"], "email");
 
     // Someone else answering in the same thread opens a ticket of their own.

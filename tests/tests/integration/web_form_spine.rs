@@ -144,19 +144,11 @@ async fn a_follow_up_from_the_status_page_reopens_the_ticket_and_is_answered_onc
     let again = follow_up(&app, &ticket_id, question, "follow-up-0001").await;
     assert_eq!(again.status(), 200);
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let ticket = loop {
-        let ticket = app.ticket(&ticket_id).await;
-        let messages = ticket["messages"].as_array().unwrap().len();
-        if messages >= 4 && ticket["status"] != "open" {
-            break ticket;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no answer to the follow-up: {ticket}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let ticket = app
+        .ticket_until(&ticket_id, |t| {
+            t["messages"].as_array().unwrap().len() >= 4 && t["status"] != "open"
+        })
+        .await;
     let messages = ticket["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 4, "the follow-up once, and its answer: {ticket}");
     assert_eq!(messages[2]["direction"], "inbound");
@@ -168,16 +160,7 @@ async fn a_follow_up_from_the_status_page_reopens_the_ticket_and_is_answered_onc
     );
 
     // The answer is emailed to the address the ticket was opened with, in the same thread.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while app.sent_emails().await.unwrap().len() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the follow-up's answer was not emailed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mails = app.sent_emails().await.unwrap();
-    assert_eq!(mails.len(), 2);
+    let mails = app.wait_for_emails(2).await;
     assert!(mails[1].contains("maya@northwind.example"), "{}", mails[1]);
     assert!(mails[1].contains(&format!("[{ticket_id}]")), "{}", mails[1]);
     app.shutdown().await;

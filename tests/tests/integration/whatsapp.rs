@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use integration_tests::whatsapp::{incoming, message_sid, sign, Signed};
-use integration_tests::TestApp;
+use integration_tests::{directions, TestApp};
 use local_stack::LocalStackOptions;
 use serde_json::{json, Value};
 use support_aws::queue::sqs::SqsQueue;
@@ -354,13 +354,7 @@ async fn media_is_kept_by_reference_and_a_burst_is_answered_in_one_turn() {
     assert_eq!(runs[0]["message"], lines.join("\n"), "in order");
     assert_eq!(runs[0]["messages_answered"], 3);
     let ticket = app.ticket(&ticket_id).await;
-    let directions: Vec<&str> = ticket["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["direction"].as_str().unwrap())
-        .collect();
-    assert_eq!(directions, ["inbound", "inbound", "inbound", "outbound"]);
+    assert_eq!(directions(&ticket), ["inbound", "inbound", "inbound", "outbound"]);
     app.shutdown().await;
 }
 
