@@ -22,6 +22,26 @@ pub fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, InfraE
     serde_dynamo::from_item(item).map_err(|e| InfraError::new("read item", e))
 }
 
+/// One item of a table keyed by `pk` and `sk`, read consistently.
+pub async fn get_item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: String,
+    sk: String,
+    operation: &'static str,
+) -> Result<Option<Item>, InfraError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .key("sk", s(sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(infra(operation))?;
+    Ok(out.item)
+}
+
 pub fn infra<E>(operation: &'static str) -> impl FnOnce(E) -> InfraError
 where
     E: std::error::Error + Send + Sync + 'static,

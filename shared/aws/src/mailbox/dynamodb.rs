@@ -6,10 +6,20 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use support_core::ports::mailbox::{Cursor, HistoryId, MailboxCursor};
 use support_core::ports::InfraError;
 
-use crate::dynamodb::{infra, s, timestamp};
+use crate::dynamodb::{from_item, get_item, infra, s, timestamp};
+
+/// What is stored of the cursor (written attribute by attribute, see `advance`).
+#[derive(Deserialize, Default)]
+struct CursorItem {
+    #[serde(default)]
+    history_id: Option<u64>,
+    #[serde(default)]
+    watch_expires_at: Option<String>,
+}
 
 fn mailbox_pk(address: &str) -> String {
     format!("MAILBOX#{}", address.to_lowercase())
@@ -40,27 +50,18 @@ impl DynamoMailboxCursor {
 #[async_trait]
 impl MailboxCursor for DynamoMailboxCursor {
     async fn read(&self, mailbox: &str) -> Result<Cursor, InfraError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(mailbox_pk(mailbox)))
-            .key("sk", s("META"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(infra("get mailbox cursor"))?;
-        let item = out.item.unwrap_or_default();
+        let item = get_item(
+            &self.client,
+            &self.table,
+            mailbox_pk(mailbox),
+            "META".into(),
+            "get mailbox cursor",
+        )
+        .await?;
+        let stored: CursorItem = item.map(from_item).transpose()?.unwrap_or_default();
         Ok(Cursor {
-            history_id: item
-                .get("history_id")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse().ok())
-                .map(HistoryId),
-            watch_expires_at: item
-                .get("watch_expires_at")
-                .and_then(|v| v.as_s().ok())
-                .and_then(|t| timestamp::parse(t)),
+            history_id: stored.history_id.map(HistoryId),
+            watch_expires_at: stored.watch_expires_at.as_deref().and_then(timestamp::parse),
         })
     }
 

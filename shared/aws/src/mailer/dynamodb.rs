@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use support_core::ports::mailer::{Undeliverable, Undeliverables};
 use support_core::ports::InfraError;
 
-use crate::dynamodb::{from_item, infra, s, timestamp, to_item};
+use crate::dynamodb::{from_item, get_item, infra, timestamp, to_item};
 
 fn undeliverable_pk(address: &str) -> String {
     format!("UNDELIVERABLE#{}", address.to_lowercase())
@@ -42,25 +42,22 @@ impl DynamoUndeliverables {
 #[async_trait]
 impl Undeliverables for DynamoUndeliverables {
     async fn find(&self, address: &str) -> Result<Option<Undeliverable>, InfraError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(undeliverable_pk(address)))
-            .key("sk", s("META"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(infra("get undeliverable address"))?;
-        out.item
-            .map(|item| {
-                from_item::<UndeliverableItem>(item).map(|u| Undeliverable {
-                    address: u.address,
-                    why: u.why,
-                    at: u.at,
-                })
+        let item = get_item(
+            &self.client,
+            &self.table,
+            undeliverable_pk(address),
+            "META".into(),
+            "get undeliverable address",
+        )
+        .await?;
+        item.map(|item| {
+            from_item::<UndeliverableItem>(item).map(|u| Undeliverable {
+                address: u.address,
+                why: u.why,
+                at: u.at,
             })
-            .transpose()
+        })
+        .transpose()
     }
 
     async fn record(&self, undeliverable: &Undeliverable) -> Result<(), InfraError> {

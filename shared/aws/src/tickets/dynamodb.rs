@@ -52,7 +52,7 @@ use support_core::ports::tickets::{
 };
 use support_core::ports::InfraError;
 
-use crate::dynamodb::{cancelled_by_condition, from_item, infra, s, timestamp, to_item, Item};
+use crate::dynamodb::{cancelled_by_condition, from_item, get_item, infra, s, timestamp, to_item, Item};
 
 const OUTBOX_PENDING: &str = "PENDING";
 /// How long an inbound message's idempotency record is kept: far longer than any provider
@@ -459,17 +459,7 @@ impl DynamoTickets {
 
     /// One item by its key, read consistently.
     async fn get(&self, pk: String, sk: String, operation: &'static str) -> Result<Option<Item>, InfraError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(infra(operation))?;
-        Ok(out.item)
+        get_item(&self.client, &self.table, pk, sk, operation).await
     }
 
     /// An update of one item, in a transaction.
