@@ -1,5 +1,5 @@
 import { useRef, useState, type FormEvent } from 'react';
-import { sendFollowUp, UNREACHABLE_MESSAGE } from './api';
+import { sendFailureText, sendFollowUp } from './api';
 import { loadFollowUpDraft, saveFollowUpDraft } from './draft';
 import { errorSummary } from './format';
 import { FormBanner, MessageField, SendButton, type Notice } from './FormControls';
@@ -87,13 +87,12 @@ export function FollowUpForm({ apiBase, ticketId, onSent }: FollowUpFormProps) {
         return;
       }
       case 'rejected':
-        setBanner({ tone: 'error', text: result.message });
-        setLive(result.message);
+      case 'unreachable': {
+        const text = sendFailureText(result);
+        setBanner({ tone: 'error', text });
+        setLive(text);
         return;
-      case 'unreachable':
-        setBanner({ tone: 'error', text: UNREACHABLE_MESSAGE });
-        setLive(UNREACHABLE_MESSAGE);
-        return;
+      }
     }
   }
 

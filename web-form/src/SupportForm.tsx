@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { submitTicket, UNREACHABLE_MESSAGE, type SubmitSuccess } from './api';
+import { sendFailureText, submitTicket, type SubmitSuccess } from './api';
 import { clearDraft, loadDraft, saveDraft } from './draft';
 import { CATEGORY_LABELS, errorSummary, PRIORITY_LABELS } from './format';
 import { ATTEMPT_KEY } from './idempotency';
@@ -113,13 +113,12 @@ export function SupportForm({ apiBase, renderStatusAction }: SupportFormProps) {
         return;
       }
       case 'rejected':
-        setBanner({ tone: 'error', text: result.message });
-        setLive(result.message);
+      case 'unreachable': {
+        const text = sendFailureText(result);
+        setBanner({ tone: 'error', text });
+        setLive(text);
         return;
-      case 'unreachable':
-        setBanner({ tone: 'error', text: UNREACHABLE_MESSAGE });
-        setLive(UNREACHABLE_MESSAGE);
-        return;
+      }
     }
   }
 

@@ -65,6 +65,11 @@ export type TicketResult = Exclude<LoadResult<Ticket>, { kind: 'found' }> | { ki
 export const UNREACHABLE_MESSAGE =
   "We couldn't reach support. Your message is still here — please try again.";
 
+/** What to tell the customer when a send was refused or never arrived. */
+export function sendFailureText(result: Extract<SendResult<unknown>, { kind: 'rejected' | 'unreachable' }>): string {
+  return result.kind === 'rejected' ? result.message : UNREACHABLE_MESSAGE;
+}
+
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 export interface RequestOptions {
