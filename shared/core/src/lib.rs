@@ -6,12 +6,15 @@
 pub mod agent;
 pub mod classifier;
 pub mod delivery;
+// `#[macro_use]` lends `named_set!` to the modules declared after it (the SLA's states).
+#[macro_use]
 pub mod domain;
 pub mod email;
 pub mod inbox;
 pub mod intake;
 pub mod knowledge;
 pub mod ports;
+pub mod sla;
 pub mod stats;
 pub mod webform;
 
