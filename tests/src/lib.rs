@@ -158,6 +158,47 @@ impl TestApp {
         }
     }
 
+    /// The team topic's ARN, as the agent publishes to it.
+    pub fn team_topic_arn(&self) -> String {
+        self.stack
+            .environment("AgentFunction")
+            .and_then(|env| env.get("TEAM_TOPIC_ARN"))
+            .cloned()
+            .expect("the agent has a team topic")
+    }
+
+    /// A queue subscribed to the team topic from now on: what an email or HTTPS subscriber
+    /// of the team would receive.
+    pub async fn subscribe_team(&self) -> TeamInbox {
+        let name = format!("team-inbox-{}", uuid::Uuid::new_v4().simple());
+        let url = self
+            .sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .expect("a queue")
+            .queue_url
+            .expect("its url");
+        let arn = format!(
+            "arn:aws:sqs:{}:{}:{name}",
+            self.stack.region(),
+            local_stack::template::LOCAL_ACCOUNT_ID
+        );
+        aws_sdk_sns::Client::new(self.stack.sdk_config())
+            .subscribe()
+            .topic_arn(self.team_topic_arn())
+            .protocol("sqs")
+            .endpoint(arn)
+            .send()
+            .await
+            .expect("subscribed");
+        TeamInbox {
+            sqs: self.sqs.clone(),
+            url,
+        }
+    }
+
     pub fn queue_url(&self, logical_id: &str) -> String {
         self.stack
             .queue(logical_id)
@@ -457,5 +498,64 @@ impl TestApp {
 
     pub async fn shutdown(self) {
         self.stack.shutdown().await;
+    }
+}
+
+/// What the team topic delivered to a test's subscription.
+pub struct TeamInbox {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+}
+
+/// One notice as SNS delivered it.
+#[derive(Debug, Clone)]
+pub struct TeamNoticeReceived {
+    pub subject: String,
+    pub text: String,
+    /// The `kind`, `ticket_id` and `assignee` message attributes.
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+impl TeamInbox {
+    /// The notices delivered so far, waiting up to `wait` for at least `count` of them.
+    pub async fn notices(&self, count: usize, wait: Duration) -> Vec<TeamNoticeReceived> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut notices = Vec::new();
+        while notices.len() < count && tokio::time::Instant::now() < deadline {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("received");
+            for message in out.messages.unwrap_or_default() {
+                let envelope: Value =
+                    serde_json::from_str(message.body().unwrap_or_default()).expect("an SNS envelope");
+                let attributes = envelope["MessageAttributes"]
+                    .as_object()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| (k.clone(), v["Value"].as_str().unwrap_or_default().to_owned()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                notices.push(TeamNoticeReceived {
+                    subject: envelope["Subject"].as_str().unwrap_or_default().to_owned(),
+                    text: envelope["Message"].as_str().unwrap_or_default().to_owned(),
+                    attributes,
+                });
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.url)
+                    .receipt_handle(message.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("deleted");
+            }
+        }
+        notices
     }
 }

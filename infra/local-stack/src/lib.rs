@@ -343,9 +343,10 @@ impl LocalStack {
             prefix: options.prefix.clone(),
             max_visibility_timeout: options.max_visibility_timeout,
         };
-        let (tables, queues) = tokio::try_join!(
+        let (tables, queues, ()) = tokio::try_join!(
             provision::provision_tables(&sdk, &template, &settings),
             provision::provision_queues(&sdk, &template, &settings),
+            provision::provision_topics(&sdk, &template, &settings),
         )
         .context("provisioning the template's resources")?;
         let mut resources = Resources {
@@ -790,14 +791,15 @@ fn bindings(
             "AWS::SES::ConfigurationSet" => {
                 b.refs.insert(id.clone(), format!("{}-{id}", options.prefix));
             }
+            // Made in moto by `provision::provision_topics`, under this name.
             "AWS::SNS::Topic" => {
                 b.refs.insert(
                     id.clone(),
                     format!(
-                        "arn:aws:sns:{}:{}:{}-{id}",
+                        "arn:aws:sns:{}:{}:{}",
                         options.region,
                         template::LOCAL_ACCOUNT_ID,
-                        options.prefix
+                        provision::topic_name(&options.prefix, id)
                     ),
                 );
             }
@@ -831,6 +833,7 @@ fn function_environment(
         ("GOOGLE_TOKEN_URL", google_urls.token),
         ("GMAIL_API_BASE_URL", google_urls.gmail_api),
         ("SITE_URL", gateway_url.to_owned()),
+        ("CONSOLE_URL", format!("{gateway_url}/console/")),
     ] {
         if let Some(slot) = env.get_mut(name) {
             *slot = url;

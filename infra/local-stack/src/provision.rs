@@ -43,6 +43,36 @@ pub struct ProvisionSettings {
     pub max_visibility_timeout: Option<u32>,
 }
 
+/// A template topic's name in moto.
+pub fn topic_name(prefix: &str, logical_id: &str) -> String {
+    format!("{prefix}-{logical_id}")
+}
+
+/// The template's SNS topics, so the functions can publish to them (moto keeps what is
+/// published; tests subscribe a queue to read it).
+pub async fn provision_topics(sdk: &SdkConfig, template: &StackTemplate, settings: &ProvisionSettings) -> Result<()> {
+    let client = aws_sdk_sns::Client::new(sdk);
+    let topics = template
+        .resource_types
+        .iter()
+        .filter(|(_, kind)| kind.as_str() == "AWS::SNS::Topic")
+        .map(|(id, _)| {
+            let name = topic_name(&settings.prefix, id);
+            let client = client.clone();
+            async move {
+                client
+                    .create_topic()
+                    .name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))
+                    .with_context(|| format!("creating topic {name}"))
+            }
+        });
+    futures::future::try_join_all(topics).await?;
+    Ok(())
+}
+
 pub async fn provision_tables(
     sdk: &SdkConfig,
     template: &StackTemplate,

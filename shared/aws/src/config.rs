@@ -108,7 +108,7 @@ impl MailEventsConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AgentConfig {
     /// Identities: the agent links a WhatsApp number to an address on a one-time code.
     pub customers_table: String,
@@ -120,6 +120,25 @@ pub struct AgentConfig {
     /// The sentence-embedding model's files (`EMBEDDING_MODEL_DIR`; in AWS the model
     /// layer's `/opt/all-MiniLM-L6-v2`).
     pub embedding_model_dir: std::path::PathBuf,
+    pub autonomy: support_core::autonomy::AutonomyPolicy,
+    pub team: TeamConfig,
+}
+
+/// Where the team is told about escalations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamConfig {
+    pub topic_arn: String,
+    /// The operator console's address, for links (`CONSOLE_URL`).
+    pub console_url: String,
+}
+
+impl TeamConfig {
+    fn from_env(env: &Lookup<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            topic_arn: env.required("TEAM_TOPIC_ARN")?,
+            console_url: env.required("CONSOLE_URL")?,
+        })
+    }
 }
 
 impl AgentConfig {
@@ -144,6 +163,17 @@ impl AgentConfig {
             whatsapp_outbound_queue_url: env.optional("WHATSAPP_OUTBOUND_QUEUE_URL"),
             model,
             embedding_model_dir: env.required("EMBEDDING_MODEL_DIR")?.into(),
+            // A deployment's own policy (the AutonomyPolicy parameter), else the bundled one.
+            autonomy: match env.optional("AUTONOMY_POLICY") {
+                Some(json) => {
+                    support_core::autonomy::AutonomyPolicy::parse(&json).map_err(|e| ConfigError::Invalid {
+                        name: "AUTONOMY_POLICY",
+                        reason: e.to_string(),
+                    })?
+                }
+                None => support_core::autonomy::AutonomyPolicy::bundled(),
+            },
+            team: TeamConfig::from_env(&env)?,
         })
     }
 

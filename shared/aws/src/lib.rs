@@ -44,6 +44,10 @@ pub mod queue {
 pub mod tickets {
     pub mod dynamodb;
 }
+#[cfg(feature = "sns")]
+pub mod team {
+    pub mod sns;
+}
 #[cfg(any(feature = "twilio", feature = "twilio-webhook"))]
 pub mod twilio;
 #[cfg(feature = "twilio")]

@@ -15,10 +15,6 @@ use aws_config::SdkConfig;
 ))]
 use crate::config;
 
-/// How soon an approved learned answer reaches a running agent.
-#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "bedrock", feature = "embedding"))]
-const LEARNED_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
-
 /// The AWS configuration shared by every client of a function: region, credentials and
 /// endpoints (`AWS_ENDPOINT_URL` points it at a local emulator).
 pub async fn aws_sdk_config() -> SdkConfig {
@@ -153,7 +149,13 @@ pub fn intake_sweeper(config: config::SweeperConfig, sdk: &SdkConfig) -> support
 
 /// The agent, with the embedding model loaded (once per process) and the semantic rails
 /// embedded. Fails when the model's files are missing or broken.
-#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "bedrock", feature = "embedding"))]
+#[cfg(all(
+    feature = "dynamodb",
+    feature = "sqs",
+    feature = "bedrock",
+    feature = "embedding",
+    feature = "sns"
+))]
 pub fn agent(
     config: config::AgentConfig,
     sdk: &SdkConfig,
@@ -185,8 +187,7 @@ pub fn agent(
     let articles = Arc::new(classifiers.articles);
     Ok(support_core::agent::Agent::new(support_core::agent::AgentPorts {
         knowledge: Arc::new(
-            support_core::knowledge::Knowledge::with_learned(embedder, tickets.clone(), LEARNED_REFRESH)
-                .with_article_model(articles),
+            support_core::knowledge::Knowledge::with_learned(embedder, tickets.clone()).with_article_model(articles),
         ),
         history: tickets.clone(),
         replies: tickets.clone(),
@@ -195,8 +196,17 @@ pub fn agent(
         engine,
         rails,
         identities: Arc::new(customers),
-        verifications: tickets,
+        verifications: tickets.clone(),
         burst_settle: support_core::agent::BURST_SETTLE,
+        autonomy: Arc::new(config.autonomy),
+        team: support_core::agent::Team {
+            presence: tickets,
+            notifier: Arc::new(crate::team::sns::SnsTeamNotifier::new(
+                aws_sdk_sns::Client::new(sdk),
+                config.team.topic_arn,
+            )),
+            console_url: config.team.console_url,
+        },
     }))
 }
 

@@ -3,17 +3,20 @@
 //! and the offline engine. It links no AWS SDK and no Lambda crate: the compiler keeps
 //! the AWS side (`support-aws`) out.
 
-pub mod agent;
-pub mod classifier;
-pub mod delivery;
-// `#[macro_use]` lends `named_set!` to the modules declared after it (the SLA's states).
+// `#[macro_use]` lends `named_set!` to the modules declared after it.
 #[macro_use]
 pub mod domain;
+pub mod agent;
+pub mod autonomy;
+pub mod classifier;
+pub mod delivery;
+pub mod desk;
 pub mod email;
 pub mod inbox;
 pub mod intake;
 pub mod knowledge;
 pub mod ports;
+pub mod records;
 pub mod sla;
 pub mod stats;
 pub mod webform;

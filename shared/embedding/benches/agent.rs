@@ -154,6 +154,7 @@ async fn main() {
     let inbound = Arc::new(MemoryQueue::default());
     let customers = Arc::new(MemoryCustomers::default());
     let intake = Intake::new(customers.clone(), tickets.clone(), inbound.clone());
+    let team = Arc::new(support_core::ports::team::memory::MemoryTeam::default());
     let agent = Agent::new(AgentPorts {
         history: tickets.clone(),
         replies: tickets.clone(),
@@ -165,6 +166,12 @@ async fn main() {
         identities: customers.clone(),
         verifications: tickets,
         burst_settle: std::time::Duration::ZERO,
+        autonomy: Arc::new(support_core::autonomy::AutonomyPolicy::bundled()),
+        team: support_core::agent::Team {
+            presence: team.clone(),
+            notifier: team,
+            console_url: "http://localhost/console/".into(),
+        },
     });
     let mut micros = Vec::new();
     for (i, body) in bodies.iter().enumerate() {

@@ -346,8 +346,17 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
                 .intents,
         )),
         identities: Arc::new(customers),
-        verifications: tickets,
+        verifications: tickets.clone(),
         burst_settle: support_core::agent::BURST_SETTLE,
+        autonomy: Arc::new(support_core::autonomy::AutonomyPolicy::bundled()),
+        team: support_core::agent::Team {
+            presence: tickets,
+            notifier: Arc::new(support_aws::team::sns::SnsTeamNotifier::new(
+                aws_sdk_sns::Client::new(app.stack.sdk_config()),
+                app.team_topic_arn(),
+            )),
+            console_url: "http://localhost/console/".into(),
+        },
     });
     let inbound = json!({
         "channel": "email",

@@ -55,6 +55,7 @@ async fn store_intake_of(app: &TestApp, queued: &QueuedMessage) {
         provider_message_id: None,
         attachments: Vec::new(),
         has_original: false,
+        person: None,
     };
     let queued_as = QueueMessage {
         body: serde_json::to_string(queued).unwrap(),
@@ -70,6 +71,12 @@ async fn store_intake_of(app: &TestApp, queued: &QueuedMessage) {
         conversation: None,
         original: None,
         thread_keys: Vec::new(),
+        audit: support_core::records::AuditEntry::new(
+            &queued.ticket.id,
+            queued.received_at,
+            support_core::records::Actor::Customer,
+            support_core::records::AuditAction::Received,
+        ),
     };
     tickets(app).store(&record).await.unwrap();
 }
@@ -145,6 +152,7 @@ async fn store_reply_of_the_sender_event(app: &TestApp, file: &str) -> (SqsEvent
         provider_message_id: None,
         attachments: Vec::new(),
         has_original: false,
+        person: None,
     };
     app.record_answer(stored_reply, queued.message_id.clone()).await;
     (sqs_event, reply)

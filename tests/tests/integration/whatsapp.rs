@@ -238,6 +238,7 @@ async fn a_long_reply_goes_in_parts_below_twilios_limit_and_is_delivered_once() 
         provider_message_id: None,
         attachments: Vec::new(),
         has_original: false,
+        person: None,
     };
     app.record_answer(reply.clone(), queued.message_id.clone()).await;
     let outbound = OutboundReply {

@@ -62,6 +62,17 @@ pub fn cancelled_by_condition<R>(error: &SdkError<TransactWriteItemsError, R>, i
     }
 }
 
+/// Whether a transaction was cancelled because any of its writes failed its condition.
+pub fn cancelled_by_any_condition<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("ConditionalCheckFailed")),
+        _ => false,
+    }
+}
+
 /// Timestamps as RFC 3339 with milliseconds and `Z`: one width, so they sort as text
 /// (the indexes' sort keys are timestamps).
 pub mod timestamp {

@@ -42,7 +42,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use support_core::domain::{
     AddressClaim, Attachment, Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, Direction,
-    EmailAddress, EscalationReason, MessageId, OutboundReply, Priority, Sender, Ticket, TicketFacts, TicketId,
+    EmailAddress, EscalationReason, Handler, MessageId, OutboundReply, Priority, Sender, Ticket, TicketFacts, TicketId,
     TicketStatus,
 };
 use support_core::ports::learned::{LearnedAnswer, LearnedAnswers};
@@ -51,10 +51,19 @@ use support_core::ports::tickets::{
     PendingMessage, Placement, ReplyLog, ReplyRecorded, SendClaim, Stored, TicketReader, TurnRecord, Verifications,
 };
 use support_core::ports::InfraError;
+use support_core::records::{AuditEntry, DecisionRecord};
+
+mod desk;
 
 use crate::dynamodb::{cancelled_by_condition, from_item, get_item, infra, s, timestamp, to_item, Item};
 
 const OUTBOX_PENDING: &str = "PENDING";
+/// Learned answers, and the counter approvals move (`VERSION`): agents rebuild their
+/// knowledge base when it moved.
+const LEARNED_PK: &str = "LEARNED";
+const LEARNED_VERSION_SK: &str = "VERSION";
+/// A reply held for review, in the same sparse index (`by_outbox`): the review queue.
+const OUTBOX_DRAFT: &str = "DRAFT";
 /// How long an inbound message's idempotency record is kept: far longer than any provider
 /// retries, and than the mailbox sync looks back (`support_core::inbox`). (A web form's
 /// ticket id, derived from its key, catches even later repeats.)
@@ -119,6 +128,14 @@ struct TicketItem {
     contact: Sender,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sentiment: Option<f64>,
+    #[serde(default)]
+    handled_by: Handler,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    assignee: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_response_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resolved_at: Option<DateTime<Utc>>,
     #[serde(with = "timestamp")]
     created_at: DateTime<Utc>,
     #[serde(with = "timestamp")]
@@ -146,6 +163,10 @@ impl TicketItem {
             address_claim: t.address_claim.clone(),
             contact: t.contact.clone(),
             sentiment: t.sentiment,
+            handled_by: t.handled_by,
+            assignee: t.assignee.clone(),
+            first_response_at: t.first_response_at,
+            resolved_at: t.resolved_at,
             created_at: t.created_at,
             updated_at: t.updated_at,
             created_day: t.created_at.format("%Y-%m-%d").to_string(),
@@ -168,6 +189,10 @@ impl TicketItem {
             address_claim: self.address_claim,
             contact: self.contact,
             sentiment: self.sentiment,
+            handled_by: self.handled_by,
+            assignee: self.assignee,
+            first_response_at: self.first_response_at,
+            resolved_at: self.resolved_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -197,7 +222,10 @@ struct MessageItem {
     attachments: Vec<Attachment>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     has_original: bool,
-    /// The outbox entry: present until the message is on the inbound queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    person: Option<String>,
+    /// The outbox entry: `PENDING` until an inbound message is on the inbound queue;
+    /// `DRAFT` while a reply waits for a person's review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outbox: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,6 +236,7 @@ struct MessageItem {
 
 impl MessageItem {
     fn new(m: &ConversationMessage) -> Self {
+        let held = m.delivery_status == Some(DeliveryStatus::Held);
         Self {
             pk: ticket_pk(&m.ticket_id),
             sk: message_sk(&m.id),
@@ -225,8 +254,9 @@ impl MessageItem {
             provider_message_id: m.provider_message_id.clone(),
             attachments: m.attachments.clone(),
             has_original: m.has_original,
-            outbox: None,
-            outbox_at: None,
+            person: m.person.clone(),
+            outbox: held.then(|| OUTBOX_DRAFT.into()),
+            outbox_at: held.then(|| timestamp::text(&m.created_at)),
             queued_as: None,
         }
     }
@@ -244,6 +274,7 @@ impl MessageItem {
             provider_message_id: self.provider_message_id,
             attachments: self.attachments,
             has_original: self.has_original,
+            person: self.person,
         }
     }
 }
@@ -385,13 +416,72 @@ struct RunItem<'a> {
     created_at: DateTime<Utc>,
 }
 
-#[derive(Deserialize)]
+/// One line of a ticket's audit trail: put once, never updated.
+#[derive(Serialize, Deserialize)]
+struct AuditItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    #[serde(flatten)]
+    entry: AuditEntry,
+}
+
+impl AuditItem {
+    fn new(entry: &AuditEntry) -> Self {
+        Self {
+            pk: ticket_pk(&entry.ticket_id),
+            sk: format!("AUDIT#{}", entry.key()),
+            entity: "audit".into(),
+            entry: entry.clone(),
+        }
+    }
+}
+
+/// One decision of the agent; in the `by_day` index (by the day its ticket's message was
+/// handled), so the agreement rate reads a period's decisions.
+#[derive(Serialize, Deserialize)]
+struct DecisionItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    created_day: String,
+    #[serde(with = "timestamp")]
+    created_at: DateTime<Utc>,
+    #[serde(flatten)]
+    decision: DecisionRecord,
+}
+
+impl DecisionItem {
+    fn new(decision: &DecisionRecord) -> Self {
+        Self {
+            pk: ticket_pk(&decision.ticket_id),
+            sk: decision_sk(&decision.message_id, decision.kind),
+            entity: "decision".into(),
+            created_day: decision.at.format("%Y-%m-%d").to_string(),
+            created_at: decision.at,
+            decision: decision.clone(),
+        }
+    }
+}
+
+fn decision_sk(message: &MessageId, kind: support_core::records::DecisionKind) -> String {
+    format!("DECISION#{message}#{kind}")
+}
+
+#[derive(Serialize, Deserialize)]
 struct LearnedItem {
+    pk: String,
     sk: String,
     question: String,
     answer: String,
     #[serde(default)]
     category: Option<String>,
+    /// pending | approved | rejected
+    review_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source_ticket: Option<TicketId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_at: Option<DateTime<Utc>>,
 }
 
 fn entity(item: &Item) -> Option<&str> {
@@ -532,14 +622,22 @@ impl IntakeLog for DynamoTickets {
                 writes.push(TransactWriteItem::builder().update(join).build());
             }
             Placement::Continue { facts, seen } => {
+                // A resolved ticket starts afresh: its escalation and assignee are history.
+                let afresh = match seen {
+                    TicketStatus::Resolved => " REMOVE escalation_reason, escalation_note, assignee, resolved_at",
+                    _ => "",
+                };
                 let resume = Update::builder()
                     .table_name(&self.table)
                     .key("pk", s(ticket_pk(&facts.id)))
                     .key("sk", s("META"))
-                    .update_expression("SET updated_at = :now, ticket_status = :status")
+                    .update_expression(format!(
+                        "SET updated_at = :now, ticket_status = :status, handled_by = :handler{afresh}"
+                    ))
                     .condition_expression("ticket_status = :seen")
                     .expression_attribute_values(":now", s(timestamp::text(&now)))
                     .expression_attribute_values(":status", s(facts.status.as_str()))
+                    .expression_attribute_values(":handler", s(facts.handled_by.as_str()))
                     .expression_attribute_values(":seen", s(seen.as_str()))
                     .build()
                     .map_err(|e| InfraError::new("build continuation", e))?;
@@ -570,6 +668,7 @@ impl IntakeLog for DynamoTickets {
         // Unconditional, after every conditional write: a cancellation's index still names
         // the condition that failed.
         let ticket_id = record.placement.ticket_id();
+        writes.push(self.put(to_item(&AuditItem::new(&record.audit)), None));
         for key in &record.thread_keys {
             writes.push(self.put(to_item(&ThreadItem::new(key, ticket_id, &message.id)), None));
         }
@@ -621,6 +720,8 @@ impl IntakeLog for DynamoTickets {
                 category: c.category,
                 priority: c.priority,
                 status: TicketStatus::Open,
+                handled_by: Handler::Agent,
+                assignee: None,
             })
         })
         .transpose()
@@ -781,7 +882,11 @@ impl HistoryReader for DynamoTickets {
 impl ReplyLog for DynamoTickets {
     async fn record_reply(&self, turn: &TurnRecord, now: DateTime<Utc>) -> Result<ReplyRecorded, InfraError> {
         let (reply, outcome, run) = (&turn.reply, &turn.outcome, &turn.run);
-        let set = "SET ticket_status = :status, category = :category, sentiment = :sentiment, updated_at = :now";
+        let mut set =
+            "SET ticket_status = :status, category = :category, sentiment = :sentiment, updated_at = :now".to_owned();
+        if outcome.responded {
+            set.push_str(", first_response_at = if_not_exists(first_response_at, :now)");
+        }
         let mut values = HashMap::from([
             (":status".to_owned(), s(outcome.status.as_str())),
             (":category".to_owned(), s(outcome.category.as_str())),
@@ -790,7 +895,12 @@ impl ReplyLog for DynamoTickets {
                 AttributeValue::N(format!("{:.4}", outcome.sentiment)),
             ),
             (":now".to_owned(), s(timestamp::text(&now))),
+            (":person".to_owned(), s(Handler::Person.as_str())),
         ]);
+        if let Some(assignee) = &outcome.assignee {
+            set.push_str(", assignee = :assignee");
+            values.insert(":assignee".to_owned(), s(assignee.as_str()));
+        }
         let expression = match outcome.escalation_reason {
             Some(reason) => {
                 values.insert(":reason".to_owned(), s(reason.as_str()));
@@ -800,7 +910,10 @@ impl ReplyLog for DynamoTickets {
         };
         let update = self
             .update(ticket_pk(&reply.ticket_id), "META".into())
-            .condition_expression("attribute_exists(pk)")
+            // A person who took the ticket meanwhile speaks for it: the agent's turn is dropped.
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(handled_by) OR handled_by <> :person)",
+            )
             .update_expression(expression)
             .set_expression_attribute_values(Some(values))
             .build()
@@ -824,6 +937,12 @@ impl ReplyLog for DynamoTickets {
         if let Some(sent) = &turn.code_sent {
             writes.extend(self.code_writes(sent));
         }
+        writes.extend(
+            turn.decisions
+                .iter()
+                .map(|d| self.put(to_item(&DecisionItem::new(d)), None)),
+        );
+        writes.extend(turn.audit.iter().map(|a| self.put(to_item(&AuditItem::new(a)), None)));
         let written = self
             .client
             .transact_write_items()
@@ -832,6 +951,7 @@ impl ReplyLog for DynamoTickets {
             .await;
         match written {
             Ok(_) => Ok(ReplyRecorded::Recorded),
+            Err(e) if cancelled_by_condition(&e, 1) && !cancelled_by_condition(&e, 0) => Ok(ReplyRecorded::PersonHasIt),
             Err(e) if cancelled_by_condition(&e, 0) => match self.message(&reply.ticket_id, &reply.id).await? {
                 Some(stored) => Ok(ReplyRecorded::AlreadyAnswered(stored)),
                 None => Err(InfraError::new(
@@ -1195,7 +1315,7 @@ impl LearnedAnswers for DynamoTickets {
             .table_name(&self.table)
             .key_condition_expression("pk = :learned")
             .filter_expression("review_status = :approved")
-            .expression_attribute_values(":learned", s("LEARNED"))
+            .expression_attribute_values(":learned", s(LEARNED_PK))
             .expression_attribute_values(":approved", s("approved"))
             .into_paginator()
             .items()
@@ -1215,5 +1335,22 @@ impl LearnedAnswers for DynamoTickets {
                 })
             })
             .collect()
+    }
+
+    async fn version(&self) -> Result<u64, InfraError> {
+        let item = self
+            .get(
+                LEARNED_PK.into(),
+                LEARNED_VERSION_SK.into(),
+                "get learned answers' version",
+            )
+            .await?;
+        Ok(item
+            .and_then(|item| {
+                item.get("version")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(0))
     }
 }

@@ -57,16 +57,43 @@ const FEEDBACK: &[&str] = &[
 ];
 
 /// `answered_by` is the category of the best-matching article, when one matched.
-pub fn classify(text: &str, sentiment: f64, answered_by: Option<Category>) -> Category {
+/// A category, and how sure the rule that chose it is (0..1), recorded with the decision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Classified {
+    pub category: Category,
+    pub confidence: f64,
+}
+
+/// How sure each rule is: a customer's words that name the topic ("invoice", "crash") are
+/// strong evidence, the category of the article that answered is as good as the match,
+/// and `general` when nothing points anywhere is a guess.
+const KEYWORD_CONFIDENCE: f64 = 0.9;
+const FALLBACK_CONFIDENCE: f64 = 0.5;
+
+/// `answered_by`: the category of the article that answered, and the answer's relevance.
+pub fn classify(text: &str, sentiment: f64, answered_by: Option<(Category, f64)>) -> Classified {
     let words = Words::new(text);
+    let keyword = |category| Classified {
+        category,
+        confidence: KEYWORD_CONFIDENCE,
+    };
     if contains_any(&words, FEEDBACK) && sentiment > 0.3 {
-        Category::Feedback
+        keyword(Category::Feedback)
     } else if contains_any(&words, BUG) {
-        Category::BugReport
+        keyword(Category::BugReport)
     } else if contains_any(&words, BILLING) {
-        Category::Billing
+        keyword(Category::Billing)
     } else {
-        answered_by.unwrap_or(Category::General)
+        match answered_by {
+            Some((category, relevance)) => Classified {
+                category,
+                confidence: relevance,
+            },
+            None => Classified {
+                category: Category::General,
+                confidence: FALLBACK_CONFIDENCE,
+            },
+        }
     }
 }
 
@@ -76,22 +103,37 @@ mod tests {
 
     #[test]
     fn rules_come_before_the_article_category() {
+        let category = |text, sentiment, answered_by| classify(text, sentiment, answered_by).category;
         assert_eq!(
-            classify("Where can I download last year's invoices?", 0.0, None),
+            category("Where can I download last year's invoices?", 0.0, None),
             Category::Billing
         );
         assert_eq!(
-            classify("The board takes forever to load", -0.2, Some(Category::Technical)),
+            category(
+                "The board takes forever to load",
+                -0.2,
+                Some((Category::Technical, 0.7))
+            ),
             Category::BugReport
         );
         assert_eq!(
-            classify("Just wanted to say the timeline is great!", 0.8, None),
+            category("Just wanted to say the timeline is great!", 0.8, None),
             Category::Feedback
         );
+        let slack = classify("How do I connect Slack?", 0.0, Some((Category::Technical, 0.7)));
         assert_eq!(
-            classify("How do I connect Slack?", 0.0, Some(Category::Technical)),
-            Category::Technical
+            slack,
+            Classified {
+                category: Category::Technical,
+                confidence: 0.7
+            }
         );
-        assert_eq!(classify("👍", 0.0, None), Category::General);
+        assert_eq!(
+            classify("👍", 0.0, None),
+            Classified {
+                category: Category::General,
+                confidence: 0.5
+            }
+        );
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::json;
 
-use classify::classify;
+use classify::{classify, Classified};
 pub use format::whatsapp_messages;
 use format::{format_reply, handoff_text, reply_subject};
 use guardrails::{after_model, before_model, BeforeModel};
@@ -27,11 +27,12 @@ use identity::IdentityTurn;
 pub use identity::{CODE_LIFETIME, MAX_ATTEMPTS};
 use tool_loop::{Decision, Step};
 
-use crate::domain::text::is_blank;
+use crate::autonomy::{AutonomyPolicy, Release};
+use crate::domain::text::{at_most, is_blank};
 use crate::domain::whatsapp::window_open;
 use crate::domain::{
     Attachment, Category, Channel, ConversationMessage, DeliveryStatus, Direction, EmailThread, EscalationReason,
-    Language, MessageId, OutboundReply, QueuedMessage, TicketStatus,
+    Handler, Language, MessageId, OutboundReply, QueuedMessage, TicketStatus,
 };
 use crate::email::own_words;
 use crate::knowledge::{Knowledge, KnowledgeBase};
@@ -39,9 +40,13 @@ use crate::ports::customers::IdentityLinks;
 use crate::ports::engine::prompt::history_text;
 use crate::ports::engine::{Engine, HistoryLine, Turn};
 use crate::ports::queue::{MessageQueue, QueueMessage};
+use crate::ports::team::{
+    console_link, pick_assignee, NoticeKind, Presence, TeamNotice, TeamNotifier, PRESENCE_WINDOW,
+};
 use crate::ports::tickets::{
     AgentRun, HistoryReader, ReplyLog, ReplyRecorded, TicketOutcome, TurnRecord, Verifications,
 };
+use crate::records::{Actor, AuditAction, AuditEntry, DecisionKind, DecisionRecord};
 use crate::ProcessingError;
 use rails::{judged_units, RailMatch, SemanticRails};
 
@@ -67,6 +72,17 @@ pub struct AgentPorts {
     pub verifications: Arc<dyn Verifications>,
     /// [`BURST_SETTLE`] in production; zero where bursts do not matter (benchmarks).
     pub burst_settle: Duration,
+    /// Which answers go out on their own, and which wait for a person.
+    pub autonomy: Arc<AutonomyPolicy>,
+    pub team: Team,
+}
+
+/// The people the agent hands tickets to.
+pub struct Team {
+    pub presence: Arc<dyn Presence>,
+    pub notifier: Arc<dyn TeamNotifier>,
+    /// The operator console's address, for the links in notices.
+    pub console_url: String,
 }
 
 pub struct Agent {
@@ -85,10 +101,125 @@ struct Handled {
     decision: Decision,
     steps: Vec<Step>,
     sentiment: f64,
-    category: Category,
+    category: Classified,
     language: Language,
     rail: Option<RailMatch>,
     look_alike: bool,
+}
+
+/// How sure a decision taken by a rule (a keyword, a canned answer, a tool call) is: it
+/// is not a probability, and never falls below a supervised threshold.
+const RULE_CONFIDENCE: f64 = 1.0;
+
+/// How sure the agent is of an answer: the relevance of the best passage it cited (the
+/// search steps keep each hit's score), or a rule's certainty.
+fn cited_relevance(decision: &Decision, steps: &[Step]) -> f64 {
+    let Decision::Respond { sources, .. } = decision else {
+        return RULE_CONFIDENCE;
+    };
+    if sources.is_empty() {
+        return RULE_CONFIDENCE;
+    }
+    steps
+        .iter()
+        .filter_map(|step| step.output.get("hits")?.as_array())
+        .flatten()
+        .filter(|hit| hit["article"].as_str().is_some_and(|a| sources.iter().any(|s| s == a)))
+        .filter_map(|hit| hit["score"].as_f64())
+        .fold(0.0, f64::max)
+}
+
+/// A category the customer chose (the web form's field).
+fn chosen(category: Category) -> Classified {
+    Classified {
+        category,
+        confidence: RULE_CONFIDENCE,
+    }
+}
+
+/// The turn's lines in the ticket's audit trail.
+fn turn_audit(
+    message: &QueuedMessage,
+    handled: &Handled,
+    reply: &ConversationMessage,
+    held: bool,
+    confidence: f64,
+    assignee: Option<&str>,
+) -> Vec<AuditEntry> {
+    let entry = |action| AuditEntry::new(&message.ticket.id, reply.created_at, Actor::Agent, action).about(&reply.id);
+    let mut audit = vec![match &handled.decision {
+        Decision::Escalate { reason, summary } => entry(AuditAction::Escalated)
+            .detail(format!("handed to a person: {reason}"))
+            .why(summary.clone()),
+        Decision::Respond { sources, .. } if held => entry(AuditAction::DraftHeld)
+            .detail(format!("confidence {confidence:.2}"))
+            .why(format!(
+                "autonomy for {} / {} holds this answer for review",
+                message.channel, handled.category.category
+            )),
+        Decision::Respond { sources, .. } => entry(AuditAction::Answered).detail(match sources.is_empty() {
+            true => "answered by rule".to_owned(),
+            false => format!("answered from {}", sources.join(", ")),
+        }),
+    }];
+    if let Some(assignee) = assignee {
+        audit.push(
+            entry(AuditAction::Assigned)
+                .detail(assignee)
+                .why("online when the ticket was escalated"),
+        );
+    }
+    audit
+}
+
+impl Handled {
+    fn answer_confidence(&self) -> f64 {
+        cited_relevance(&self.decision, &self.steps)
+    }
+
+    /// The turn's decisions, each with its confidence: what was it about, how to answer,
+    /// whether a person must take over, and the answer drafted (when there is one).
+    fn decisions(&self, message: &QueuedMessage, answer: Option<&str>) -> Vec<DecisionRecord> {
+        let confidence = self.answer_confidence();
+        let (strategy, escalation, escalation_confidence) = match &self.decision {
+            Decision::Respond { sources, .. } if sources.is_empty() => ("rule", "answer".to_owned(), confidence),
+            Decision::Respond { .. } => ("knowledge", "answer".to_owned(), confidence),
+            Decision::Escalate { reason, .. } => (
+                "escalate",
+                format!("escalate:{reason}"),
+                self.rail.as_ref().map_or(RULE_CONFIDENCE, |r| f64::from(r.score)),
+            ),
+        };
+        let decision = |kind, value: String, confidence| DecisionRecord {
+            ticket_id: message.ticket.id.clone(),
+            message_id: message.message_id.clone(),
+            kind,
+            value,
+            confidence,
+            at: Utc::now(),
+            verdict: None,
+        };
+        let mut decisions = vec![
+            decision(
+                DecisionKind::Category,
+                self.category.category.to_string(),
+                self.category.confidence,
+            ),
+            decision(
+                DecisionKind::Strategy,
+                strategy.to_owned(),
+                match self.decision {
+                    Decision::Escalate { .. } => escalation_confidence,
+                    Decision::Respond { .. } => confidence,
+                },
+            ),
+            decision(DecisionKind::Escalation, escalation, escalation_confidence),
+        ];
+        if let Some(answer) = answer {
+            decisions.push(decision(DecisionKind::Draft, at_most(answer, 500, "…"), confidence));
+        }
+        decisions
+    }
 }
 
 impl Handled {
@@ -96,7 +227,7 @@ impl Handled {
     fn without_engine(decision: Decision, message: &QueuedMessage, own_words: &str) -> Self {
         let sentiment = sentiment::score(own_words);
         let category = match message.channel {
-            Channel::WebForm => message.ticket.category,
+            Channel::WebForm => chosen(message.ticket.category),
             _ => classify(own_words, sentiment, None),
         };
         Self {
@@ -163,10 +294,19 @@ impl Agent {
         let ports = &self.ports;
         let ticket = &message.ticket;
         let reply_id = MessageId::reply_to(&message.message_id);
-        if ticket.status == TicketStatus::Escalated {
+        if ticket.status == TicketStatus::Escalated || ticket.handled_by == Handler::Person {
             // A person has the ticket: the message waits for them, and the agent stays silent.
             tracing::info!(ticket_id = %ticket.id, "a person has this ticket: not answered");
-            return Ok(());
+            let summary = format!("The customer wrote: {}", at_most(&own_words(&message.body), 500, "…"));
+            return self
+                .notify(
+                    message,
+                    NoticeKind::CustomerWrote,
+                    None,
+                    summary,
+                    ticket.assignee.clone(),
+                )
+                .await;
         }
         // History across channels, this message included (last).
         let mut history = self.history(message).await?;
@@ -223,7 +363,17 @@ impl Agent {
         } else {
             self.decide(message, &turn).await
         };
+        let answer_confidence = handled.answer_confidence();
+        // Hand-off notices and the identity steps' answers are never held: the customer
+        // always hears what happens next.
+        let held = identity.is_none()
+            && matches!(handled.decision, Decision::Respond { .. })
+            && ports
+                .autonomy
+                .release(message.channel, handled.category.category, answer_confidence)
+                == Release::HoldForReview;
         let (answer, status, reason) = match &handled.decision {
+            Decision::Respond { text, .. } if held => (text.clone(), TicketStatus::Open, None),
             Decision::Respond { text, .. } => (text.clone(), TicketStatus::Answered, None),
             Decision::Escalate { reason, .. } => (
                 handoff_text(*reason, message.channel, handled.language),
@@ -250,17 +400,25 @@ impl Agent {
             // Outside WhatsApp's window the hand-off is kept for the person, never sent.
             delivery_status: Some(match reason {
                 Some(EscalationReason::WindowClosed) => DeliveryStatus::Withheld,
+                _ if held => DeliveryStatus::Held,
                 _ => DeliveryStatus::Queued,
             }),
             provider_message_id: None,
             attachments: Vec::new(),
             has_original: false,
+            person: None,
+        };
+        let assignee = match reason {
+            Some(_) => self.available_operator(message).await,
+            None => None,
         };
         let outcome = TicketOutcome {
             status,
             escalation_reason: reason,
-            category: handled.category,
+            category: handled.category.category,
             sentiment: handled.sentiment,
+            assignee: assignee.clone(),
+            responded: reason.is_none() && !held,
         };
         let earlier: Vec<f64> = history
             .iter()
@@ -279,7 +437,7 @@ impl Agent {
                 "message": turn.customer_text,
                 "messages_answered": unanswered.messages.len().max(1),
                 "attachments": unanswered.attachments(message),
-                "category": handled.category,
+                "category": handled.category.category,
                 "priority": ticket.priority,
                 "sentiment": handled.sentiment,
                 "language": handled.language,
@@ -291,12 +449,25 @@ impl Agent {
             }),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
+        let decisions = handled.decisions(
+            message,
+            matches!(handled.decision, Decision::Respond { .. }).then_some(answer.as_str()),
+        );
+        let audit = turn_audit(message, &handled, &reply, held, answer_confidence, assignee.as_deref());
         let record = TurnRecord {
             reply,
             outcome,
             run,
             code_sent: identity.and_then(|i: IdentityTurn| i.code_sent),
+            decisions,
+            audit,
         };
+        if let Decision::Escalate { reason, summary } = &handled.decision {
+            // Before the turn is recorded: a crash after it repeats the notice on the
+            // redelivery (at least once) rather than losing it.
+            self.notify(message, NoticeKind::Escalated, Some(*reason), summary.clone(), assignee)
+                .await?;
+        }
         match ports.replies.record_reply(&record, Utc::now()).await? {
             ReplyRecorded::Recorded => {
                 self.enqueue_reply(message, &record.reply).await?;
@@ -306,9 +477,49 @@ impl Agent {
             }
             // A redelivery raced this one and recorded first: its reply is the one that counts.
             ReplyRecorded::AlreadyAnswered(existing) => return self.enqueue_again(message, &existing).await,
+            ReplyRecorded::PersonHasIt => {
+                tracing::info!(ticket_id = %ticket.id, "a person took the ticket meanwhile: the agent's reply is dropped");
+                return Ok(());
+            }
         }
-        tracing::info!(ticket_id = %ticket.id, status = %status, category = %handled.category,
+        tracing::info!(ticket_id = %ticket.id, status = %status, category = %handled.category.category,
             sentiment = handled.sentiment, elapsed_ms = started.elapsed().as_millis() as u64, "message handled");
+        Ok(())
+    }
+
+    /// An operator online to take an escalation; none (the team's queue) when nobody is,
+    /// or when presence cannot be read (the escalation must not wait for it).
+    async fn available_operator(&self, message: &QueuedMessage) -> Option<String> {
+        match self.ports.team.presence.online(Utc::now() - PRESENCE_WINDOW).await {
+            Ok(online) => pick_assignee(&online, &message.ticket.id),
+            Err(e) => {
+                tracing::warn!(error = %e, "operators' presence unavailable: the escalation goes to the team's queue");
+                None
+            }
+        }
+    }
+
+    /// Tells the team (the topic's subscribers) about the ticket.
+    async fn notify(
+        &self,
+        message: &QueuedMessage,
+        kind: NoticeKind,
+        reason: Option<EscalationReason>,
+        summary: String,
+        assignee: Option<String>,
+    ) -> Result<(), ProcessingError> {
+        let team = &self.ports.team;
+        let notice = TeamNotice {
+            kind,
+            ticket_id: message.ticket.id.clone(),
+            channel: message.channel,
+            subject: message.ticket.subject.clone(),
+            reason,
+            summary,
+            assignee,
+            link: console_link(&team.console_url, &message.ticket.id),
+        };
+        team.notifier.notify(&notice).await?;
         Ok(())
     }
 
@@ -384,7 +595,7 @@ impl Agent {
                     decision,
                     steps,
                     sentiment,
-                    category: message.ticket.category,
+                    category: chosen(message.ticket.category),
                     language,
                     rail: None,
                     look_alike: false,
@@ -413,16 +624,25 @@ impl Agent {
         };
         let category = match &decision {
             // The customer chose it on the form.
-            _ if message.channel == Channel::WebForm => message.ticket.category,
+            _ if message.channel == Channel::WebForm => chosen(message.ticket.category),
             Decision::Escalate {
                 reason: EscalationReason::Refund | EscalationReason::Pricing,
                 ..
-            } => Category::Billing,
-            Decision::Respond { sources, .. } if sources.is_empty() => Category::General,
+            } => Classified {
+                category: Category::Billing,
+                confidence: RULE_CONFIDENCE,
+            },
+            Decision::Respond { sources, .. } if sources.is_empty() => Classified {
+                category: Category::General,
+                confidence: RULE_CONFIDENCE,
+            },
             Decision::Respond { sources, .. } => classify(
                 own_words,
                 sentiment,
-                sources.first().and_then(|a| knowledge.article_category(a)),
+                sources
+                    .first()
+                    .and_then(|a| knowledge.article_category(a))
+                    .map(|c| (c, cited_relevance(&decision, &steps))),
             ),
             Decision::Escalate { .. } => classify(own_words, sentiment, None),
         };
@@ -577,6 +797,7 @@ mod tests {
     use crate::ports::engine::offline::OfflineEngine;
     use crate::ports::engine::{EngineError, EngineReply, Round};
     use crate::ports::queue::memory::MemoryQueue;
+    use crate::ports::team::memory::MemoryTeam;
     use crate::ports::tickets::memory::MemoryTickets;
     use crate::ports::tickets::TicketReader;
 
@@ -603,16 +824,22 @@ mod tests {
         outbound: Arc<MemoryQueue>,
         whatsapp: Arc<MemoryQueue>,
         customers: Arc<MemoryCustomers>,
+        team: Arc<MemoryTeam>,
         intake: Intake,
         agent: Agent,
     }
 
     fn world(engine: Arc<dyn Engine>) -> World {
+        world_with(engine, AutonomyPolicy::bundled())
+    }
+
+    fn world_with(engine: Arc<dyn Engine>, autonomy: AutonomyPolicy) -> World {
         let tickets = Arc::new(MemoryTickets::default());
         let inbound = Arc::new(MemoryQueue::default());
         let outbound = Arc::new(MemoryQueue::default());
         let customers = Arc::new(MemoryCustomers::default());
         let whatsapp = Arc::new(MemoryQueue::default());
+        let team = Arc::new(MemoryTeam::default());
         World {
             intake: Intake::new(customers.clone(), tickets.clone(), inbound.clone()),
             agent: Agent::new(AgentPorts {
@@ -626,7 +853,14 @@ mod tests {
                 identities: customers.clone(),
                 verifications: tickets.clone(),
                 burst_settle: Duration::ZERO,
+                autonomy: Arc::new(autonomy),
+                team: Team {
+                    presence: team.clone(),
+                    notifier: team.clone(),
+                    console_url: "https://console.example/console/".into(),
+                },
             }),
+            team,
             tickets,
             inbound,
             outbound,
@@ -686,6 +920,116 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("no answer within 20 s"));
+    }
+
+    #[tokio::test]
+    async fn an_escalation_tells_the_team_and_goes_to_an_operator_online() {
+        let world = world(Arc::new(Unavailable));
+        world.team.seen("alice", Utc::now()).await.unwrap();
+        world
+            .team
+            .seen("gone", Utc::now() - chrono::Duration::hours(1))
+            .await
+            .unwrap();
+        let ticket_id = deliver(&world, message("m-n1", "Ada Byron", "How do I export a board to CSV?")).await;
+        let notices = world.team.notices();
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].kind, NoticeKind::Escalated);
+        assert_eq!(notices[0].assignee.as_deref(), Some("alice"));
+        assert_eq!(
+            notices[0].link,
+            format!("https://console.example/console/#/tickets/{ticket_id}")
+        );
+        assert!(notices[0].text().contains("no answer within 20 s"));
+        let (ticket, _) = world.tickets.ticket_thread(&ticket_id).await.unwrap().unwrap();
+        assert_eq!(ticket.assignee.as_deref(), Some("alice"));
+        let audit: Vec<_> = world.tickets.audit().iter().map(|a| a.action).collect();
+        assert_eq!(
+            audit,
+            [AuditAction::Received, AuditAction::Escalated, AuditAction::Assigned]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_customer_writing_to_an_escalated_ticket_tells_its_assignee_and_the_agent_stays_silent() {
+        let world = world(Arc::new(Unavailable));
+        world.team.seen("alice", Utc::now()).await.unwrap();
+        let ticket_id = deliver(&world, message("m-s1", "Ada Byron", "How do I export a board to CSV?")).await;
+        let mut follow_up = message("m-s2", "Ada Byron", "Any news?");
+        follow_up.follows_ticket = Some(ticket_id.clone());
+        deliver(&world, follow_up).await;
+        let (_, messages) = world.tickets.ticket_thread(&ticket_id).await.unwrap().unwrap();
+        assert_eq!(messages.len(), 3, "the follow-up is kept, not answered");
+        let notices = world.team.notices();
+        assert_eq!(notices.last().unwrap().kind, NoticeKind::CustomerWrote);
+        assert_eq!(notices.last().unwrap().assignee.as_deref(), Some("alice"));
+    }
+
+    #[tokio::test]
+    async fn in_review_mode_the_answer_waits_for_a_person() {
+        let review = AutonomyPolicy::parse(r#"{"default": {"mode": "review"}}"#).unwrap();
+        let world = world_with(Arc::new(OfflineEngine), review);
+        let ticket_id = deliver(&world, message("m-r1", "Ada Byron", "How do I reset my password?")).await;
+        let (ticket, messages) = world.tickets.ticket_thread(&ticket_id).await.unwrap().unwrap();
+        assert_eq!(messages[1].delivery_status, Some(DeliveryStatus::Held));
+        assert_eq!(ticket.status, TicketStatus::Open);
+        assert_eq!(ticket.first_response_at, None, "a held draft is no response yet");
+        assert!(world.outbound.sent.lock().unwrap().is_empty(), "nothing sent");
+        let kinds: Vec<_> = world.tickets.decisions().iter().map(|d| d.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                DecisionKind::Category,
+                DecisionKind::Strategy,
+                DecisionKind::Escalation,
+                DecisionKind::Draft
+            ]
+        );
+        let draft = world.tickets.decisions().pop().unwrap();
+        assert!(
+            draft.confidence > 0.0 && draft.confidence <= 1.0,
+            "{}",
+            draft.confidence
+        );
+    }
+
+    #[tokio::test]
+    async fn supervised_mode_sends_at_or_above_its_threshold_and_holds_below() {
+        let supervised = |threshold: f64| {
+            AutonomyPolicy::parse(&format!(
+                r#"{{"default": {{"mode": "supervised", "threshold": {threshold}}}}}"#
+            ))
+            .unwrap()
+        };
+        let sure = world_with(Arc::new(OfflineEngine), supervised(0.0));
+        let ticket_id = deliver(&sure, message("m-v1", "Ada Byron", "How do I reset my password?")).await;
+        let (_, messages) = sure.tickets.ticket_thread(&ticket_id).await.unwrap().unwrap();
+        assert_eq!(messages[1].delivery_status, Some(DeliveryStatus::Queued));
+        let confidence = sure.tickets.decisions().pop().unwrap().confidence;
+
+        let strict = world_with(Arc::new(OfflineEngine), supervised((confidence + 0.01).min(1.0)));
+        let ticket_id = deliver(&strict, message("m-v2", "Ada Byron", "How do I reset my password?")).await;
+        let (_, messages) = strict.tickets.ticket_thread(&ticket_id).await.unwrap().unwrap();
+        assert_eq!(messages[1].delivery_status, Some(DeliveryStatus::Held));
+
+        let exact = world_with(Arc::new(OfflineEngine), supervised(confidence));
+        let ticket_id = deliver(&exact, message("m-v3", "Ada Byron", "How do I reset my password?")).await;
+        let (_, messages) = exact.tickets.ticket_thread(&ticket_id).await.unwrap().unwrap();
+        assert_eq!(
+            messages[1].delivery_status,
+            Some(DeliveryStatus::Queued),
+            "at the threshold it is sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn hand_offs_are_never_held_even_in_review_mode() {
+        let review = AutonomyPolicy::parse(r#"{"default": {"mode": "review"}}"#).unwrap();
+        let world = world_with(Arc::new(Unavailable), review);
+        let ticket_id = deliver(&world, message("m-h1", "Ada Byron", "How do I export a board to CSV?")).await;
+        let (_, messages) = world.tickets.ticket_thread(&ticket_id).await.unwrap().unwrap();
+        assert_eq!(messages[1].delivery_status, Some(DeliveryStatus::Queued));
+        assert_eq!(world.outbound.sent.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]

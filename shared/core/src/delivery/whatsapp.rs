@@ -315,8 +315,10 @@ mod tests {
             provider_message_id: None,
             attachments: Vec::new(),
             has_original: false,
+            person: None,
         };
         use crate::ports::tickets::{IntakeLog, IntakeRecord, Placement};
+        use crate::records::{Actor, AuditAction, AuditEntry};
         let record = IntakeRecord {
             key: "whatsapp#SM0".into(),
             placement: Placement::New(Box::new(ticket.clone())),
@@ -330,6 +332,7 @@ mod tests {
             conversation: None,
             original: None,
             thread_keys: Vec::new(),
+            audit: AuditEntry::new(&ticket.id, Utc::now(), Actor::Customer, AuditAction::Received),
         };
         log.store(&record).await.unwrap();
         let reply = ConversationMessage {

@@ -87,6 +87,15 @@ impl MessageId {
         Self(format!("{timestamp}-out-{}", short_hash(&inbound.0)))
     }
 
+    /// The id of a person's reply, from the request's idempotency key: a retried request
+    /// names the same message.
+    pub fn by_person(sent_at_ms: i64, request_key: &str) -> Self {
+        Self(format!(
+            "{sent_at_ms:013}-out-{}",
+            short_hash(&format!("person#{request_key}"))
+        ))
+    }
+
     /// A message id as [`MessageId::inbound`] and [`MessageId::reply_to`] write them, or `None`.
     pub fn parse(value: &str) -> Option<Self> {
         let mut parts = value.split('-');

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Category, CustomerId, EmailAddress, MessageId, Priority, TicketId, TicketStatus};
+use super::{Category, CustomerId, EmailAddress, Handler, MessageId, Priority, TicketId, TicketStatus};
 
 named_set!(
     /// Where a message came from, and so how its reply must be written and sent.
@@ -22,8 +22,10 @@ named_set!(
     /// Delivery state of an outbound message. `Sending` is written before the provider is
     /// called and `Sent` after, so a retried send can tell the two apart; the provider's
     /// callbacks then report `Delivered`, `Read`, `Failed` or `Undelivered`. `Withheld`: the
-    /// agent drafted it but it was never to be sent (WhatsApp's 24-hour window had closed).
-    DeliveryStatus { Queued, Sending, Sent, Delivered, Read, Failed, Undelivered, Withheld }
+    /// agent drafted it but it was never to be sent (WhatsApp's 24-hour window had closed, a
+    /// person rejected the draft or took the ticket over before it left). `Held`: a draft
+    /// waiting for a person to approve it (see `autonomy`).
+    DeliveryStatus { Queued, Sending, Sent, Delivered, Read, Failed, Undelivered, Withheld, Held }
 );
 
 impl DeliveryStatus {
@@ -38,7 +40,8 @@ impl DeliveryStatus {
             DeliveryStatus::Failed | DeliveryStatus::Undelivered => 3,
             DeliveryStatus::Delivered => 4,
             DeliveryStatus::Read => 5,
-            DeliveryStatus::Withheld => 6,
+            // Outside the delivery flow: no provider callback moves them.
+            DeliveryStatus::Withheld | DeliveryStatus::Held => 6,
         }
     }
 
@@ -224,6 +227,12 @@ pub struct TicketFacts {
     pub category: Category,
     pub priority: Priority,
     pub status: TicketStatus,
+    /// A person has the ticket: the agent stays silent on it.
+    #[serde(default)]
+    pub handled_by: Handler,
+    /// Who is told when the customer writes again on it.
+    #[serde(default)]
+    pub assignee: Option<String>,
 }
 
 impl TicketFacts {
@@ -234,6 +243,8 @@ impl TicketFacts {
             category: ticket.category,
             priority: ticket.priority,
             status: ticket.status,
+            handled_by: ticket.handled_by,
+            assignee: ticket.assignee.clone(),
         }
     }
 }
@@ -294,6 +305,9 @@ pub struct ConversationMessage {
     /// The message as it arrived is kept apart, because `body` holds less (see
     /// [`InboundMessage::original`]).
     pub has_original: bool,
+    /// The operator who wrote this reply, or approved the agent's draft of it.
+    #[serde(default)]
+    pub person: Option<String>,
 }
 
 /// A reply waiting on a channel's outbound queue for its sender function.

@@ -23,6 +23,6 @@ pub use message::{
 };
 pub use names::{parse_variant, UnknownVariant};
 pub use plan::Plan;
-pub use ticket::{AddressClaim, Category, EscalationReason, Priority, Ticket, TicketStatus};
+pub use ticket::{AddressClaim, Category, EscalationReason, Handler, Priority, Ticket, TicketStatus};
 
 pub use email_address::EmailAddress;

@@ -20,6 +20,18 @@ named_set!(
 );
 
 named_set!(
+    /// Who answers the ticket's customer now. A person takes a ticket by replying on it (or
+    /// by rejecting the agent's draft) and keeps it until they hand it back or resolve it:
+    /// meanwhile the agent stays silent on it.
+    #[derive(Default)]
+    Handler {
+        #[default]
+        Agent,
+        Person,
+    }
+);
+
+named_set!(
     /// Why a person must take over; shown to the customer only as the team it went to.
     EscalationReason {
         Pricing, Refund, Legal, Sentiment, HumanRequest, NoAnswer, Other,
@@ -94,6 +106,13 @@ pub struct Ticket {
     pub contact: Sender,
     /// VADER compound score (-1..1) of the customer's latest message, once the agent saw it.
     pub sentiment: Option<f64>,
+    pub handled_by: Handler,
+    /// The operator (username) the ticket is assigned to; none: the team's queue.
+    pub assignee: Option<String>,
+    /// When the customer first got an answer (not a hand-off notice): the first-response SLA.
+    pub first_response_at: Option<DateTime<Utc>>,
+    /// When a person resolved it: the resolution SLA's clock stops.
+    pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -121,6 +140,10 @@ impl Ticket {
             address_claim: None,
             contact: Sender::default(),
             sentiment: None,
+            handled_by: Handler::Agent,
+            assignee: None,
+            first_response_at: None,
+            resolved_at: None,
             created_at: now,
             updated_at: now,
         }

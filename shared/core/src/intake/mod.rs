@@ -15,13 +15,14 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::domain::{
-    text, AddressClaim, Category, ConversationMessage, CustomerId, Direction, EmailThread, InboundMessage, MessageId,
-    Priority, QueuedMessage, Ticket, TicketFacts, TicketId, TicketStatus,
+    text, AddressClaim, Category, ConversationMessage, CustomerId, Direction, EmailThread, Handler, InboundMessage,
+    MessageId, Priority, QueuedMessage, Ticket, TicketFacts, TicketId, TicketStatus,
 };
 use crate::ports::customers::CustomerDirectory;
 use crate::ports::queue::{MessageQueue, QueueMessage};
 use crate::ports::tickets::{ConversationUpdate, IntakeLog, IntakeRecord, Placement, Stored};
 use crate::ports::InfraError;
+use crate::records::{Actor, AuditAction, AuditEntry};
 use crate::webform::without_confirm_tokens;
 
 /// How many outbox entries one sweep queues at most.
@@ -84,6 +85,18 @@ impl Intake {
             }
             if chat && continued.is_none() && (round == 0 || decided.is_none()) {
                 current = self.log.conversation(&sender_customer, message.channel).await?;
+                // A person has the conversation's ticket: the message is theirs, whatever
+                // became of the ticket since (answered by them, escalated).
+                if let Some(latest) = &current {
+                    let ticket = self.log.ticket(&latest.id).await?;
+                    if let Some(ticket) = ticket.filter(|t| {
+                        t.status == TicketStatus::Escalated
+                            || (t.handled_by == Handler::Person && t.status != TicketStatus::Resolved)
+                    }) {
+                        continued = Some(ticket);
+                        current = None;
+                    }
+                }
             }
             // A continued ticket keeps its customer: the thread is theirs.
             let customer_id = continued
@@ -92,13 +105,7 @@ impl Intake {
             let (placement, confirm_token) = match (&continued, &current) {
                 (Some(ticket), _) => (
                     Placement::Continue {
-                        facts: TicketFacts {
-                            status: match ticket.status {
-                                TicketStatus::Escalated => TicketStatus::Escalated,
-                                _ => TicketStatus::Open,
-                            },
-                            ..TicketFacts::of(ticket)
-                        },
+                        facts: continued_facts(ticket),
                         seen: ticket.status,
                     },
                     None,
@@ -157,6 +164,9 @@ impl Intake {
                 }),
                 placement,
                 original: message.original.clone(),
+                audit: AuditEntry::new(&facts.id, message.received_at, Actor::Customer, AuditAction::Received)
+                    .about(&message_id)
+                    .detail(format!("{} message", message.channel)),
                 thread_keys: match (&message.email, &message.sender.email) {
                     (Some(thread), Some(sender)) => thread
                         .own_id()
@@ -314,6 +324,26 @@ async fn hand_over(
 /// Every channel's text made safe before storage and before any header: bidirectional
 /// controls and stray control characters removed, names and subjects on one line, and no
 /// confirmation link's secret kept (a reply quoting one is readable on the ticket).
+/// A continued ticket as the agent will see it: open again for the agent, unless a person
+/// has it (escalated, or a person is answering it). A resolved ticket starts afresh: its
+/// old escalation is not handed off again.
+fn continued_facts(ticket: &Ticket) -> TicketFacts {
+    let facts = TicketFacts::of(ticket);
+    match ticket.status {
+        TicketStatus::Escalated => facts,
+        TicketStatus::Resolved => TicketFacts {
+            status: TicketStatus::Open,
+            handled_by: Handler::Agent,
+            assignee: None,
+            ..facts
+        },
+        TicketStatus::Open | TicketStatus::Answered => TicketFacts {
+            status: TicketStatus::Open,
+            ..facts
+        },
+    }
+}
+
 fn hygienic(mut message: InboundMessage) -> InboundMessage {
     message.sender.name = message.sender.name.as_deref().and_then(text::clean_line);
     message.subject = message.subject.as_deref().and_then(text::clean_line);
@@ -344,6 +374,7 @@ fn stored_message(
         provider_message_id: None,
         attachments: message.attachments.clone(),
         has_original: message.original.is_some(),
+        person: None,
     }
 }
 

@@ -1,7 +1,6 @@
 //! The knowledge base kept current with the approved learned answers.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tokio::sync::RwLock;
 
@@ -11,6 +10,11 @@ use crate::ports::learned::{LearnedAnswer, LearnedAnswers};
 
 /// Learned answers appear in search results as articles named `learned:<id>`.
 const LEARNED_PREFIX: &str = "learned:";
+
+/// Whether a search result's article is a learned answer.
+pub fn is_learned(article: &str) -> bool {
+    article.starts_with(LEARNED_PREFIX)
+}
 
 /// A learned answer as a passage: its question is searched like an article title.
 pub(super) fn passage(answer: &LearnedAnswer) -> Passage {
@@ -23,15 +27,14 @@ pub(super) fn passage(answer: &LearnedAnswer) -> Passage {
     }
 }
 
-/// The knowledge base the agent searches: the bundled articles plus the
-/// approved learned answers, rebuilt when older than `refresh` so an approval
-/// reaches running functions within minutes.
+/// The knowledge base the agent searches: the bundled articles plus the approved learned
+/// answers. It is rebuilt when the learned answers' version moved (one small read per
+/// turn), so an answer a person approves is searched from the next message on.
 pub struct Knowledge {
     embedder: Arc<dyn Embedder>,
     learned: Option<Arc<dyn LearnedAnswers>>,
-    refresh: Duration,
     articles: Option<Arc<ArticleModel>>,
-    current: RwLock<Option<(Instant, Arc<KnowledgeBase>)>>,
+    current: RwLock<Option<(u64, Arc<KnowledgeBase>)>>,
 }
 
 impl Knowledge {
@@ -40,17 +43,15 @@ impl Knowledge {
         Self {
             embedder,
             learned: None,
-            refresh: Duration::MAX,
             articles: None,
             current: RwLock::new(None),
         }
     }
 
-    pub fn with_learned(embedder: Arc<dyn Embedder>, learned: Arc<dyn LearnedAnswers>, refresh: Duration) -> Self {
+    pub fn with_learned(embedder: Arc<dyn Embedder>, learned: Arc<dyn LearnedAnswers>) -> Self {
         Self {
             embedder,
             learned: Some(learned),
-            refresh,
             articles: None,
             current: RwLock::new(None),
         }
@@ -68,14 +69,24 @@ impl Knowledge {
     }
 
     pub async fn current(&self) -> Result<Arc<KnowledgeBase>, EmbedError> {
-        if let Some((built, kb)) = self.current.read().await.as_ref() {
-            if built.elapsed() < self.refresh {
-                return Ok(kb.clone());
-            }
-        }
-        let mut slot = self.current.write().await;
-        if let Some((built, kb)) = slot.as_ref() {
-            if built.elapsed() < self.refresh {
+        let built = self.current.read().await.clone();
+        let version = match (&self.learned, &built) {
+            (None, Some((_, kb))) => return Ok(kb.clone()),
+            (None, None) => 0,
+            (Some(source), _) => match source.version().await {
+                Ok(version) => version,
+                Err(e) => {
+                    // Answering from what was learned before beats not answering.
+                    tracing::warn!(error = %e, "learned answers' version unavailable: searching what was built");
+                    match built {
+                        Some((_, kb)) => return Ok(kb),
+                        None => 0,
+                    }
+                }
+            },
+        };
+        if let Some((built_version, kb)) = &built {
+            if *built_version == version {
                 return Ok(kb.clone());
             }
         }
@@ -92,7 +103,7 @@ impl Knowledge {
             Some(articles) => kb.with_article_model(articles.clone()),
             None => kb,
         });
-        *slot = Some((Instant::now(), kb.clone()));
+        *self.current.write().await = Some((version, kb.clone()));
         Ok(kb)
     }
 }
@@ -106,17 +117,21 @@ mod tests {
     use crate::ports::embedder::hashing::HashingEmbedder;
     use crate::ports::InfraError;
 
-    struct Fixed(Vec<LearnedAnswer>);
+    struct Fixed(std::sync::Mutex<Vec<LearnedAnswer>>);
 
     #[async_trait]
     impl LearnedAnswers for Fixed {
         async fn approved(&self) -> Result<Vec<LearnedAnswer>, InfraError> {
-            Ok(self.0.clone())
+            Ok(self.0.lock().unwrap().clone())
+        }
+
+        async fn version(&self) -> Result<u64, InfraError> {
+            Ok(self.0.lock().unwrap().len() as u64)
         }
     }
 
     #[tokio::test]
-    async fn approved_learned_answers_are_searched_with_the_articles() {
+    async fn an_approved_answer_is_searched_from_the_next_turn_with_the_articles() {
         let figma = LearnedAnswer {
             id: "l-1".into(),
             question: "How do I show a Figma design on a card?".into(),
@@ -124,8 +139,17 @@ mod tests {
             category: Some(Category::Technical),
         };
         let embedder = Arc::new(HashingEmbedder);
-        let knowledge =
-            Knowledge::with_learned(embedder.clone(), Arc::new(Fixed(vec![figma])), Duration::from_secs(60));
+        let learned = Arc::new(Fixed(Default::default()));
+        let knowledge = Knowledge::with_learned(embedder.clone(), learned.clone());
+        let before = knowledge.current().await.unwrap();
+        assert!(
+            before.search("figma design preview on a card", 3).unwrap()[0]
+                .passage
+                .article
+                != "learned:l-1"
+        );
+        // Approved meanwhile: searched from the next turn on.
+        learned.0.lock().unwrap().push(figma);
         let kb = knowledge.current().await.unwrap();
         let hits = kb.search("figma design preview on a card", 3).unwrap();
         assert_eq!(hits[0].passage.article, "learned:l-1");

@@ -24,7 +24,7 @@ use crate::classifier::LinearClassifier;
 use crate::domain::Category;
 use crate::ports::embedder::{EmbedError, Embedder, Embedding};
 
-pub use learned::Knowledge;
+pub use learned::{is_learned, Knowledge};
 use tokenizer::EnglishTokenizer;
 
 use crate::ports::learned::LearnedAnswer;

@@ -55,6 +55,9 @@ impl TicketView {
             customer_channels,
             messages: messages
                 .into_iter()
+                // Drafts waiting for a person, and replies never to be sent, are not the
+                // customer's to read.
+                .filter(|m| !matches!(m.delivery_status, Some(DeliveryStatus::Held | DeliveryStatus::Withheld)))
                 .map(|m| MessageView {
                     message_id: m.id,
                     direction: m.direction,

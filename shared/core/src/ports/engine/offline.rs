@@ -19,6 +19,7 @@ use super::{Engine, EngineError, EngineReply, Round, SearchHit, SearchResults, T
 use crate::agent::format::WHATSAPP_PREFERRED_CHARS;
 use crate::agent::words::{contains_any, split_sentences, Words};
 use crate::domain::{Channel, Direction, EscalationReason, Language};
+use crate::knowledge::is_learned;
 
 /// Searches before the engine gives the question to a person.
 const MAX_SEARCHES: usize = 2;
@@ -301,13 +302,10 @@ fn compose_answer(hits: &[SearchHit], channel: Channel, two_questions: bool) -> 
     };
     if channel == Channel::Whatsapp {
         let short = first_sentences(&best.excerpt, WHATSAPP_PREFERRED_CHARS);
-        return format!(
-            "{short} (from our help article \"{}\") Reply if you need more detail.",
-            best.title
-        );
+        return format!("{short} (from {}) Reply if you need more detail.", citation(best));
     }
     let mut parts = vec![best.excerpt.clone()];
-    let mut titles = vec![best.title.clone()];
+    let mut titles = vec![citation(best)];
     for hit in &hits[1..] {
         let close = hit.score >= best.score - JOIN_MARGIN;
         // Every hit here answers (the search dropped the rest): a second question's
@@ -315,20 +313,25 @@ fn compose_answer(hits: &[SearchHit], channel: Channel, two_questions: bool) -> 
         let joins = (close && hit.article == best.article) || (two_questions && hit.article != best.article);
         if joins && parts.iter().map(String::len).sum::<usize>() + hit.excerpt.len() < MAX_ANSWER_CHARS {
             parts.push(hit.excerpt.clone());
-            if !titles.contains(&hit.title) {
-                titles.push(hit.title.clone());
+            if !titles.contains(&citation(hit)) {
+                titles.push(citation(hit));
             }
         }
     }
     let body = truncate_at_sentence(&parts.join("\n\n"), MAX_ANSWER_CHARS);
-    let sources = titles
-        .iter()
-        .map(|t| format!("\"{t}\""))
-        .collect::<Vec<_>>()
-        .join(" and ");
+    let sources = titles.join(" and ");
     format!(
-        "Here is what our help center says ({sources}):\n\n{body}\n\nThis answer was put together automatically from our help center. If it doesn't solve your problem, just reply and a person from our team will take over."
+        "Here is what we found ({sources}):\n\n{body}\n\nThis answer was put together automatically from our help center. If it doesn't solve your problem, just reply and a person from our team will take over."
     )
+}
+
+/// Where an excerpt comes from, as the reply names it: a help article by its title, or an
+/// answer our team wrote (learned from a resolved ticket) by the question it answers.
+fn citation(hit: &SearchHit) -> String {
+    match is_learned(&hit.article) {
+        true => format!("our team's answer to \"{}\"", hit.title),
+        false => format!("our help article \"{}\"", hit.title),
+    }
 }
 
 /// "Where are invoices? And how do I change the card?": a second article may answer the second part.

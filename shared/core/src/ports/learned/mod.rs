@@ -20,4 +20,7 @@ pub struct LearnedAnswer {
 pub trait LearnedAnswers: Send + Sync {
     /// Only the answers a person approved.
     async fn approved(&self) -> Result<Vec<LearnedAnswer>, InfraError>;
+
+    /// Moves whenever an answer is approved: the knowledge base is rebuilt when it did.
+    async fn version(&self) -> Result<u64, InfraError>;
 }

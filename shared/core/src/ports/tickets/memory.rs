@@ -9,11 +9,12 @@ use super::{
     PendingMessage, Placement, ReplyLog, ReplyRecorded, SendClaim, Stored, TicketReader, TurnRecord, Verifications,
 };
 use crate::domain::{
-    Channel, ConversationMessage, CustomerId, DeliveryStatus, MessageId, OutboundReply, Ticket, TicketFacts, TicketId,
-    TicketStatus,
+    Channel, ConversationMessage, CustomerId, DeliveryStatus, Handler, MessageId, OutboundReply, Ticket, TicketFacts,
+    TicketId, TicketStatus,
 };
 use crate::ports::queue::QueueMessage;
 use crate::ports::InfraError;
+use crate::records::{AuditEntry, DecisionRecord};
 
 /// Tickets in memory, for unit tests and benchmarks that exercise the use cases without
 /// the AWS emulator's latency.
@@ -40,6 +41,8 @@ struct State {
     /// Message-ID keys → the message they name.
     threads: HashMap<String, (TicketId, MessageId)>,
     originals: HashMap<(TicketId, MessageId), String>,
+    audit: Vec<AuditEntry>,
+    decisions: Vec<DecisionRecord>,
 }
 
 impl State {
@@ -70,6 +73,16 @@ impl MemoryTickets {
     /// Every agent run recorded so far.
     pub fn runs(&self) -> Vec<AgentRun> {
         self.state().runs.clone()
+    }
+
+    /// Every audit entry written so far.
+    pub fn audit(&self) -> Vec<AuditEntry> {
+        self.state().audit.clone()
+    }
+
+    /// Every decision recorded so far.
+    pub fn decisions(&self) -> Vec<DecisionRecord> {
+        self.state().decisions.clone()
     }
 }
 
@@ -111,13 +124,7 @@ impl IntakeLog for MemoryTickets {
             Placement::New(ticket) => {
                 state.tickets.insert(ticket.id.clone(), (**ticket).clone());
                 if let Some(update) = &record.conversation {
-                    let facts = TicketFacts {
-                        id: ticket.id.clone(),
-                        subject: ticket.subject.clone(),
-                        category: ticket.category,
-                        priority: ticket.priority,
-                        status: ticket.status,
-                    };
+                    let facts = TicketFacts::of(ticket);
                     state
                         .conversations
                         .insert((update.customer.clone(), update.channel), facts);
@@ -129,10 +136,13 @@ impl IntakeLog for MemoryTickets {
             Placement::Continue { facts, .. } => {
                 let ticket = state.ticket_mut(&ticket_id, "continue ticket")?;
                 ticket.status = facts.status;
+                ticket.handled_by = facts.handled_by;
+                ticket.assignee = facts.assignee.clone();
                 ticket.updated_at = record.message.created_at;
             }
         }
         state.keys.insert(record.key.clone(), ticket_id.clone());
+        state.audit.push(record.audit.clone());
         for key in &record.thread_keys {
             state
                 .threads
@@ -245,15 +255,30 @@ impl ReplyLog for MemoryTickets {
         if let Some(existing) = thread.get(&reply.id) {
             return Ok(ReplyRecorded::AlreadyAnswered(existing.clone()));
         }
-        thread.insert(reply.id.clone(), reply.clone());
-        let outcome = &turn.outcome;
         let ticket = state.ticket_mut(&reply.ticket_id, "record outcome")?;
+        if ticket.handled_by == Handler::Person {
+            return Ok(ReplyRecorded::PersonHasIt);
+        }
+        let outcome = &turn.outcome;
         ticket.status = outcome.status;
         ticket.escalation_reason = outcome.escalation_reason;
         ticket.category = outcome.category;
         ticket.sentiment = Some(outcome.sentiment);
         ticket.updated_at = now;
+        if outcome.assignee.is_some() {
+            ticket.assignee = outcome.assignee.clone();
+        }
+        if outcome.responded && ticket.first_response_at.is_none() {
+            ticket.first_response_at = Some(now);
+        }
+        state
+            .messages
+            .entry(reply.ticket_id.clone())
+            .or_default()
+            .insert(reply.id.clone(), reply.clone());
         state.runs.push(turn.run.clone());
+        state.audit.extend(turn.audit.iter().cloned());
+        state.decisions.extend(turn.decisions.iter().cloned());
         if let Some(sent) = &turn.code_sent {
             state.codes.insert(sent.customer.clone(), sent.code.clone());
             let notice = &sent.notice;

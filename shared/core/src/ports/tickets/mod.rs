@@ -11,9 +11,10 @@ use chrono::{DateTime, Utc};
 use super::queue::QueueMessage;
 use super::InfraError;
 use crate::domain::{
-    Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, EmailAddress, EscalationReason, MessageId,
-    OutboundReply, Ticket, TicketFacts, TicketId, TicketStatus,
+    Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, EmailAddress, EscalationReason, Handler,
+    MessageId, OutboundReply, Ticket, TicketFacts, TicketId, TicketStatus,
 };
+use crate::records::{AuditEntry, DecisionKind, DecisionRecord, Verdict};
 
 /// Where the intake puts a message: on a new ticket, or on the customer's open conversation
 /// (a WhatsApp burst before the agent answered).
@@ -57,6 +58,8 @@ pub struct IntakeRecord {
     /// Keys of the Message-IDs ([`crate::domain::EmailThread::sender_key`]) that name the
     /// message's ticket from now on: a reply to them continues it.
     pub thread_keys: Vec<String>,
+    /// The message's line in the ticket's audit trail.
+    pub audit: AuditEntry,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +142,11 @@ pub struct TicketOutcome {
     pub category: Category,
     /// VADER compound score of the latest customer message, -1..1.
     pub sentiment: f64,
+    /// An escalation's operator, when one was online.
+    pub assignee: Option<String>,
+    /// The reply answers the customer (it is not a hand-off notice, nor a held draft): the
+    /// ticket's first response, if it had none.
+    pub responded: bool,
 }
 
 /// What the agent did for one inbound message: kept on the ticket so a person can see
@@ -160,6 +168,9 @@ pub enum ReplyRecorded {
     Recorded,
     /// A reply with this id was stored before (a redelivery): this one was not.
     AlreadyAnswered(ConversationMessage),
+    /// A person took the ticket while the agent worked on it: nothing was recorded, and
+    /// the agent's reply must not go out.
+    PersonHasIt,
 }
 
 /// A one-time code on its way to an email address the customer gave (see `agent::identity`):
@@ -192,6 +203,9 @@ pub struct TurnRecord {
     pub outcome: TicketOutcome,
     pub run: AgentRun,
     pub code_sent: Option<CodeSent>,
+    /// The turn's decisions with their confidence.
+    pub decisions: Vec<DecisionRecord>,
+    pub audit: Vec<AuditEntry>,
 }
 
 impl TurnRecord {
@@ -205,6 +219,8 @@ impl TurnRecord {
                 escalation_reason: None,
                 category: Category::General,
                 sentiment: 0.0,
+                assignee: None,
+                responded: true,
             },
             run: AgentRun {
                 message_id: inbound,
@@ -215,6 +231,8 @@ impl TurnRecord {
                 duration_ms: 0,
             },
             code_sent: None,
+            decisions: Vec::new(),
+            audit: Vec::new(),
         }
     }
 }
@@ -347,4 +365,128 @@ pub struct DeliveryFailure {
     /// The provider's error, e.g. `Twilio error 63016: ...`.
     pub note: String,
     pub at: DateTime<Utc>,
+}
+
+/// Everything kept on one ticket, for the person working it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketRecords {
+    pub ticket: Ticket,
+    pub messages: Vec<ConversationMessage>,
+    pub runs: Vec<AgentRun>,
+    pub decisions: Vec<DecisionRecord>,
+    /// Oldest first.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// What a person's action changes on the ticket.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TicketChange {
+    pub status: Option<TicketStatus>,
+    pub handled_by: Option<Handler>,
+    /// `Some(None)`: back to the team's queue.
+    pub assignee: Option<Option<String>>,
+    pub escalation: Option<(EscalationReason, String)>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    /// `Some(None)`: reopened.
+    pub resolved_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// A draft the person let go: sent as it was, or with their text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftRelease {
+    pub message: MessageId,
+    pub body: Option<String>,
+    pub person: String,
+}
+
+/// A proposed knowledge-base answer, learned from a resolved ticket.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Proposal {
+    pub id: String,
+    pub question: String,
+    pub answer: String,
+    pub category: Option<Category>,
+    pub source_ticket: TicketId,
+    pub status: ProposalStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+named_set!(ProposalStatus {
+    Pending,
+    Approved,
+    Rejected
+});
+
+/// One action of a person on a ticket, written all together: the ticket changes only if it
+/// is still as the person saw it (`seen`), so two people, or a person and the agent, never
+/// overwrite each other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeskRecord {
+    pub ticket: TicketId,
+    pub seen: (TicketStatus, Handler),
+    pub change: TicketChange,
+    /// A person's reply, queued for its channel's sender.
+    pub reply: Option<ConversationMessage>,
+    pub release: Option<DraftRelease>,
+    /// The agent's replies not yet sent (queued, held) that must now never be: the person
+    /// speaks for the ticket from now on.
+    pub withhold: Vec<MessageId>,
+    pub verdicts: Vec<(MessageId, DecisionKind, Verdict)>,
+    pub proposal: Option<Proposal>,
+    pub audit: Vec<AuditEntry>,
+    /// The request's idempotency key and the answer to give again for it.
+    pub request: Option<(String, String)>,
+    pub now: DateTime<Utc>,
+}
+
+/// What [`Desk::apply`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    Done,
+    /// The same request came before: its answer.
+    Replay(String),
+    /// The ticket changed since the person looked: nothing was written.
+    Moved,
+}
+
+/// What the operator console and the operator's assistant read and write.
+#[async_trait]
+pub trait Desk: Send + Sync {
+    /// The tickets in these statuses, most recently active first, at most `limit`.
+    async fn queue(&self, statuses: &[TicketStatus], limit: usize) -> Result<Vec<Ticket>, InfraError>;
+
+    async fn records(&self, ticket: &TicketId) -> Result<Option<TicketRecords>, InfraError>;
+
+    /// A customer's tickets, newest first.
+    async fn customer_tickets(&self, customer: &CustomerId) -> Result<Vec<Ticket>, InfraError>;
+
+    /// Drafts held for review, oldest first.
+    async fn drafts(&self, limit: usize) -> Result<Vec<ConversationMessage>, InfraError>;
+
+    /// The agent's decisions of the tickets opened since `since`.
+    async fn decisions_since(&self, since: DateTime<Utc>) -> Result<Vec<DecisionRecord>, InfraError>;
+
+    /// The answer given to an earlier request with this idempotency key, if any.
+    async fn replayed(&self, key: &str) -> Result<Option<String>, InfraError>;
+
+    async fn apply(&self, record: &DeskRecord) -> Result<Applied, InfraError>;
+
+    async fn proposals(&self) -> Result<Vec<Proposal>, InfraError>;
+
+    /// Approves (with the person's text) or rejects a pending proposal; approval makes it
+    /// searchable at once (the learned answers' version moves). `None`: no such proposal
+    /// pending.
+    async fn decide_proposal(
+        &self,
+        id: &str,
+        decision: &ProposalDecision,
+        audit: &AuditEntry,
+    ) -> Result<Option<Proposal>, InfraError>;
+}
+
+/// A person's decision on a proposal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProposalDecision {
+    Approve { question: String, answer: String },
+    Reject,
 }
