@@ -226,7 +226,7 @@ describe('operator console', { skip: !usingFake && 'needs the seeded queue of th
     assert.equal(keys[0], keys[1]);
   });
 
-  it('reviews: approves a draft as is, edits and approves one, rejects one; shows the agreement rate', async () => {
+  it('reviews: approves a draft as is, edits and approves one, rejects one; edits and approves a proposal; shows the agreement rate', async () => {
     const current = await openQueue();
     const { page } = current;
     await page.getByRole('link', { name: 'Reviews' }).click();
@@ -261,6 +261,17 @@ describe('operator console', { skip: !usingFake && 'needs the seeded queue of th
     const ticket = suite.target.fake.operator.tickets.get(suite.target.fake.operator.idOf('Can I pay by bank transfer?'));
     assert.equal(ticket.handled_by, 'person', 'a rejected draft sends the ticket to a person');
     await screenshot(page, 'console-reviews.png');
+
+    // A proposal edited, then approved: the edit is what the agent learns.
+    const proposal = page.getByRole('article', { name: 'How long does a password reset link last?' });
+    await proposal.getByLabel('Answer').fill('One hour. A new link comes from Forgot password on the sign-in page.');
+    await proposal.getByRole('button', { name: 'Approve with edits' }).click();
+    await live(page).filter({ hasText: 'Learned answer approved' }).waitFor();
+    await proposal.waitFor({ state: 'detached' });
+    const [approve] = operatorCalls(current, 'POST', /^\/operator\/proposals\/[^/]+\/approve$/);
+    assert.equal(approve.headers['content-type'], 'application/json');
+    const learned = suite.target.fake.operator.proposals.find((p) => p.question === 'How long does a password reset link last?');
+    assert.deepEqual([learned.status, learned.answer], ['approved', 'One hour. A new link comes from Forgot password on the sign-in page.']);
   });
 
   it('a 401 from the API signs the operator out with a clear message', async () => {
