@@ -20,6 +20,18 @@ export interface FollowUpAccepted {
   message: string;
 }
 
+/** The operator console's API and sign-in (fake-operator-api.mjs). */
+export interface FakeOperatorApi {
+  handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<boolean>;
+  tickets: Map<string, Record<string, unknown>>;
+  proposals: Record<string, unknown>[];
+  /** username → online until (ms): set by GET /operator/me. */
+  presence: Map<string, number>;
+  /** Every token given so far stops working: the next call is a 401. */
+  revokeTokens(): void;
+  idOf(subject: string): string | undefined;
+}
+
 export interface FakeApi {
   server: http.Server;
   tickets: Map<string, unknown>;
@@ -27,6 +39,7 @@ export interface FakeApi {
   /** `<ticket_id>#<Idempotency-Key>` → what the follow-up's first request answered. */
   followUps: Map<string, FollowUpAccepted>;
   log: string[];
+  operator: FakeOperatorApi;
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
 }

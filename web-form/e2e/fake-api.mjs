@@ -1,6 +1,7 @@
 // A tiny in-memory stand-in for the support API, for developing and testing the
-// web form without the real stack. Serves dist/ (index.html at /, /embed.js),
-// e2e/host.html at /host.html, and implements the server's contract:
+// web form without the real stack. Serves dist/ (index.html at /, /embed.js, the
+// operator console at /console/), e2e/host.html at /host.html, the console's API and
+// sign-in (fake-operator-api.mjs), and implements the server's contract:
 //   POST /support/submit                                  -> 201 | 200 | 422 | 413 | 415 | 400
 //   GET  /support/ticket/<id>                             -> 200 | 404
 //   POST /support/ticket/<id>/messages                    -> 201 | 200 | 422 | 404 | 413 | 415 | 400
@@ -25,6 +26,8 @@ import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readBody, send } from './fake-http.mjs';
+import { createFakeOperatorApi } from './fake-operator-api.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const webFormDir = path.resolve(here, '..');
@@ -116,12 +119,6 @@ function escalationRequested(subject) {
   return Object.hasOwn(rules.escalation_teams, reason) ? reason : 'other';
 }
 
-function send(res, status, body, extraHeaders = {}) {
-  const data = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...extraHeaders });
-  res.end(data);
-}
-
 function corsHeaders(req) {
   const origin = req.headers.origin;
   return origin
@@ -133,17 +130,6 @@ function corsHeaders(req) {
         Vary: 'Origin',
       }
     : {};
-}
-
-async function readBody(req, limit) {
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > limit) return { tooLarge: true };
-    chunks.push(chunk);
-  }
-  return { text: Buffer.concat(chunks).toString('utf8') };
 }
 
 /**
@@ -213,6 +199,8 @@ export function createFakeApi({ distDir = path.join(webFormDir, 'dist'), replyAf
   /** `<ticket_id>#<Idempotency-Key>` → the 201 body of the request that added the follow-up. */
   const followUps = new Map();
   const log = [];
+  /** The operator console's API and sign-in (fake-operator-api.mjs). */
+  const operator = createFakeOperatorApi();
 
   /** The agent's turn: an open ticket is answered (or escalated) `replyAfterMs` after it (re)opened. */
   function settle(t) {
@@ -287,7 +275,7 @@ export function createFakeApi({ distDir = path.join(webFormDir, 'dist'), replyAf
     let file;
     if (urlPath === '/host.html') file = path.join(here, 'host.html');
     else {
-      const rel = urlPath === '/' ? 'index.html' : decodeURIComponent(urlPath.slice(1));
+      const rel = decodeURIComponent(urlPath.slice(1)) + (urlPath.endsWith('/') ? 'index.html' : '');
       file = path.resolve(distDir, rel);
       if (!file.startsWith(path.resolve(distDir) + path.sep)) return send(res, 404, { error: 'not_found' });
     }
@@ -311,6 +299,12 @@ export function createFakeApi({ distDir = path.join(webFormDir, 'dist'), replyAf
     log.push(`${req.method} ${p}`);
     const cors = corsHeaders(req);
     try {
+      if (await operator.handle(req, res, url)) return;
+      // The console's pages use relative paths: it must be served from /console/.
+      if (p === '/console') {
+        res.writeHead(301, { Location: '/console/' });
+        return res.end();
+      }
       if (p.startsWith('/support/')) {
         if (req.method === 'OPTIONS') {
           res.writeHead(204, cors);
@@ -383,6 +377,7 @@ export function createFakeApi({ distDir = path.join(webFormDir, 'dist'), replyAf
     submissions,
     followUps,
     log,
+    operator,
     /** Starts on `port` (0 = a free one) and resolves to the base URL. */
     listen(port = 0, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {

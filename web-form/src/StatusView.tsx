@@ -8,11 +8,11 @@ import {
   escalationNote,
   formatTimestamp,
   priorityLabel,
-  splitParagraphs,
   statusLabel,
   ticketStatusText,
 } from './format';
 import { FollowUpForm } from './FollowUpForm';
+import { MessageBody } from './MessageBody';
 import { useIdPrefix } from './ids';
 import { OriginalMessage } from './OriginalMessage';
 import { isValidTicketId } from './validation';
@@ -290,11 +290,7 @@ function TicketDetails({
                     {channelLabel(m.channel)} · <time dateTime={m.created_at}>{formatTimestamp(m.created_at)}</time>
                   </span>
                 </div>
-                <div className="ts-msg-body">
-                  {splitParagraphs(m.body).map((p, j) => (
-                    <p key={j}>{p}</p>
-                  ))}
-                </div>
+                <MessageBody body={m.body} />
                 {m.has_original && m.message_id ? (
                   <OriginalMessage
                     apiBase={apiBase}

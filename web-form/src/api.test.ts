@@ -16,6 +16,7 @@ import {
 } from './api';
 import { IDEMPOTENCY_KEY_RE } from './idempotency';
 import { rules } from './rules';
+import { jsonResponse } from './testing';
 import type { SubmitPayload } from './validation';
 
 const payload: SubmitPayload = {
@@ -29,13 +30,6 @@ const payload: SubmitPayload = {
 
 const TID = `tkt_${'ab'.repeat(16)}`;
 const MID = '1735812000000-in-0123456789abcdef';
-
-function jsonResponse(status: number, body: unknown): Response {
-  return new Response(body === undefined ? '' : JSON.stringify(body), {
-    status,
-    headers: { 'Content-Type': 'application/json' },
-  });
-}
 
 describe('urls', () => {
   it('normalizes the base', () => {

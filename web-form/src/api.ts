@@ -77,6 +77,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Aborts the request early (e.g. on unmount). */
   signal?: AbortSignal;
+  /** Headers beyond the JSON ones (the console's Authorization). */
+  headers?: Record<string, string>;
 }
 
 export interface SubmitOptions extends RequestOptions {
@@ -105,7 +107,7 @@ export function originalUrl(apiBase: string, ticketId: string, messageId: string
   return `${followUpUrl(apiBase, ticketId)}/${encodeURIComponent(messageId)}/original`;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -148,7 +150,8 @@ export function errorMessageFrom(body: unknown, status: number): string {
 
 function humanizeCode(code: string): string {
   const t = code.replace(/_/g, ' ').trim();
-  return t.charAt(0).toUpperCase() + t.slice(1) + '.';
+  // The operator API's `error` is already a sentence for a person.
+  return t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.');
 }
 
 async function readJson(res: Response): Promise<unknown> {
@@ -160,7 +163,8 @@ async function readJson(res: Response): Promise<unknown> {
   }
 }
 
-async function request(
+/** One HTTP exchange with a timeout; the body read as JSON (null when it is not). */
+export async function request(
   url: string,
   init: RequestInit,
   opts: RequestOptions,
@@ -191,7 +195,7 @@ async function request(
  * earlier request with the same key) are both success; `read` takes the body apart, and a
  * 2xx body it cannot read counts as a server failure.
  */
-async function postIdempotent<T>(
+export async function postIdempotent<T>(
   url: string,
   payload: unknown,
   opts: SubmitOptions,
@@ -205,6 +209,7 @@ async function postIdempotent<T>(
         'Content-Type': 'application/json',
         Accept: 'application/json',
         'Idempotency-Key': opts.idempotencyKey ?? newIdempotencyKey(),
+        ...opts.headers,
       },
       body: JSON.stringify(payload),
     },
@@ -258,8 +263,8 @@ export function sendFollowUp(
 }
 
 /** GETs `url`; `read` takes a 200 body apart (null: not what was asked for, a server failure). */
-async function load<T>(url: string, opts: RequestOptions, read: (body: unknown) => T | null): Promise<LoadResult<T>> {
-  const r = await request(url, { method: 'GET', headers: { Accept: 'application/json' } }, opts);
+export async function load<T>(url: string, opts: RequestOptions, read: (body: unknown) => T | null): Promise<LoadResult<T>> {
+  const r = await request(url, { method: 'GET', headers: { Accept: 'application/json', ...opts.headers } }, opts);
   if ('failed' in r) return { kind: 'unreachable', reason: r.failed };
   const { res, body } = r;
   const value = res.status === 200 ? read(body) : null;

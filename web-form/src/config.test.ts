@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseHash, statusHash } from './config';
-import { clearDraft, DRAFT_KEY, loadDraft, saveDraft, type DraftStorage } from './draft';
+import { clearDraft, DRAFT_KEY, loadDraft, saveDraft } from './draft';
+import { memoryStorage } from './testing';
 import { emptyValues } from './validation';
 
 describe('hash routing', () => {
@@ -18,16 +19,6 @@ describe('hash routing', () => {
     expect(parseHash(statusHash(id))).toEqual({ view: 'status', id });
   });
 });
-
-function memoryStorage(): DraftStorage & { data: Map<string, string> } {
-  const data = new Map<string, string>();
-  return {
-    data,
-    getItem: (k) => data.get(k) ?? null,
-    setItem: (k, v) => void data.set(k, v),
-    removeItem: (k) => void data.delete(k),
-  };
-}
 
 describe('draft persistence', () => {
   it('saves, loads and clears', () => {

@@ -33,7 +33,8 @@ export function statusHash(id: string): string {
   return `#/status/${encodeURIComponent(id)}`;
 }
 
-function safeDecode(s: string): string {
+/** A URI component decoded, or as it is when it is not valid %-encoding. */
+export function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {

@@ -7,19 +7,9 @@ import {
   loadFollowUpDraft,
   saveDraft,
   saveFollowUpDraft,
-  type DraftStorage,
 } from './draft';
+import { memoryStorage } from './testing';
 import { emptyValues } from './validation';
-
-function memoryStorage(): DraftStorage & { data: Map<string, string> } {
-  const data = new Map<string, string>();
-  return {
-    data,
-    getItem: (k) => data.get(k) ?? null,
-    setItem: (k, v) => void data.set(k, v),
-    removeItem: (k) => void data.delete(k),
-  };
-}
 
 const TID = `tkt_${'a'.repeat(32)}`;
 const OTHER = `tkt_${'b'.repeat(32)}`;

@@ -22,7 +22,8 @@ export const STATUS_LABELS: Record<string, string> = {
   resolved: 'Resolved',
 };
 
-function humanize(s: string): string {
+/** `human_request` → "Human request": a code as words, for codes without a label. */
+export function humanize(s: string): string {
   const t = s.replace(/_/g, ' ').trim();
   return t.charAt(0).toUpperCase() + t.slice(1);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { DraftStorage } from './draft';
+import { memoryStorage } from './testing';
 import {
   ATTEMPT_KEY,
   fingerprint,
@@ -133,16 +133,6 @@ describe('nextAttempt: one key per submission attempt', () => {
     expect(b.key).not.toBe(a.key);
   });
 });
-
-function memoryStorage(): DraftStorage & { data: Map<string, string> } {
-  const data = new Map<string, string>();
-  return {
-    data,
-    getItem: (k) => data.get(k) ?? null,
-    setItem: (k, v) => void data.set(k, v),
-    removeItem: (k) => void data.delete(k),
-  };
-}
 
 describe('the attempt is kept next to the draft (a retry after a reload keeps its key)', () => {
   it('saves, loads and clears', () => {
