@@ -116,8 +116,6 @@ impl From<ApiError> for CallToolResult {
     }
 }
 
-type ToolResult<T> = Result<Json<T>, CallToolResult>;
-
 // pub(crate): the skills manifest's test checks the tools it names against this router.
 #[tool_router(vis = "pub(crate)")]
 impl SupportTools {
@@ -131,7 +129,10 @@ impl SupportTools {
     #[tool(
         description = "Search the product knowledge base the support agent answers from (and the answers people approved). Use it to check what the agent would say about a topic, or to find the facts for a reply before writing it. Returns the best passages with their article, heading, answering excerpt and relevance score."
     )]
-    async fn search_knowledge(&self, Parameters(args): Parameters<SearchKnowledgeArgs>) -> ToolResult<KnowledgeHits> {
+    async fn search_knowledge(
+        &self,
+        Parameters(args): Parameters<SearchKnowledgeArgs>,
+    ) -> Result<Json<KnowledgeHits>, CallToolResult> {
         let query = KnowledgeQuery {
             q: &args.query,
             limit: args.limit,
@@ -142,7 +143,10 @@ impl SupportTools {
     #[tool(
         description = "List support tickets, newest activity first, with optional filters (status, channel, escalation reason, SLA state, minimum age). Use it to see the queue: e.g. status=escalated for tickets waiting on a person, sla=at_risk or breached for the urgent ones. Also returns how many tickets are at risk or breached."
     )]
-    async fn list_tickets(&self, Parameters(args): Parameters<ListTicketsArgs>) -> ToolResult<TicketList> {
+    async fn list_tickets(
+        &self,
+        Parameters(args): Parameters<ListTicketsArgs>,
+    ) -> Result<Json<TicketList>, CallToolResult> {
         let query = TicketQuery {
             status: args.status,
             channel: args.channel,
@@ -157,14 +161,17 @@ impl SupportTools {
     #[tool(
         description = "Read one ticket in full: its summary and SLA, why it was escalated (with the agent's summary), the customer's whole conversation across channels, the agent's decisions with their confidence, and the audit trail. Read it before replying to, escalating, handing back or resolving a ticket."
     )]
-    async fn get_ticket(&self, Parameters(args): Parameters<TicketArgs>) -> ToolResult<TicketView> {
+    async fn get_ticket(&self, Parameters(args): Parameters<TicketArgs>) -> Result<Json<TicketView>, CallToolResult> {
         Ok(Json(self.api.get(&["tickets", &args.ticket_id], &()).await?))
     }
 
     #[tool(
         description = "A customer's history: all their tickets and their messages on every channel (email, WhatsApp, web form). Use it to see whether an issue came up before or how the customer was answered earlier; the customer_id is on every ticket."
     )]
-    async fn customer_history(&self, Parameters(args): Parameters<CustomerArgs>) -> ToolResult<CustomerHistory> {
+    async fn customer_history(
+        &self,
+        Parameters(args): Parameters<CustomerArgs>,
+    ) -> Result<Json<CustomerHistory>, CallToolResult> {
         Ok(Json(
             self.api.get(&["customers", &args.customer_id, "history"], &()).await?,
         ))
@@ -173,7 +180,10 @@ impl SupportTools {
     #[tool(
         description = "Hand a ticket to a person (the support team is notified as for the agent's own escalations); the agent stops answering it. Use it for what a person must decide: refunds, pricing, legal matters, an upset customer, or a question the knowledge base cannot answer."
     )]
-    async fn escalate(&self, Parameters(args): Parameters<EscalateArgs>) -> ToolResult<TicketSummary> {
+    async fn escalate(
+        &self,
+        Parameters(args): Parameters<EscalateArgs>,
+    ) -> Result<Json<TicketSummary>, CallToolResult> {
         let body = EscalateBody {
             reason: args.reason,
             note: &args.note,
@@ -189,7 +199,10 @@ impl SupportTools {
     #[tool(
         description = "Send a reply to the customer on the ticket's channel as the signed-in person (it reaches the customer: check it with preview_reply first). From then on the agent stays silent on the ticket until it is handed back. Calling it again with the same ticket and body does not send it twice."
     )]
-    async fn reply_as_person(&self, Parameters(args): Parameters<ReplyArgs>) -> ToolResult<ReplyQueued> {
+    async fn reply_as_person(
+        &self,
+        Parameters(args): Parameters<ReplyArgs>,
+    ) -> Result<Json<ReplyQueued>, CallToolResult> {
         let body = ReplyBody { body: &args.body };
         let key = reply_key(&args.ticket_id, &args.body);
         Ok(Json(
@@ -202,7 +215,10 @@ impl SupportTools {
     #[tool(
         description = "Show how a reply would look on the ticket's channel without sending anything: the email with greeting and sign-off, the WhatsApp messages it would be split into, or the web status page's text."
     )]
-    async fn preview_reply(&self, Parameters(args): Parameters<ReplyArgs>) -> ToolResult<ReplyPreview> {
+    async fn preview_reply(
+        &self,
+        Parameters(args): Parameters<ReplyArgs>,
+    ) -> Result<Json<ReplyPreview>, CallToolResult> {
         let body = ReplyBody { body: &args.body };
         // Nothing is written, so there is nothing for an Idempotency-Key to protect.
         Ok(Json(
@@ -215,7 +231,10 @@ impl SupportTools {
     #[tool(
         description = "Hand a ticket back to the agent: it answers the customer's next message again. Use it when a person has dealt with what needed a person and the rest is routine."
     )]
-    async fn hand_back(&self, Parameters(args): Parameters<HandBackArgs>) -> ToolResult<TicketSummary> {
+    async fn hand_back(
+        &self,
+        Parameters(args): Parameters<HandBackArgs>,
+    ) -> Result<Json<TicketSummary>, CallToolResult> {
         let body = HandBackBody {
             note: args.note.as_deref(),
         };
@@ -230,7 +249,7 @@ impl SupportTools {
     #[tool(
         description = "Resolve a ticket (its SLA clock stops). With notes, a learned answer (question and answer) is proposed from it; people review proposals before the agent may use them. Returns the ticket and the proposal."
     )]
-    async fn resolve(&self, Parameters(args): Parameters<ResolveArgs>) -> ToolResult<Resolved> {
+    async fn resolve(&self, Parameters(args): Parameters<ResolveArgs>) -> Result<Json<Resolved>, CallToolResult> {
         let body = ResolveBody {
             notes: &args.notes,
             question: args.question.as_deref(),
