@@ -90,16 +90,17 @@ impl OperatorApi {
     }
 
     async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ApiError> {
-        let response = request.send().await.map_err(|e| ApiError::Unreachable {
+        let unreachable = |e: reqwest::Error| ApiError::Unreachable {
             base: self.base.to_string(),
             reason: error_chain(&e),
-        })?;
+        };
+        let request = request.build().map_err(unreachable)?;
+        let (method, path) = (request.method().clone(), request.url().path().to_owned());
+        let response = self.http.execute(request).await.map_err(unreachable)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| ApiError::Unreachable {
-            base: self.base.to_string(),
-            reason: error_chain(&e),
-        })?;
-        tracing::info!(%status, "operator API answered");
+        let bytes = response.bytes().await.map_err(unreachable)?;
+        // The path, not the query: a knowledge query holds a customer's words.
+        tracing::info!(%method, path, %status, "operator API answered");
         if !status.is_success() {
             return Err(ApiError::Refused {
                 status,

@@ -34,19 +34,16 @@ impl Config {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let missing: Vec<&str> = ["SUPPORT_API_URL", "SUPPORT_OPERATOR_TOKEN"]
-            .into_iter()
-            .filter(|name| var(name).is_none())
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!("{} not set. {USAGE}", missing.join(" and ")));
-        }
-        let raw_url = var("SUPPORT_API_URL").unwrap_or_default();
+        let (raw_url, token) = match (var("SUPPORT_API_URL"), var("SUPPORT_OPERATOR_TOKEN")) {
+            (Some(url), Some(token)) => (url, token),
+            (None, Some(_)) => return Err(format!("SUPPORT_API_URL not set. {USAGE}")),
+            (Some(_), None) => return Err(format!("SUPPORT_OPERATOR_TOKEN not set. {USAGE}")),
+            (None, None) => return Err(format!("SUPPORT_API_URL and SUPPORT_OPERATOR_TOKEN not set. {USAGE}")),
+        };
         let api_url = Url::parse(&raw_url)
             .ok()
             .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
             .ok_or_else(|| format!("SUPPORT_API_URL {raw_url:?} is not an http(s) URL. {USAGE}"))?;
-        let token = var("SUPPORT_OPERATOR_TOKEN").unwrap_or_default();
         // A pasted "Bearer <token>" would otherwise be sent as "Bearer Bearer <token>".
         let token = token.strip_prefix("Bearer ").unwrap_or(&token).trim().to_owned();
         Ok(Self { api_url, token })

@@ -3,6 +3,8 @@
 //! API's enum texts as strings, so a value the API adds later passes through instead of
 //! failing the call.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -95,7 +97,7 @@ pub struct TicketList {
     pub tickets: Vec<TicketSummary>,
     /// How many tickets are at risk of, or past, their SLA targets (by state).
     #[serde(default)]
-    pub sla_counts: serde_json::Map<String, Value>,
+    pub sla_counts: BTreeMap<String, u64>,
 }
 
 /// A ticket with the customer's whole conversation and what the agent and people decided.
