@@ -119,6 +119,8 @@ fn answer(method: &Method, path: &str) -> (StatusCode, Value) {
             json!({"error": "the ticket is resolved: it takes no more replies"}),
         ),
         ("GET", "/operator/tickets/TB-404") => (StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+        // What the gateway answers for an expired token.
+        ("GET", "/operator/customers/C-2/history") => (StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"})),
         _ => (
             StatusCode::NOT_FOUND,
             json!({"error": format!("the fake has no {method} {path}")}),
@@ -199,6 +201,8 @@ async fn an_assistant_works_the_queue_through_the_operator_api() {
             {"tool": "reply_as_person", "arguments": {"ticket_id": "TB-9", "body": "Hello again"}, "is_error": true,
              "text_contains": "the ticket is resolved: it takes no more replies"},
             {"tool": "get_ticket", "arguments": {"ticket_id": "TB-404"}, "is_error": true, "text_contains": "Not Found"},
+            {"tool": "customer_history", "arguments": {"customer_id": "C-2"}, "is_error": true,
+             "text_contains": "sign in again and restart the MCP server with the new token"},
         ],
     });
     let output = run_client("queue", &api_url, &expectations).await;
@@ -264,6 +268,7 @@ async fn an_assistant_works_the_queue_through_the_operator_api() {
             "POST /operator/tickets/TB-1/resolve",
             "POST /operator/tickets/TB-9/replies",
             "GET /operator/tickets/TB-404",
+            "GET /operator/customers/C-2/history",
         ]
     );
     for request in &received {
