@@ -141,6 +141,34 @@ impl TeamConfig {
     }
 }
 
+/// The operator API: the tickets, the outbound queues a person's reply goes on, the team's
+/// topic, and the knowledge base a person searches (the agent's model).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorConfig {
+    pub tickets_table: String,
+    pub email_outbound_queue_url: String,
+    pub whatsapp_outbound_queue_url: Option<String>,
+    pub team: TeamConfig,
+    pub embedding_model_dir: std::path::PathBuf,
+}
+
+impl OperatorConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Lookup(lookup);
+        Ok(Self {
+            tickets_table: env.required("TICKETS_TABLE")?,
+            email_outbound_queue_url: env.required("EMAIL_OUTBOUND_QUEUE_URL")?,
+            whatsapp_outbound_queue_url: env.optional("WHATSAPP_OUTBOUND_QUEUE_URL"),
+            team: TeamConfig::from_env(&env)?,
+            embedding_model_dir: env.required("EMBEDDING_MODEL_DIR")?.into(),
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup)
+    }
+}
+
 impl AgentConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Lookup(lookup);

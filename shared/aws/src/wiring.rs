@@ -191,8 +191,10 @@ pub fn agent(
         ),
         history: tickets.clone(),
         replies: tickets.clone(),
-        email_outbound: queue(config.email_outbound_queue_url),
-        whatsapp_outbound: config.whatsapp_outbound_queue_url.map(queue),
+        outbound: support_core::delivery::Outbound {
+            email: queue(config.email_outbound_queue_url),
+            whatsapp: config.whatsapp_outbound_queue_url.map(queue),
+        },
         engine,
         rails,
         identities: Arc::new(customers),

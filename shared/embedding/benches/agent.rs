@@ -158,8 +158,10 @@ async fn main() {
     let agent = Agent::new(AgentPorts {
         history: tickets.clone(),
         replies: tickets.clone(),
-        email_outbound: Arc::new(MemoryQueue::default()),
-        whatsapp_outbound: Some(Arc::new(MemoryQueue::default())),
+        outbound: support_core::delivery::Outbound {
+            email: Arc::new(MemoryQueue::default()),
+            whatsapp: Some(Arc::new(MemoryQueue::default())),
+        },
         engine: Arc::new(OfflineEngine),
         knowledge: Arc::new(knowledge),
         rails: Arc::new(rails),

@@ -413,7 +413,14 @@ async fn twilio_trouble_and_a_closed_window_end_with_one_message_or_a_person() {
     let ticket = app.decided_ticket(&ticket_id, WAIT).await.unwrap();
     assert_eq!(ticket["status"], "escalated");
     assert_eq!(ticket["escalation_reason"], "window_closed");
-    assert_eq!(outbound(&ticket)[0]["delivery_status"], "withheld");
+    // Kept for the person, never sent, and not shown to the customer.
+    assert!(outbound(&ticket).is_empty(), "{ticket}");
+    let stored = app.ticket_items(&ticket_id, "MSG#").await.unwrap();
+    let withheld = stored
+        .iter()
+        .find(|m| m["direction"].as_s().unwrap() == "outbound")
+        .unwrap();
+    assert_eq!(withheld["delivery_status"].as_s().unwrap(), "withheld");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(app.twilio_messages_to(phone).await.is_empty(), "nothing sent");
     assert_eq!(app.queue_depth("WhatsappOutboundQueue").await, 0);

@@ -62,6 +62,19 @@ pub fn cancelled_by_condition<R>(error: &SdkError<TransactWriteItemsError, R>, i
     }
 }
 
+/// The item as it was when the transaction's `index`th write failed its condition (when
+/// that write asked for it).
+pub fn cancelled_item<R>(error: &SdkError<TransactWriteItemsError, R>, index: usize) -> Option<Item> {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .get(index)
+            .and_then(|r| r.item())
+            .cloned(),
+        _ => None,
+    }
+}
+
 /// Whether a transaction was cancelled because any of its writes failed its condition.
 pub fn cancelled_by_any_condition<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
     match error.as_service_error() {

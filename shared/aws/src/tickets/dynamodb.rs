@@ -45,7 +45,7 @@ use support_core::domain::{
     EmailAddress, EscalationReason, Handler, MessageId, OutboundReply, Priority, Sender, Ticket, TicketFacts, TicketId,
     TicketStatus,
 };
-use support_core::ports::learned::{LearnedAnswer, LearnedAnswers};
+use support_core::ports::learned::{Approved, LearnedAnswer, LearnedAnswers};
 use support_core::ports::tickets::{
     Claim, CodeAttempt, CodeSent, DeliveryFailure, DeliveryLog, HistoryReader, IntakeLog, IntakeRecord, PendingCode,
     PendingMessage, Placement, ReplyLog, ReplyRecorded, SendClaim, Stored, TicketReader, TurnRecord, Verifications,
@@ -55,7 +55,9 @@ use support_core::records::{AuditEntry, DecisionRecord};
 
 mod desk;
 
-use crate::dynamodb::{cancelled_by_condition, from_item, get_item, infra, s, timestamp, to_item, Item};
+use crate::dynamodb::{
+    cancelled_by_condition, cancelled_item, from_item, get_item, infra, s, timestamp, to_item, Item,
+};
 
 const OUTBOX_PENDING: &str = "PENDING";
 /// Learned answers, and the counter approvals move (`VERSION`): agents rebuild their
@@ -484,6 +486,14 @@ struct LearnedItem {
     created_at: Option<DateTime<Utc>>,
 }
 
+/// The learned answers' version, if this is its item.
+fn version_of(item: &Item) -> Option<u64> {
+    match item.get("sk").and_then(|v| v.as_s().ok()) {
+        Some(sk) if sk == LEARNED_VERSION_SK => item.get("version")?.as_n().ok()?.parse().ok(),
+        _ => None,
+    }
+}
+
 fn entity(item: &Item) -> Option<&str> {
     item.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str)
 }
@@ -609,14 +619,19 @@ impl IntakeLog for DynamoTickets {
                 writes.push(self.put(to_item(&TicketItem::new(ticket)), Some("attribute_not_exists(pk)")))
             }
             Placement::Join(facts) => {
+                // Only the agent's open ticket: a person's is returned, to be continued.
                 let join = Update::builder()
                     .table_name(&self.table)
                     .key("pk", s(ticket_pk(&facts.id)))
                     .key("sk", s("META"))
                     .update_expression("SET updated_at = :now")
-                    .condition_expression("ticket_status = :open")
+                    .condition_expression(
+                        "ticket_status = :open AND (attribute_not_exists(handled_by) OR handled_by = :agent)",
+                    )
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                     .expression_attribute_values(":now", s(timestamp::text(&now)))
                     .expression_attribute_values(":open", s(TicketStatus::Open.as_str()))
+                    .expression_attribute_values(":agent", s(Handler::Agent.as_str()))
                     .build()
                     .map_err(|e| InfraError::new("build join", e))?;
                 writes.push(TransactWriteItem::builder().update(join).build());
@@ -701,9 +716,17 @@ impl IntakeLog for DynamoTickets {
         match &record.placement {
             // The same key's ticket (its id derives from the key): a repeat older than the record.
             Placement::New(ticket) if cancelled_by_condition(&e, 2) => Ok(Stored::Replay(ticket.id.clone())),
-            Placement::Join(_) | Placement::Continue { .. } if cancelled_by_condition(&e, 2) => {
-                Ok(Stored::ConversationMoved)
-            }
+            Placement::Join(_) if cancelled_by_condition(&e, 2) => match cancelled_item(&e, 2) {
+                Some(item) => {
+                    let ticket = from_item::<TicketItem>(item)?.into_ticket();
+                    match ticket.person_has_it() {
+                        true => Ok(Stored::PersonHasIt(Box::new(ticket))),
+                        false => Ok(Stored::ConversationMoved),
+                    }
+                }
+                None => Ok(Stored::ConversationMoved),
+            },
+            Placement::Continue { .. } if cancelled_by_condition(&e, 2) => Ok(Stored::ConversationMoved),
             _ if cancelled_by_condition(&e, 3) => Ok(Stored::ConversationMoved),
             _ => Err(infra("store message")(e)),
         }
@@ -1308,33 +1331,37 @@ fn earlier_than(status: DeliveryStatus) -> (String, HashMap<String, AttributeVal
 
 #[async_trait]
 impl LearnedAnswers for DynamoTickets {
-    async fn approved(&self) -> Result<Vec<LearnedAnswer>, InfraError> {
+    async fn approved(&self) -> Result<Approved, InfraError> {
         let items = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :learned")
-            .filter_expression("review_status = :approved")
+            .filter_expression("review_status = :approved OR sk = :version")
             .expression_attribute_values(":learned", s(LEARNED_PK))
             .expression_attribute_values(":approved", s("approved"))
+            .expression_attribute_values(":version", s(LEARNED_VERSION_SK))
             .into_paginator()
             .items()
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(infra("query learned answers"))?;
-        items
-            .into_iter()
-            .map(|item| {
-                let learned: LearnedItem = from_item(item)?;
-                Ok(LearnedAnswer {
-                    id: learned.sk,
-                    question: learned.question,
-                    answer: learned.answer,
-                    category: learned.category.and_then(|c| c.parse().ok()),
-                })
-            })
-            .collect()
+        let mut approved = Approved::default();
+        for item in items {
+            if let Some(version) = version_of(&item) {
+                approved.version = version;
+                continue;
+            }
+            let learned: LearnedItem = from_item(item)?;
+            approved.answers.push(LearnedAnswer {
+                id: learned.sk,
+                question: learned.question,
+                answer: learned.answer,
+                category: learned.category.and_then(|c| c.parse().ok()),
+            });
+        }
+        Ok(approved)
     }
 
     async fn version(&self) -> Result<u64, InfraError> {
@@ -1345,12 +1372,6 @@ impl LearnedAnswers for DynamoTickets {
                 "get learned answers' version",
             )
             .await?;
-        Ok(item
-            .and_then(|item| {
-                item.get("version")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-            })
-            .unwrap_or(0))
+        Ok(item.as_ref().and_then(version_of).unwrap_or(0))
     }
 }

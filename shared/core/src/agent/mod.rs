@@ -28,6 +28,7 @@ pub use identity::{CODE_LIFETIME, MAX_ATTEMPTS};
 use tool_loop::{Decision, Step};
 
 use crate::autonomy::{AutonomyPolicy, Release};
+use crate::delivery::{enqueue, Outbound};
 use crate::domain::text::{at_most, is_blank};
 use crate::domain::whatsapp::window_open;
 use crate::domain::{
@@ -39,7 +40,6 @@ use crate::knowledge::{Knowledge, KnowledgeBase};
 use crate::ports::customers::IdentityLinks;
 use crate::ports::engine::prompt::history_text;
 use crate::ports::engine::{Engine, HistoryLine, Turn};
-use crate::ports::queue::{MessageQueue, QueueMessage};
 use crate::ports::team::{
     console_link, pick_assignee, NoticeKind, Presence, TeamNotice, TeamNotifier, PRESENCE_WINDOW,
 };
@@ -61,9 +61,8 @@ pub const BURST_SETTLE: Duration = Duration::from_secs(1);
 pub struct AgentPorts {
     pub history: Arc<dyn HistoryReader>,
     pub replies: Arc<dyn ReplyLog>,
-    pub email_outbound: Arc<dyn MessageQueue>,
-    /// Replies to WhatsApp wait here for the WhatsApp sender.
-    pub whatsapp_outbound: Option<Arc<dyn MessageQueue>>,
+    /// Where replies wait for their channel's sender.
+    pub outbound: Outbound,
     pub engine: Arc<dyn Engine>,
     pub knowledge: Arc<Knowledge>,
     pub rails: Arc<SemanticRails>,
@@ -472,7 +471,7 @@ impl Agent {
             ReplyRecorded::Recorded => {
                 self.enqueue_reply(message, &record.reply).await?;
                 if let Some(sent) = &record.code_sent {
-                    self.enqueue(&self.ports.email_outbound, &sent.notice).await?;
+                    enqueue(&self.ports.outbound.email, &sent.notice).await?;
                 }
             }
             // A redelivery raced this one and recorded first: its reply is the one that counts.
@@ -726,7 +725,7 @@ impl Agent {
             .queued_notice(&existing.ticket_id, &code_email)
             .await?
         {
-            self.enqueue(&self.ports.email_outbound, &notice).await?;
+            enqueue(&self.ports.outbound.email, &notice).await?;
         }
         Ok(())
     }
@@ -736,25 +735,11 @@ impl Agent {
             return Ok(());
         }
         let sender = &message.sender;
-        let (queue, recipient) =
-            match message.channel {
-                Channel::Email | Channel::WebForm => {
-                    let email = sender.email.as_ref().ok_or_else(|| {
-                        ProcessingError::Permanent("the customer has no email address to reply to".into())
-                    })?;
-                    (&self.ports.email_outbound, email.to_string())
-                }
-                Channel::Whatsapp => {
-                    let queue =
-                        self.ports.whatsapp_outbound.as_ref().ok_or_else(|| {
-                            ProcessingError::Permanent("no WhatsApp outbound queue is configured".into())
-                        })?;
-                    let phone = sender.phone.clone().ok_or_else(|| {
-                        ProcessingError::Permanent("the customer has no phone number to reply to".into())
-                    })?;
-                    (queue, phone)
-                }
-            };
+        let (queue, recipient) = self
+            .ports
+            .outbound
+            .route(message.channel, sender)
+            .map_err(|e| ProcessingError::Permanent(e.into()))?;
         let (in_reply_to, references) = message.email.as_ref().map(EmailThread::reply).unwrap_or_default();
         let outbound = OutboundReply {
             ticket_id: message.ticket.id.clone(),
@@ -769,18 +754,7 @@ impl Agent {
             in_reply_to,
             references,
         };
-        self.enqueue(queue, &outbound).await
-    }
-
-    async fn enqueue(&self, queue: &Arc<dyn MessageQueue>, outbound: &OutboundReply) -> Result<(), ProcessingError> {
-        let queued = QueueMessage {
-            body: serde_json::to_string(outbound).expect("replies serialize"),
-            group_id: None,
-            deduplication_id: None,
-            correlation_id: outbound.correlation_id.clone(),
-        };
-        queue.send(queued).await?;
-        Ok(())
+        Ok(enqueue(queue, &outbound).await?)
     }
 }
 
@@ -845,8 +819,10 @@ mod tests {
             agent: Agent::new(AgentPorts {
                 history: tickets.clone(),
                 replies: tickets.clone(),
-                email_outbound: outbound.clone(),
-                whatsapp_outbound: Some(whatsapp.clone()),
+                outbound: Outbound {
+                    email: outbound.clone(),
+                    whatsapp: Some(whatsapp.clone()),
+                },
                 engine,
                 knowledge: Arc::new(Knowledge::articles_only(Arc::new(HashingEmbedder))),
                 rails: Arc::new(SemanticRails::new(never_escalates())),

@@ -10,9 +10,56 @@ pub mod whatsapp;
 
 pub use email::{compose_mime, reply_message_id, EmailDelivery};
 
-use crate::domain::OutboundReply;
+use std::sync::Arc;
+
+use crate::domain::{Channel, OutboundReply, Sender};
+use crate::ports::queue::{MessageQueue, QueueMessage};
 use crate::ports::tickets::{Claim, DeliveryLog, SendClaim};
+use crate::ports::InfraError;
 use crate::ProcessingError;
+
+/// The outbound queues, by channel.
+pub struct Outbound {
+    pub email: Arc<dyn MessageQueue>,
+    pub whatsapp: Option<Arc<dyn MessageQueue>>,
+}
+
+impl Outbound {
+    /// Where a reply on `channel` to a customer who gave `sender` goes, and to whom.
+    pub fn route(&self, channel: Channel, sender: &Sender) -> Result<(&Arc<dyn MessageQueue>, String), &'static str> {
+        match channel {
+            Channel::Email | Channel::WebForm => {
+                let email = sender
+                    .email
+                    .as_ref()
+                    .ok_or("the customer has no email address to reply to")?;
+                Ok((&self.email, email.to_string()))
+            }
+            Channel::Whatsapp => {
+                let queue = self
+                    .whatsapp
+                    .as_ref()
+                    .ok_or("no WhatsApp outbound queue is configured")?;
+                let phone = sender
+                    .phone
+                    .clone()
+                    .ok_or("the customer has no phone number to reply to")?;
+                Ok((queue, phone))
+            }
+        }
+    }
+}
+
+/// Puts a reply on its queue for the channel's sender.
+pub async fn enqueue(queue: &Arc<dyn MessageQueue>, outbound: &OutboundReply) -> Result<(), InfraError> {
+    let queued = QueueMessage {
+        body: serde_json::to_string(outbound).expect("replies serialize"),
+        group_id: None,
+        deduplication_id: None,
+        correlation_id: outbound.correlation_id.clone(),
+    };
+    queue.send(queued).await
+}
 
 /// How long a send attempt holds its claim before a retry may take over.
 pub const SEND_LEASE: chrono::Duration = chrono::Duration::seconds(60);

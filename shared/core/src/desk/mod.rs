@@ -11,13 +11,15 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::agent::format::{format_reply, reply_subject, whatsapp_messages};
+use crate::delivery::{enqueue, Outbound};
 use crate::domain::text::{at_most, is_blank};
 use crate::domain::{
     Channel, ConversationMessage, CustomerId, DeliveryStatus, Direction, EscalationReason, Handler, Language,
     MessageId, OutboundReply, Ticket, TicketId, TicketStatus,
 };
 use crate::email::own_words;
-use crate::ports::queue::{MessageQueue, QueueMessage};
+use crate::knowledge::Knowledge;
+use crate::ports::queue::MessageQueue;
 use crate::ports::team::{console_link, NoticeKind, Presence, TeamNotice, TeamNotifier};
 use crate::ports::tickets::{
     Applied, Desk, DeskRecord, DraftRelease, HistoryReader, Proposal, ProposalDecision, ProposalStatus, TicketChange,
@@ -60,55 +62,10 @@ pub struct QueueFilter {
     pub limit: usize,
 }
 
-/// The outbound queues, by channel.
-pub struct Outbound {
-    pub email: Arc<dyn MessageQueue>,
-    pub whatsapp: Option<Arc<dyn MessageQueue>>,
-}
-
-impl Outbound {
-    /// Where a reply on `channel` to a customer who gave `sender` goes, and to whom.
-    pub fn route(
-        &self,
-        channel: Channel,
-        sender: &crate::domain::Sender,
-    ) -> Result<(&Arc<dyn MessageQueue>, String), &'static str> {
-        match channel {
-            Channel::Email | Channel::WebForm => {
-                let email = sender
-                    .email
-                    .as_ref()
-                    .ok_or("the customer has no email address to reply to")?;
-                Ok((&self.email, email.to_string()))
-            }
-            Channel::Whatsapp => {
-                let queue = self
-                    .whatsapp
-                    .as_ref()
-                    .ok_or("no WhatsApp outbound queue is configured")?;
-                let phone = sender
-                    .phone
-                    .clone()
-                    .ok_or("the customer has no phone number to reply to")?;
-                Ok((queue, phone))
-            }
-        }
-    }
-}
-
-/// Puts a reply on its queue for the channel's sender.
-pub async fn enqueue(queue: &Arc<dyn MessageQueue>, outbound: &OutboundReply) -> Result<(), InfraError> {
-    let queued = QueueMessage {
-        body: serde_json::to_string(outbound).expect("replies serialize"),
-        group_id: None,
-        deduplication_id: None,
-        correlation_id: outbound.correlation_id.clone(),
-    };
-    queue.send(queued).await
-}
-
 pub struct DeskPorts {
     pub store: Arc<dyn Desk>,
+    /// The agent's knowledge base (articles and approved learned answers), for a person's search.
+    pub knowledge: Arc<Knowledge>,
     pub history: Arc<dyn HistoryReader>,
     pub outbound: Outbound,
     pub presence: Arc<dyn Presence>,
@@ -125,6 +82,17 @@ pub struct OperatorDesk {
 pub struct ReplyQueued {
     pub message_id: MessageId,
     pub status: DeliveryStatus,
+}
+
+/// One knowledge-base passage found for a person's search.
+#[derive(Debug, Clone, Serialize)]
+pub struct KnowledgeHit {
+    pub article: String,
+    pub title: String,
+    pub heading: String,
+    pub text: String,
+    pub score: f32,
+    pub answers: bool,
 }
 
 /// The reviews waiting for a person.
@@ -674,6 +642,30 @@ impl OperatorDesk {
             .decide_proposal(id, &decision, &entry)
             .await?
             .ok_or_else(|| DeskError::Conflict("the proposal was decided meanwhile".into()))
+    }
+
+    /// The knowledge base as the agent searches it, best first; `answers` tells whether a
+    /// hit is relevant enough for the agent to quote.
+    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<KnowledgeHit>, DeskError> {
+        if is_blank(query) {
+            return Err(DeskError::Invalid("the search is empty".into()));
+        }
+        let unavailable = |e: crate::ports::embedder::EmbedError| {
+            DeskError::Infra(InfraError::new("search the knowledge base", e.to_string()))
+        };
+        let kb = self.ports.knowledge.current().await.map_err(unavailable)?;
+        let hits = kb.search(query, limit.clamp(1, 20)).map_err(unavailable)?;
+        Ok(hits
+            .into_iter()
+            .map(|hit| KnowledgeHit {
+                answers: hit.answers(),
+                article: hit.passage.article,
+                title: hit.passage.title,
+                heading: hit.passage.heading,
+                text: hit.passage.text,
+                score: hit.relevance,
+            })
+            .collect())
     }
 
     pub async fn agreement(&self, now: DateTime<Utc>) -> Result<Vec<Agreement>, DeskError> {

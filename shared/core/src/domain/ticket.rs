@@ -118,6 +118,13 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// A person has the ticket: it waits for people (escalated), or a person is answering
+    /// it and has not handed it back or resolved it. The agent stays silent on it.
+    pub fn person_has_it(&self) -> bool {
+        self.status == TicketStatus::Escalated
+            || (self.handled_by == Handler::Person && self.status != TicketStatus::Resolved)
+    }
+
     pub fn open(
         id: TicketId,
         customer_id: CustomerId,

@@ -85,18 +85,6 @@ impl Intake {
             }
             if chat && continued.is_none() && (round == 0 || decided.is_none()) {
                 current = self.log.conversation(&sender_customer, message.channel).await?;
-                // A person has the conversation's ticket: the message is theirs, whatever
-                // became of the ticket since (answered by them, escalated).
-                if let Some(latest) = &current {
-                    let ticket = self.log.ticket(&latest.id).await?;
-                    if let Some(ticket) = ticket.filter(|t| {
-                        t.status == TicketStatus::Escalated
-                            || (t.handled_by == Handler::Person && t.status != TicketStatus::Resolved)
-                    }) {
-                        continued = Some(ticket);
-                        current = None;
-                    }
-                }
             }
             // A continued ticket keeps its customer: the thread is theirs.
             let customer_id = continued
@@ -184,6 +172,12 @@ impl Intake {
                         ticket_id,
                         replay: true,
                     });
+                }
+                // A person has the conversation's ticket: the message is theirs.
+                Stored::PersonHasIt(ticket) => {
+                    continued = Some(*ticket);
+                    current = None;
+                    continue;
                 }
                 Stored::ConversationMoved => {
                     decided = match record.placement {

@@ -6,7 +6,7 @@ use tokio::sync::RwLock;
 
 use super::{bundled_articles, ArticleModel, KnowledgeBase, Passage};
 use crate::ports::embedder::{EmbedError, Embedder};
-use crate::ports::learned::{LearnedAnswer, LearnedAnswers};
+use crate::ports::learned::{Approved, LearnedAnswer, LearnedAnswers};
 
 /// Learned answers appear in search results as articles named `learned:<id>`.
 const LEARNED_PREFIX: &str = "learned:";
@@ -70,40 +70,35 @@ impl Knowledge {
 
     pub async fn current(&self) -> Result<Arc<KnowledgeBase>, EmbedError> {
         let built = self.current.read().await.clone();
-        let version = match (&self.learned, &built) {
-            (None, Some((_, kb))) => return Ok(kb.clone()),
-            (None, None) => 0,
-            (Some(source), _) => match source.version().await {
-                Ok(version) => version,
+        if let Some((version, kb)) = &built {
+            let current = match &self.learned {
+                None => return Ok(kb.clone()),
+                Some(source) => source.version().await,
+            };
+            match current {
+                Ok(current) if current == *version => return Ok(kb.clone()),
+                Ok(_) => {}
                 Err(e) => {
                     // Answering from what was learned before beats not answering.
                     tracing::warn!(error = %e, "learned answers' version unavailable: searching what was built");
-                    match built {
-                        Some((_, kb)) => return Ok(kb),
-                        None => 0,
-                    }
+                    return Ok(kb.clone());
                 }
-            },
-        };
-        if let Some((built_version, kb)) = &built {
-            if *built_version == version {
-                return Ok(kb.clone());
             }
         }
         let learned = match &self.learned {
             Some(source) => source.approved().await.unwrap_or_else(|e| {
                 // Answering from the articles alone beats not answering.
                 tracing::warn!(error = %e, "learned answers unavailable: searching the articles only");
-                Vec::new()
+                Approved::default()
             }),
-            None => Vec::new(),
+            None => Approved::default(),
         };
-        let kb = KnowledgeBase::from_sources(bundled_articles(), &learned, self.embedder.clone())?;
+        let kb = KnowledgeBase::from_sources(bundled_articles(), &learned.answers, self.embedder.clone())?;
         let kb = Arc::new(match &self.articles {
             Some(articles) => kb.with_article_model(articles.clone()),
             None => kb,
         });
-        *self.current.write().await = Some((version, kb.clone()));
+        *self.current.write().await = Some((learned.version, kb.clone()));
         Ok(kb)
     }
 }
@@ -121,8 +116,12 @@ mod tests {
 
     #[async_trait]
     impl LearnedAnswers for Fixed {
-        async fn approved(&self) -> Result<Vec<LearnedAnswer>, InfraError> {
-            Ok(self.0.lock().unwrap().clone())
+        async fn approved(&self) -> Result<Approved, InfraError> {
+            let answers = self.0.lock().unwrap().clone();
+            Ok(Approved {
+                version: answers.len() as u64,
+                answers,
+            })
         }
 
         async fn version(&self) -> Result<u64, InfraError> {

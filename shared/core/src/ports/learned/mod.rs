@@ -15,11 +15,18 @@ pub struct LearnedAnswer {
     pub category: Option<Category>,
 }
 
+/// The approved answers as of one version.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Approved {
+    pub version: u64,
+    pub answers: Vec<LearnedAnswer>,
+}
+
 /// Where approved learned answers are kept.
 #[async_trait]
 pub trait LearnedAnswers: Send + Sync {
-    /// Only the answers a person approved.
-    async fn approved(&self) -> Result<Vec<LearnedAnswer>, InfraError>;
+    /// Only the answers a person approved, with their [`Self::version`] (one read).
+    async fn approved(&self) -> Result<Approved, InfraError>;
 
     /// Moves whenever an answer is approved: the knowledge base is rebuilt when it did.
     async fn version(&self) -> Result<u64, InfraError>;

@@ -111,6 +111,11 @@ impl IntakeLog for MemoryTickets {
                 .conversations
                 .get(&(update.customer.clone(), update.channel))
                 .map(|c| c.id.clone());
+            if let Placement::Join(facts) = &record.placement {
+                if let Some(ticket) = state.tickets.get(&facts.id).filter(|t| t.person_has_it()) {
+                    return Ok(Stored::PersonHasIt(Box::new(ticket.clone())));
+                }
+            }
             let moved = match &record.placement {
                 Placement::New(_) => current != update.previous,
                 Placement::Join(facts) => state.tickets.get(&facts.id).map(|t| t.status) != Some(TicketStatus::Open),

@@ -70,7 +70,7 @@ pub struct ConversationUpdate {
 }
 
 /// What [`IntakeLog::store`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Stored {
     New,
     /// The same key came before (a provider's retry, a resubmitted form): nothing was
@@ -79,6 +79,9 @@ pub enum Stored {
     /// The conversation moved on meanwhile (its ticket was decided, or another message
     /// opened a new one): nothing was written; look again.
     ConversationMoved,
+    /// The conversation's ticket is a person's now (as it is, here): nothing was written;
+    /// the message continues it.
+    PersonHasIt(Box<Ticket>),
 }
 
 /// A message stored but not yet known to be on its queue, with what to send.
