@@ -169,6 +169,13 @@ impl HttpFunction for support_aws::lambda::gmail_http::GmailPush {
 }
 
 #[async_trait]
+impl HttpFunction for support_aws::lambda::operator_http::OperatorApi {
+    async fn call(&self, request: Request) -> Response<Body> {
+        self.handle(request).await
+    }
+}
+
+#[async_trait]
 impl ScheduledFunction for support_core::inbox::InboxSync {
     async fn call(&self, _event: serde_json::Value) -> Result<(), String> {
         self.poll(chrono::Utc::now())
@@ -219,6 +226,7 @@ pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkCo
             wiring::inbox_sync(MailboxConfig::from_lookup(lookup).map_err(config_error)?, sdk)
                 .map_err(|e| anyhow!("{binary}: {e}"))?,
         )),
+        "operator-api" => Handler::Http(Arc::new(support_aws::lambda::operator_http::OperatorApi::new())),
         "ses-events" => Handler::Sns(Arc::new(wiring::mail_events(
             MailEventsConfig::from_lookup(lookup).map_err(config_error)?,
             sdk,

@@ -863,6 +863,7 @@ mod tests {
                 "/support/ticket/tkt_0123456789abcdef0123456789abcdef",
             ),
             ("whatsapp-webhook.json", "POST", "/webhooks/whatsapp"),
+            ("operator-api-me.json", "GET", "/operator/me"),
         ] {
             let text =
                 std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(file)).unwrap();

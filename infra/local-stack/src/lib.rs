@@ -1127,6 +1127,7 @@ Resources:
             ("WebformApiFunction", support_aws::lambda::webform_http::ROUTES),
             ("WhatsappWebhookFunction", support_aws::lambda::whatsapp_http::ROUTES),
             ("GmailWebhookFunction", support_aws::lambda::gmail_http::ROUTES),
+            ("OperatorApiFunction", support_aws::lambda::operator_http::ROUTES),
         ] {
             let mut declared: Vec<String> = t
                 .http_events()

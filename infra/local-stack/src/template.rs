@@ -1010,6 +1010,7 @@ mod tests {
                 ("GmailPollerFunction", "gmail-poller"),
                 ("GmailWebhookFunction", "gmail-webhook"),
                 ("IntakeSweeperFunction", "intake-sweeper"),
+                ("OperatorApiFunction", "operator-api"),
                 ("SesEventsFunction", "ses-events"),
                 ("WebformApiFunction", "webform-api"),
                 ("WhatsappSenderFunction", "whatsapp-sender"),
@@ -1036,6 +1037,7 @@ mod tests {
             routes,
             vec![
                 ("POST".into(), "/webhooks/gmail".into(), api.clone()),
+                ("ANY".into(), "/operator/{proxy+}".into(), api.clone()),
                 ("POST".into(), "/support/submit".into(), api.clone()),
                 ("GET".into(), "/support/ticket/{id}".into(), api.clone()),
                 ("POST".into(), "/support/ticket/{id}/messages".into(), api.clone()),

@@ -7,6 +7,7 @@ mod address;
 mod ids;
 pub mod language;
 mod message;
+mod operator;
 pub mod rules;
 pub mod secret;
 pub mod text;
@@ -21,6 +22,7 @@ pub use message::{
     MailEventKind, OutboundReply, QueuedMessage, Sender, TicketFacts,
 };
 pub use names::{parse_variant, UnknownVariant};
+pub use operator::{Operator, OperatorClaimsError};
 pub use ticket::{AddressClaim, Category, EscalationReason, Priority, Ticket, TicketStatus};
 
 pub use email_address::EmailAddress;
