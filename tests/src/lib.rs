@@ -496,6 +496,16 @@ impl TestApp {
         Ok(())
     }
 
+    /// An ID token of the development operator, signed in as the console signs in: what an
+    /// `Authorization: Bearer` header of the operator API carries.
+    pub async fn operator_token(&self) -> String {
+        self.stack
+            .operator_tokens()
+            .await
+            .expect("the development operator signs in")
+            .id_token
+    }
+
     pub async fn shutdown(self) {
         self.stack.shutdown().await;
     }

@@ -169,6 +169,13 @@ impl HttpFunction for support_aws::lambda::gmail_http::GmailPush {
 }
 
 #[async_trait]
+impl HttpFunction for support_aws::lambda::operator_http::OperatorApi {
+    async fn call(&self, request: Request) -> Response<Body> {
+        self.handle(request).await
+    }
+}
+
+#[async_trait]
 impl ScheduledFunction for support_core::inbox::InboxSync {
     async fn call(&self, _event: serde_json::Value) -> Result<(), String> {
         self.poll(chrono::Utc::now())
@@ -193,7 +200,7 @@ pub enum Handler {
 pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkConfig) -> Result<Option<Handler>> {
     use support_aws::config::{
         AgentConfig, ConfigError, EmailSenderConfig, GmailWebhookConfig, MailEventsConfig, MailboxConfig,
-        SweeperConfig, WebformConfig, WhatsappSenderConfig, WhatsappWebhookConfig,
+        OperatorConfig, SweeperConfig, WebformConfig, WhatsappSenderConfig, WhatsappWebhookConfig,
     };
     use support_aws::wiring;
     let lookup = |k: &str| env.get(k).cloned();
@@ -217,6 +224,10 @@ pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkCo
         )),
         "gmail-poller" => Handler::Scheduled(Arc::new(
             wiring::inbox_sync(MailboxConfig::from_lookup(lookup).map_err(config_error)?, sdk)
+                .map_err(|e| anyhow!("{binary}: {e}"))?,
+        )),
+        "operator-api" => Handler::Http(Arc::new(
+            wiring::operator_api(OperatorConfig::from_lookup(lookup).map_err(config_error)?, sdk)
                 .map_err(|e| anyhow!("{binary}: {e}"))?,
         )),
         "ses-events" => Handler::Sns(Arc::new(wiring::mail_events(

@@ -14,6 +14,9 @@
 //! - `/health` answers locally, and GET/HEAD requests no route takes are served from the
 //!   web form's `dist/` (tower-http `ServeDir`; a browser navigation to a client-side route
 //!   gets index.html);
+//! - a route whose event names a JWT authorizer gets its token checked first
+//!   ([`crate::authorizer`]): 401 without calling the function, else the claims in the
+//!   event's `requestContext.authorizer.jwt`;
 //! - a request body must arrive within `body_timeout`, and every error the gateway answers
 //!   itself has API Gateway's JSON body, `{"message": "..."}`.
 
@@ -39,6 +42,7 @@ use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, Expos
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::authorizer::{Authorized, JwtAuthorizer, Refused};
 use crate::functions::HttpFunction;
 use crate::template::CorsSpec;
 
@@ -58,6 +62,15 @@ pub struct Route {
     pub path: String,
     pub function: String,
     pub api: Option<String>,
+    /// The API's authorizer that checks the route's requests; `None` for a public route.
+    pub auth: Option<RouteAuth>,
+}
+
+/// A route's `Auth`: which authorizer of its API, and the scopes a token must hold one of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteAuth {
+    pub authorizer: String,
+    pub scopes: Vec<String>,
 }
 
 impl Route {
@@ -67,7 +80,14 @@ impl Route {
             path: path.to_owned(),
             function: function.to_owned(),
             api,
+            auth: None,
         }
+    }
+
+    /// The route behind one of its API's authorizers.
+    pub fn with_auth(mut self, auth: Option<RouteAuth>) -> Self {
+        self.auth = auth;
+        self
     }
 
     /// The route key API Gateway puts in the event.
@@ -117,6 +137,8 @@ pub struct GatewayConfig {
     pub functions: BTreeMap<String, GatewayFunction>,
     /// CORS configuration by API logical id.
     pub cors: BTreeMap<String, CorsSpec>,
+    /// The JWT authorizers by (API logical id, authorizer name).
+    pub authorizers: BTreeMap<(String, String), Arc<JwtAuthorizer>>,
     pub static_dir: Option<PathBuf>,
     /// Extra fields of the `/health` answer.
     pub health: serde_json::Value,
@@ -466,6 +488,13 @@ async fn invoke(config: Arc<GatewayConfig>, route: Arc<Route>, request: Request)
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), |c| c.0);
+    let authorized = match &route.auth {
+        Some(auth) => match authorize(&config, &route, auth, &parts.headers).await {
+            Ok(authorized) => Some(authorized),
+            Err(refusal) => return refusal,
+        },
+        None => None,
+    };
     let Some(function) = config.functions.get(&route.function) else {
         return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
@@ -488,7 +517,7 @@ async fn invoke(config: Arc<GatewayConfig>, route: Arc<Route>, request: Request)
             return closing(StatusCode::BAD_REQUEST, "Bad Request");
         }
     };
-    let lambda_request = match lambda_request(&parts, &body, &route, params, peer) {
+    let lambda_request = match lambda_request(&parts, &body, &route, params, peer, authorized.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the API Gateway event");
@@ -530,6 +559,45 @@ async fn invoke(config: Arc<GatewayConfig>, route: Arc<Route>, request: Request)
     response
 }
 
+/// The route's authorizer's verdict on the request: its claims, or API Gateway's refusal.
+async fn authorize(
+    config: &GatewayConfig,
+    route: &Route,
+    auth: &RouteAuth,
+    headers: &http::HeaderMap,
+) -> Result<Authorized, Response> {
+    let api = route.api.clone().unwrap_or_default();
+    let Some(authorizer) = config.authorizers.get(&(api, auth.authorizer.clone())) else {
+        tracing::error!(route = %route.key(), authorizer = %auth.authorizer, "the route's authorizer is not configured");
+        return Err(gateway_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error",
+        ));
+    };
+    let refusal = match authorizer.authorize(headers, &auth.scopes).await {
+        Ok(authorized) => return Ok(authorized),
+        Err(refusal) => refusal,
+    };
+    tracing::info!(route = %route.key(), refusal = ?refusal, "refused by the route's authorizer");
+    let (status, message, challenge) = match &refusal {
+        Refused::Unauthorized(why) => (
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            format!(r#"Bearer scope="" error="invalid_token" error_description="{why}""#),
+        ),
+        Refused::Forbidden => (
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!(r#"Bearer scope="{}" error="insufficient_scope""#, auth.scopes.join(" ")),
+        ),
+    };
+    let mut response = gateway_error(status, message);
+    if let Ok(challenge) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    Err(response)
+}
+
 /// Content types API Gateway passes as text; anything else arrives base64-encoded
 /// (`isBase64Encoded`), i.e. as `Body::Binary`.
 fn is_text(content_type: Option<&str>) -> bool {
@@ -551,6 +619,7 @@ pub fn lambda_request(
     route: &Route,
     params: BTreeMap<String, String>,
     peer: SocketAddr,
+    authorized: Option<&Authorized>,
 ) -> Result<lambda_http::Request, serde_json::Error> {
     let mut headers = serde_json::Map::new();
     let mut cookies = Vec::new();
@@ -615,6 +684,11 @@ pub fn lambda_request(
     if !params.is_empty() {
         event["pathParameters"] = json!(params);
     }
+    if let Some(authorized) = authorized {
+        event["requestContext"]["authorizer"] = json!({
+            "jwt": { "claims": authorized.claims, "scopes": authorized.scopes },
+        });
+    }
     if !cookies.is_empty() {
         event["cookies"] = json!(cookies);
     }
@@ -677,6 +751,7 @@ mod tests {
             functions: routes.iter().map(|r| (r.function.clone(), echo(&r.function))).collect(),
             routes,
             cors: BTreeMap::new(),
+            authorizers: BTreeMap::new(),
             static_dir: None,
             health: json!({}),
             body_timeout: DEFAULT_BODY_TIMEOUT,
@@ -812,7 +887,7 @@ mod tests {
             .unwrap();
         let (parts, _) = req.into_parts();
         let peer: SocketAddr = "127.0.0.1:5555".parse().unwrap();
-        let r = lambda_request(&parts, b"", &route, params, peer).unwrap();
+        let r = lambda_request(&parts, b"", &route, params, peer, None).unwrap();
         assert_eq!(r.method(), "GET");
         assert_eq!(r.uri().path(), "/support/ticket/tkt_1");
         assert_eq!(r.uri().query(), Some("lang=en&x=1"));
@@ -839,7 +914,7 @@ mod tests {
                 .body(())
                 .unwrap()
                 .into_parts();
-            lambda_request(&parts, body, &route, BTreeMap::new(), peer).unwrap()
+            lambda_request(&parts, body, &route, BTreeMap::new(), peer, None).unwrap()
         };
         assert!(
             matches!(post("application/json", b"{\"a\":1}").body(), lambda_http::Body::Text(t) if t == "{\"a\":1}")
@@ -863,6 +938,7 @@ mod tests {
                 "/support/ticket/tkt_0123456789abcdef0123456789abcdef",
             ),
             ("whatsapp-webhook.json", "POST", "/webhooks/whatsapp"),
+            ("operator-api-me.json", "GET", "/operator/me"),
         ] {
             let text =
                 std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(file)).unwrap();

@@ -1,14 +1,16 @@
 //! The whole SAM stack on one machine, wired from template.yaml:
 //!
-//! - moto (started here, or an existing endpoint) stands in for DynamoDB, SQS and SES;
-//! - every table and queue the template declares is created in it (names derived from the
-//!   logical ids with a per-stack prefix), plus the SES identity of the sender address;
+//! - moto (started here, or an existing endpoint) stands in for DynamoDB, SQS, SES and Cognito;
+//! - every table, queue and user pool (with its app clients) the template declares is
+//!   created in it (names derived from the logical ids with a per-stack prefix), plus the SES
+//!   identity of the sender address and a development operator in each user pool;
 //! - each function's environment is the template's (Globals + function) with `!Ref`,
 //!   `!GetAtt` and parameters resolved to the local resources, and its real handler from
 //!   `shared` is built from that environment, exactly as its Lambda binary does;
 //! - an HTTP gateway routes the template's `HttpApi` events, one poller per `SQS` event
 //!   does what Lambda's event source mapping does, and one timer per `Schedule` or
-//!   `ScheduleV2` event does what EventBridge does.
+//!   `ScheduleV2` event does what EventBridge does; routes behind a JWT authorizer get their
+//!   tokens checked as API Gateway checks them, against the user pools in moto.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -21,6 +23,8 @@
 //! A `LocalStack` runs its gateway and pollers as tasks of the tokio runtime that started
 //! it: keep that runtime alive (a multi-threaded one, so handlers and pollers overlap).
 
+pub mod authorizer;
+pub mod cognito;
 pub mod functions;
 pub mod gateway;
 pub mod google;
@@ -41,7 +45,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use aws_config::{Region, SdkConfig};
 use axum::Router;
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -79,6 +83,10 @@ pub const TWILIO_STAND_IN_PATH: &str = "/local/twilio";
 /// The path of the Gmail push route, under the gateway's URL: where the Google stand-in
 /// pushes.
 const GMAIL_WEBHOOK_PATH: &str = "/webhooks/gmail";
+
+/// Where the operator console reads the API's and Cognito's whereabouts, under the gateway's
+/// URL (docs/operator-api.md).
+pub const CONSOLE_CONFIG_PATH: &str = "/console/config.json";
 
 /// Environment variables naming an SES sender identity, which is created in moto.
 const SENDER_VARIABLES: &[&str] = &["SENDER_ADDRESS"];
@@ -343,16 +351,19 @@ impl LocalStack {
             prefix: options.prefix.clone(),
             max_visibility_timeout: options.max_visibility_timeout,
         };
-        let (tables, queues, ()) = tokio::try_join!(
+        let (tables, queues, (), (user_pools, user_pool_clients)) = tokio::try_join!(
             provision::provision_tables(&sdk, &template, &settings),
             provision::provision_queues(&sdk, &template, &settings),
             provision::provision_topics(&sdk, &template, &settings),
+            cognito::provision_user_pools(&sdk, &template, &settings),
         )
         .context("provisioning the template's resources")?;
         let mut resources = Resources {
             tables,
             queues,
             email_identities: Vec::new(),
+            user_pools,
+            user_pool_clients,
         };
 
         // The gateway's address first: the functions' environment names it (the public
@@ -525,8 +536,20 @@ impl LocalStack {
         let mut gateway_addr = None;
         if let Some(listener) = listener {
             let addr = listener.local_addr()?;
-            let config = gateway_config(&template, &handlers, &options, static_dir.clone(), &endpoint_url);
+            let config = gateway_config(
+                &template,
+                &handlers,
+                &options,
+                static_dir.clone(),
+                &endpoint_url,
+                &bindings,
+            )?;
+            let console = console_config(&resources, &gateway_url, &endpoint_url, &options.region);
             let app = Router::new()
+                .route(
+                    CONSOLE_CONFIG_PATH,
+                    axum::routing::get(move || std::future::ready(axum::Json(console.clone()))),
+                )
                 .nest(TWILIO_STAND_IN_PATH, twilio::router(twilio.clone()))
                 .merge(google::router(google.clone()))
                 .merge(gateway::router(config)?)
@@ -567,6 +590,29 @@ impl LocalStack {
             twilio,
             google,
         })
+    }
+
+    /// A provisioned user pool, by logical id.
+    pub fn user_pool(&self, logical_id: &str) -> Option<&cognito::UserPoolResource> {
+        self.resources.user_pools.get(logical_id)
+    }
+
+    /// A provisioned app client, by logical id.
+    pub fn user_pool_client(&self, logical_id: &str) -> Option<&cognito::UserPoolClientResource> {
+        self.resources.user_pool_clients.get(logical_id)
+    }
+
+    /// The development operator's tokens, signed in through the console's app client as
+    /// the console signs in.
+    pub async fn operator_tokens(&self) -> Result<cognito::Tokens> {
+        let client = console_client(&self.resources).context("the template has no user pool client")?;
+        cognito::sign_in(
+            &self.sdk,
+            &client.id,
+            cognito::LOCAL_OPERATOR_EMAIL,
+            cognito::LOCAL_OPERATOR_PASSWORD,
+        )
+        .await
     }
 
     /// The Twilio stand-in: what the WhatsApp sender was asked to send.
@@ -731,6 +777,23 @@ fn validate_prefix(prefix: &str) -> Result<()> {
     Ok(())
 }
 
+/// The app client the operator console signs in with: the template's (the first, should
+/// there be several).
+fn console_client(resources: &Resources) -> Option<&cognito::UserPoolClientResource> {
+    resources.user_pool_clients.values().next()
+}
+
+/// `/console/config.json`: the API on the gateway, and Cognito on moto, which answers the
+/// browser's unsigned `InitiateAuth` (CORS included) like Cognito's own endpoint.
+fn console_config(resources: &Resources, gateway_url: &str, endpoint_url: &str, region: &str) -> Value {
+    json!({
+        "apiBase": gateway_url,
+        "cognitoEndpoint": endpoint_url,
+        "region": region,
+        "clientId": console_client(resources).map(|c| c.id.clone()),
+    })
+}
+
 /// What `!Ref`/`!GetAtt` mean locally: parameters, then the provisioned resources.
 fn bindings(
     template: &StackTemplate,
@@ -778,6 +841,22 @@ fn bindings(
     }
     for id in template.http_apis.keys() {
         b.refs.insert(id.clone(), "local".into());
+    }
+    for (id, pool) in &resources.user_pools {
+        let issuer = pool.issuer(&options.region);
+        b.refs.insert(id.clone(), pool.id.clone());
+        b.attributes.insert((id.clone(), "Arn".into()), pool.arn.clone());
+        b.attributes.insert(
+            (id.clone(), "ProviderName".into()),
+            issuer.trim_start_matches("https://").to_owned(),
+        );
+        b.attributes.insert((id.clone(), "ProviderURL".into()), issuer);
+        b.attributes.insert((id.clone(), "UserPoolId".into()), pool.id.clone());
+    }
+    for (id, client) in &resources.user_pool_clients {
+        b.refs.insert(id.clone(), client.id.clone());
+        b.attributes.insert((id.clone(), "ClientId".into()), client.id.clone());
+        b.attributes.insert((id.clone(), "Name".into()), client.name.clone());
     }
     // The gateway serves the site and its API on one origin, as the CloudFront distribution does.
     let gateway_host = gateway_url.trim_start_matches("http://");
@@ -937,12 +1016,25 @@ fn gateway_config(
     options: &LocalStackOptions,
     static_dir: Option<PathBuf>,
     endpoint_url: &str,
-) -> gateway::GatewayConfig {
+    bindings: &template::Bindings,
+) -> Result<gateway::GatewayConfig> {
     let mut routes = Vec::new();
     let mut functions = BTreeMap::new();
     for (f, e) in template.http_events() {
-        if let EventSpec::HttpApi { method, path, api, .. } = e {
-            routes.push(gateway::Route::new(method, path, &f.logical_id, api.clone()));
+        if let EventSpec::HttpApi {
+            method,
+            path,
+            api,
+            authorizer,
+            authorization_scopes,
+            ..
+        } = e
+        {
+            let auth = authorizer.as_ref().map(|authorizer| gateway::RouteAuth {
+                authorizer: authorizer.clone(),
+                scopes: authorization_scopes.clone(),
+            });
+            routes.push(gateway::Route::new(method, path, &f.logical_id, api.clone()).with_auth(auth));
         }
         let handler = match handlers.get(&f.logical_id) {
             Some(Handler::Http(h)) => Some(h.clone()),
@@ -961,10 +1053,22 @@ fn gateway_config(
         .iter()
         .filter_map(|(id, api)| Some((id.clone(), api.cors.clone()?)))
         .collect();
-    gateway::GatewayConfig {
+    let mut authorizers = BTreeMap::new();
+    for (api, spec) in &template.http_apis {
+        for (name, authorizer) in &spec.authorizers {
+            let at = format!("{api}.Auth.Authorizers.{name}.JwtConfiguration");
+            let configuration = authorizer.configuration(bindings, &at)?;
+            let jwks_url = authorizer::jwks_url(&configuration.issuer, endpoint_url);
+            let checker = authorizer::JwtAuthorizer::new(&authorizer.header, configuration, &jwks_url)
+                .with_context(|| format!("{api}.Auth.Authorizers.{name}"))?;
+            authorizers.insert((api.clone(), name.clone()), Arc::new(checker));
+        }
+    }
+    Ok(gateway::GatewayConfig {
         routes,
         functions,
         cors,
+        authorizers,
         static_dir,
         body_timeout: options.body_timeout,
         health: json!({
@@ -975,7 +1079,7 @@ fn gateway_config(
                 _ => None,
             }).collect::<Vec<_>>(),
         }),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -1130,6 +1234,7 @@ Resources:
             ("WebformApiFunction", support_aws::lambda::webform_http::ROUTES),
             ("WhatsappWebhookFunction", support_aws::lambda::whatsapp_http::ROUTES),
             ("GmailWebhookFunction", support_aws::lambda::gmail_http::ROUTES),
+            ("OperatorApiFunction", support_aws::lambda::operator_http::ROUTES),
         ] {
             let mut declared: Vec<String> = t
                 .http_events()

@@ -89,6 +89,23 @@ fn print_summary(stack: &LocalStack) {
         local_stack::google::GMAIL_STAND_IN_PATH,
         stack.google().config().mailbox
     ));
+    for (id, pool) in &stack.resources().user_pools {
+        out.push_str(&format!(
+            "  Operator        {} / {}  (user pool {id} {}; signs in on the AWS endpoint below)\n",
+            local_stack::cognito::LOCAL_OPERATOR_EMAIL,
+            local_stack::cognito::LOCAL_OPERATOR_PASSWORD,
+            pool.id
+        ));
+    }
+    for (id, client) in &stack.resources().user_pool_clients {
+        out.push_str(&format!("  App client      {:<36} {id}\n", client.id));
+    }
+    if !stack.resources().user_pool_clients.is_empty() {
+        out.push_str(&format!(
+            "  Console config  {gateway}{}\n",
+            local_stack::CONSOLE_CONFIG_PATH
+        ));
+    }
     out.push_str(&format!(
         "  AWS (moto)      {}  region {}{}\n",
         stack.endpoint_url(),

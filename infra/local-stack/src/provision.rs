@@ -1,5 +1,5 @@
 //! Creates in moto what the template declares: tables, queues (dead-letter queues first)
-//! and the SES identities the senders use. Idempotent, so it can attach to a moto that a
+//! and the SES identities the senders use (the user pools: `crate::cognito`). Idempotent, so it can attach to a moto that a
 //! previous run already provisioned.
 
 use std::collections::BTreeMap;
@@ -34,6 +34,8 @@ pub struct Resources {
     pub queues: BTreeMap<String, QueueResource>,
     /// SES identities created for the senders.
     pub email_identities: Vec<String>,
+    pub user_pools: BTreeMap<String, crate::cognito::UserPoolResource>,
+    pub user_pool_clients: BTreeMap<String, crate::cognito::UserPoolClientResource>,
 }
 
 #[derive(Debug, Clone, Default)]

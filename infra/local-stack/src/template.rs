@@ -143,6 +143,11 @@ pub enum EventSpec {
         api: Option<String>,
         method: String,
         path: String,
+        /// The API's authorizer that checks this route's requests (`Auth.Authorizer`, else
+        /// the API's `DefaultAuthorizer`); `None` for a public route.
+        authorizer: Option<String>,
+        /// `Auth.AuthorizationScopes`: the token must hold one of them.
+        authorization_scopes: Vec<String>,
     },
     /// An `SQS` event source mapping.
     Sqs {
@@ -212,10 +217,97 @@ pub struct CorsSpec {
 }
 
 /// An `AWS::Serverless::HttpApi`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HttpApiSpec {
     pub logical_id: String,
     pub cors: Option<CorsSpec>,
+    /// `Auth.Authorizers`, by name.
+    pub authorizers: BTreeMap<String, JwtAuthorizerSpec>,
+}
+
+/// A JWT authorizer of an HTTP API (`Auth.Authorizers.<name>`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JwtAuthorizerSpec {
+    /// The request header holding the token (`IdentitySource: $request.header.<name>`),
+    /// lower case.
+    pub header: String,
+    /// `JwtConfiguration` (`issuer`, `audience`), unevaluated: it names the stack's own
+    /// resources; see [`JwtAuthorizerSpec::configuration`].
+    jwt_configuration: Value,
+}
+
+/// An authorizer's `JwtConfiguration`, evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtConfiguration {
+    pub issuer: String,
+    pub audiences: Vec<String>,
+}
+
+impl JwtAuthorizerSpec {
+    /// The issuer and the audiences, with their intrinsics evaluated (API Gateway reads the
+    /// keys in any case).
+    pub fn configuration(&self, bindings: &Bindings, at: &str) -> Result<JwtConfiguration, TemplateError> {
+        let json = evaluate(&self.jwt_configuration, bindings, at)?.unwrap_or_default();
+        let field = |name: &str| {
+            json.as_object()
+                .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                .map(|(_, v)| v.clone())
+        };
+        let issuer = match field("issuer") {
+            Some(Json::String(issuer)) => issuer,
+            _ => return Err(invalid(at, "issuer missing")),
+        };
+        let audiences = match field("audience") {
+            Some(Json::String(audience)) => vec![audience],
+            Some(Json::Array(audiences)) => audiences
+                .into_iter()
+                .map(|a| a.as_str().map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or_else(|| invalid(at, "every audience must be a string"))?,
+            _ => return Err(invalid(at, "audience missing")),
+        };
+        Ok(JwtConfiguration { issuer, audiences })
+    }
+}
+
+/// An `AWS::Cognito::UserPool`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UserPoolSpec {
+    #[serde(skip)]
+    pub logical_id: String,
+    #[serde(rename = "UserPoolName", deserialize_with = "optional")]
+    pub declared_name: Option<String>,
+    /// `email` and/or `phone_number` sign users in instead of a user name.
+    #[serde(deserialize_with = "list")]
+    pub username_attributes: Vec<String>,
+    #[serde(deserialize_with = "list")]
+    pub auto_verified_attributes: Vec<String>,
+    pub admin_create_user_config: AdminCreateUserConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct AdminCreateUserConfig {
+    #[serde(deserialize_with = "scalar")]
+    pub allow_admin_create_user_only: bool,
+}
+
+/// An `AWS::Cognito::UserPoolClient`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UserPoolClientSpec {
+    #[serde(skip)]
+    pub logical_id: String,
+    /// Logical id of the pool (`UserPoolId: !Ref <pool>`).
+    #[serde(rename = "UserPoolId", deserialize_with = "resource")]
+    pub user_pool: String,
+    #[serde(rename = "ClientName", default, deserialize_with = "optional")]
+    pub declared_name: Option<String>,
+    #[serde(default, deserialize_with = "scalar")]
+    pub generate_secret: bool,
+    #[serde(default, deserialize_with = "list")]
+    pub explicit_auth_flows: Vec<String>,
 }
 
 /// What the local stack reads from template.yaml.
@@ -226,6 +318,8 @@ pub struct StackTemplate {
     pub queues: BTreeMap<String, QueueSpec>,
     pub functions: BTreeMap<String, FunctionSpec>,
     pub http_apis: BTreeMap<String, HttpApiSpec>,
+    pub user_pools: BTreeMap<String, UserPoolSpec>,
+    pub user_pool_clients: BTreeMap<String, UserPoolClientSpec>,
     /// Logical id → resource type, for every resource.
     pub resource_types: BTreeMap<String, String>,
     pub(crate) conditions: BTreeMap<String, Value>,
@@ -410,6 +504,18 @@ struct EventProperties {
     /// `!Ref <topic>`
     #[serde(deserialize_with = "optional_resource")]
     topic: Option<String>,
+    /// An `HttpApi` event's authorization.
+    auth: EventAuth,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct EventAuth {
+    /// An authorizer of the API, or `NONE` for a public route under a `DefaultAuthorizer`.
+    #[serde(deserialize_with = "optional")]
+    authorizer: Option<String>,
+    #[serde(deserialize_with = "list")]
+    authorization_scopes: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -429,6 +535,23 @@ struct BuildProperties {
 struct HttpApiProps {
     /// `true`, or the configuration (whose values may be intrinsics).
     cors_configuration: Value,
+    auth: HttpApiAuth,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct HttpApiAuth {
+    authorizers: BTreeMap<String, AuthorizerProps>,
+    #[serde(deserialize_with = "optional")]
+    default_authorizer: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct AuthorizerProps {
+    #[serde(deserialize_with = "optional")]
+    identity_source: Option<String>,
+    jwt_configuration: Value,
 }
 
 /// A literal scalar: CloudFormation takes numbers and booleans as strings too.
@@ -526,9 +649,12 @@ impl StackTemplate {
             queues: BTreeMap::new(),
             functions: BTreeMap::new(),
             http_apis: BTreeMap::new(),
+            user_pools: BTreeMap::new(),
+            user_pool_clients: BTreeMap::new(),
             resource_types: BTreeMap::new(),
             conditions: doc.conditions,
         };
+        let mut default_authorizers = BTreeMap::new();
         // CORS configurations may refer to parameters: evaluate them with the defaults.
         let params = Bindings::parameters_only(&template, &BTreeMap::new());
         for (id, resource) in doc.resources {
@@ -554,18 +680,59 @@ impl StackTemplate {
                 "AWS::Serverless::HttpApi" => {
                     let props: HttpApiProps = properties(resource.properties, &at)?;
                     let cors = cors_spec(props.cors_configuration, &params, &format!("{at}.CorsConfiguration"))?;
+                    let mut authorizers = BTreeMap::new();
+                    for (name, authorizer) in props.auth.authorizers {
+                        let spec = authorizer_spec(authorizer, &format!("{at}.Auth.Authorizers.{name}"))?;
+                        authorizers.insert(name, spec);
+                    }
+                    if let Some(default) = props.auth.default_authorizer {
+                        default_authorizers.insert(id.clone(), default);
+                    }
                     let api = HttpApiSpec {
                         logical_id: id.clone(),
                         cors,
+                        authorizers,
                     };
                     template.http_apis.insert(id.clone(), api);
+                }
+                "AWS::Cognito::UserPool" => {
+                    let pool = UserPoolSpec {
+                        logical_id: id.clone(),
+                        ..properties(resource.properties, &at)?
+                    };
+                    template.user_pools.insert(id.clone(), pool);
+                }
+                "AWS::Cognito::UserPoolClient" => {
+                    let client = UserPoolClientSpec {
+                        logical_id: id.clone(),
+                        ..properties(resource.properties, &at)?
+                    };
+                    template.user_pool_clients.insert(id.clone(), client);
                 }
                 _ => {}
             }
             template.resource_types.insert(id, resource.kind);
         }
+        template.apply_default_authorizers(&default_authorizers);
         template.check_references()?;
         Ok(template)
+    }
+
+    /// SAM's `DefaultAuthorizer`: on every route of its API that names no authorizer, and
+    /// `Authorizer: NONE` makes a route public.
+    fn apply_default_authorizers(&mut self, defaults: &BTreeMap<String, String>) {
+        for function in self.functions.values_mut() {
+            for event in &mut function.events {
+                if let EventSpec::HttpApi { api, authorizer, .. } = event {
+                    let default = api.as_ref().and_then(|api| defaults.get(api));
+                    *authorizer = match authorizer.take() {
+                        Some(name) if name == "NONE" => None,
+                        Some(name) => Some(name),
+                        None => default.cloned(),
+                    };
+                }
+            }
+        }
     }
 
     /// The function's environment (Globals + function), every intrinsic evaluated.
@@ -643,6 +810,29 @@ impl StackTemplate {
                     return Err(invalid(&q.logical_id, message));
                 }
                 _ => {}
+            }
+        }
+        for (f, e) in self.http_events() {
+            if let EventSpec::HttpApi {
+                api,
+                authorizer: Some(authorizer),
+                ..
+            } = e
+            {
+                let declared = api
+                    .as_ref()
+                    .and_then(|api| self.http_apis.get(api))
+                    .is_some_and(|api| api.authorizers.contains_key(authorizer));
+                if !declared {
+                    let message = format!("authorizer {authorizer} is not one of its API's Auth.Authorizers");
+                    return Err(invalid(&f.logical_id, message));
+                }
+            }
+        }
+        for client in self.user_pool_clients.values() {
+            if !self.user_pools.contains_key(&client.user_pool) {
+                let message = format!("UserPoolId {} is not a user pool of the template", client.user_pool);
+                return Err(invalid(&client.logical_id, message));
             }
         }
         for (f, e) in self.sqs_events() {
@@ -737,6 +927,8 @@ fn function_spec(id: &str, p: FunctionProps, metadata: FunctionMetadata) -> Resu
                 api: e.api_id,
                 method: e.method.map_or_else(|| "ANY".into(), |m| m.to_ascii_uppercase()),
                 path: e.path.unwrap_or_else(|| "$default".into()),
+                authorizer: e.auth.authorizer,
+                authorization_scopes: e.auth.authorization_scopes,
             },
             "SQS" => EventSpec::Sqs {
                 name,
@@ -776,6 +968,32 @@ fn function_spec(id: &str, p: FunctionProps, metadata: FunctionMetadata) -> Resu
         memory_mb: p.memory_size.unwrap_or(SAM_DEFAULT_MEMORY),
         environment: p.environment.variables,
         events,
+    })
+}
+
+/// A JWT authorizer; Lambda authorizers (and IAM) are not emulated locally.
+fn authorizer_spec(props: AuthorizerProps, at: &str) -> Result<JwtAuthorizerSpec, TemplateError> {
+    if props.jwt_configuration.is_null() {
+        return Err(invalid(
+            at,
+            "only JWT authorizers (JwtConfiguration) are emulated locally",
+        ));
+    }
+    let source = props
+        .identity_source
+        .unwrap_or_else(|| "$request.header.Authorization".into());
+    let header = source
+        .strip_prefix("$request.header.")
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| {
+            invalid(
+                format!("{at}.IdentitySource"),
+                "only $request.header.<name> is emulated locally",
+            )
+        })?;
+    Ok(JwtAuthorizerSpec {
+        header: header.to_ascii_lowercase(),
+        jwt_configuration: props.jwt_configuration,
     })
 }
 
@@ -1010,6 +1228,7 @@ mod tests {
                 ("GmailPollerFunction", "gmail-poller"),
                 ("GmailWebhookFunction", "gmail-webhook"),
                 ("IntakeSweeperFunction", "intake-sweeper"),
+                ("OperatorApiFunction", "operator-api"),
                 ("SesEventsFunction", "ses-events"),
                 ("WebformApiFunction", "webform-api"),
                 ("WhatsappSenderFunction", "whatsapp-sender"),
@@ -1036,6 +1255,7 @@ mod tests {
             routes,
             vec![
                 ("POST".into(), "/webhooks/gmail".into(), api.clone()),
+                ("ANY".into(), "/operator/{proxy+}".into(), api.clone()),
                 ("POST".into(), "/support/submit".into(), api.clone()),
                 ("GET".into(), "/support/ticket/{id}".into(), api.clone()),
                 ("POST".into(), "/support/ticket/{id}/messages".into(), api.clone()),
@@ -1125,6 +1345,71 @@ mod tests {
         assert_eq!(sender["SES_CONFIGURATION_SET"], "local-MailConfigurationSet");
         assert_eq!(sender["TICKETS_TABLE"], "local-tickets");
         assert_eq!(sender["SITE_URL"], "https://d111111abcdef8.cloudfront.net");
+    }
+
+    #[test]
+    fn only_the_operator_routes_are_behind_the_user_pools_authorizer() {
+        let t = template();
+        for (f, e) in t.http_events() {
+            let EventSpec::HttpApi { authorizer, path, .. } = e else {
+                unreachable!()
+            };
+            let expected = (f.logical_id == "OperatorApiFunction").then(|| "OperatorJwt".to_owned());
+            assert_eq!(authorizer, &expected, "{path}");
+        }
+        let pool = &t.user_pools["OperatorUserPool"];
+        assert_eq!(pool.username_attributes, ["email"]);
+        assert!(pool.admin_create_user_config.allow_admin_create_user_only);
+        let client = &t.user_pool_clients["OperatorUserPoolClient"];
+        assert_eq!(client.user_pool, "OperatorUserPool");
+        assert!(!client.generate_secret);
+        assert_eq!(
+            client.explicit_auth_flows,
+            ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+        );
+
+        let authorizer = &t.http_apis["SupportHttpApi"].authorizers["OperatorJwt"];
+        assert_eq!(authorizer.header, "authorization");
+        let mut b = bindings(&t);
+        b.refs.insert("OperatorUserPool".into(), "eu-west-1_abc".into());
+        b.refs.insert("OperatorUserPoolClient".into(), "client123".into());
+        assert_eq!(
+            authorizer.configuration(&b, "OperatorJwt").unwrap(),
+            JwtConfiguration {
+                issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc".into(),
+                audiences: vec!["client123".into()],
+            }
+        );
+        let cors = t.http_apis["SupportHttpApi"].cors.clone().unwrap();
+        assert!(cors.allow_headers.contains(&"authorization".to_owned()));
+    }
+
+    #[test]
+    fn default_authorizers_apply_unless_a_route_says_none_and_unknown_ones_are_refused() {
+        let api = "  Api:\n    Type: AWS::Serverless::HttpApi\n    Properties:\n      Auth:\n        DefaultAuthorizer: Jwt\n        Authorizers:\n          Jwt: {JwtConfiguration: {issuer: https://issuer.example, audience: [a]}}\n";
+        let function = |events: &str| {
+            StackTemplate::parse(&format!(
+                "Resources:\n{api}  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n{events}"
+            ))
+        };
+        let t = function(
+            "        A: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /a, Method: GET}}\n        B: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /b, Method: GET, Auth: {Authorizer: NONE}}}\n",
+        )
+        .unwrap();
+        let authorizers: Vec<Option<String>> = t
+            .http_events()
+            .into_iter()
+            .map(|(_, e)| match e {
+                EventSpec::HttpApi { authorizer, .. } => authorizer.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(authorizers, [Some("Jwt".to_owned()), None]);
+        let err = function(
+            "        A: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /a, Method: GET, Auth: {Authorizer: Other}}}\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("Other"), "{err}");
     }
 
     #[test]

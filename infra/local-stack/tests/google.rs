@@ -17,6 +17,7 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use support_aws::google::oauth::{AccessTokens, RefreshTokenGrant, TokenError};
 use support_aws::google::push::{decode_push, PushAuthConfig, PushNotice, PushRejected, PushVerifier};
+use support_aws::jwt::TokenRejected;
 use support_aws::mailbox::gmail::{GmailConfig, GmailMailbox};
 use support_core::ports::mailbox::{HistoryId, Mailbox, MailboxError};
 
@@ -196,23 +197,23 @@ async fn tokens_not_from_google_for_this_endpoint_are_unauthenticated_and_others
     let refused = [
         (
             google.sign_token(&with("aud", json!("https://elsewhere.example/webhooks/gmail"))),
-            PushRejected::WrongAudience,
+            PushRejected::Token(TokenRejected::WrongAudience),
         ),
         (
             google.sign_token(&with("iss", json!("https://evil.example"))),
-            PushRejected::WrongIssuer,
+            PushRejected::Token(TokenRejected::WrongIssuer),
         ),
         (
             google.sign_token(&with("exp", json!(an_hour_ago))),
-            PushRejected::Expired,
+            PushRejected::Token(TokenRejected::Expired),
         ),
         (
             google.sign_token_with_unpublished_key(&google.push_claims(), google.key_id()),
-            PushRejected::BadSignature,
+            PushRejected::Token(TokenRejected::BadSignature),
         ),
         (
             google.sign_token_with_unpublished_key(&google.push_claims(), "unpublished-key"),
-            PushRejected::UnknownKey,
+            PushRejected::Token(TokenRejected::UnknownKey),
         ),
         (
             google.sign_token(&with("email", json!("someone@tandem-local.iam.gserviceaccount.com"))),
@@ -233,23 +234,29 @@ async fn tokens_not_from_google_for_this_endpoint_are_unauthenticated_and_others
             "the message never holds the token"
         );
     }
-    assert_eq!(verifier.verify(None).await, Err(PushRejected::MissingHeader));
+    assert_eq!(
+        verifier.verify(None).await,
+        Err(PushRejected::Token(TokenRejected::MissingHeader))
+    );
     let token = google.sign_token(&google.push_claims());
     let basic = format!("Basic {token}");
-    assert_eq!(verifier.verify(Some(&basic)).await, Err(PushRejected::NotBearer));
+    assert_eq!(
+        verifier.verify(Some(&basic)).await,
+        Err(PushRejected::Token(TokenRejected::NotBearer))
+    );
     assert!(matches!(
         verifier.verify(Some("Bearer not-a-jwt")).await,
-        Err(PushRejected::Malformed(_))
+        Err(PushRejected::Token(TokenRejected::Malformed(_)))
     ));
 
     let statuses = |rejections: &[PushRejected]| rejections.iter().map(PushRejected::status).collect::<Vec<_>>();
     assert_eq!(
         statuses(&[
-            PushRejected::MissingHeader,
-            PushRejected::WrongAudience,
-            PushRejected::WrongIssuer,
-            PushRejected::Expired,
-            PushRejected::BadSignature,
+            PushRejected::Token(TokenRejected::MissingHeader),
+            PushRejected::Token(TokenRejected::WrongAudience),
+            PushRejected::Token(TokenRejected::WrongIssuer),
+            PushRejected::Token(TokenRejected::Expired),
+            PushRejected::Token(TokenRejected::BadSignature),
         ]),
         [401; 5]
     );
@@ -275,7 +282,7 @@ async fn googles_keys_are_fetched_once_and_unknown_keys_cannot_make_them_fetched
         let token = google.sign_token_with_unpublished_key(&google.push_claims(), &format!("kid-{n}"));
         assert_eq!(
             verifier.verify(Some(&bearer(&token))).await,
-            Err(PushRejected::UnknownKey)
+            Err(PushRejected::Token(TokenRejected::UnknownKey))
         );
     }
     assert_eq!(served.requests_to("/oauth2/v3/certs"), 1);
@@ -289,7 +296,10 @@ async fn googles_keys_are_fetched_once_and_unknown_keys_cannot_make_them_fetched
     .unwrap();
     let token = google.sign_token(&google.push_claims());
     let rejected = unreachable.verify(Some(&bearer(&token))).await.unwrap_err();
-    assert!(matches!(rejected, PushRejected::KeysUnavailable(_)), "{rejected}");
+    assert!(
+        matches!(rejected, PushRejected::Token(TokenRejected::KeysUnavailable(_))),
+        "{rejected}"
+    );
     assert_eq!(rejected.status(), 503);
 }
 

@@ -19,6 +19,8 @@ pub mod engine {
 }
 #[cfg(any(feature = "gmail", feature = "gmail-push"))]
 pub mod google;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 #[cfg(any(feature = "ses", feature = "dynamodb"))]
 pub mod mailer {
     #[cfg(feature = "dynamodb")]

@@ -212,6 +212,49 @@ pub fn agent(
     }))
 }
 
+#[cfg(all(
+    feature = "dynamodb",
+    feature = "sqs",
+    feature = "sns",
+    feature = "embedding",
+    feature = "operator-api"
+))]
+pub fn operator_api(
+    config: config::OperatorConfig,
+    sdk: &SdkConfig,
+) -> Result<crate::lambda::operator_http::OperatorApi, support_core::ports::embedder::EmbedError> {
+    use support_core::delivery::Outbound;
+    use support_core::desk::{DeskPorts, OperatorDesk};
+    use support_core::ports::queue::MessageQueue;
+
+    let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        config.tickets_table,
+    ));
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let queue = |url: String| Arc::new(crate::queue::sqs::SqsQueue::new(sqs.clone(), url)) as Arc<dyn MessageQueue>;
+    let embedder = support_embedding::shared_embedder(&config.embedding_model_dir)?;
+    let desk = OperatorDesk::new(DeskPorts {
+        store: tickets.clone(),
+        knowledge: Arc::new(support_core::knowledge::Knowledge::with_learned(
+            embedder,
+            tickets.clone(),
+        )),
+        history: tickets.clone(),
+        outbound: Outbound {
+            email: queue(config.email_outbound_queue_url),
+            whatsapp: config.whatsapp_outbound_queue_url.map(queue),
+        },
+        presence: tickets,
+        notifier: Arc::new(crate::team::sns::SnsTeamNotifier::new(
+            aws_sdk_sns::Client::new(sdk),
+            config.team.topic_arn,
+        )),
+        console_url: config.team.console_url,
+    });
+    Ok(crate::lambda::operator_http::OperatorApi::new(desk))
+}
+
 #[cfg(all(feature = "dynamodb", feature = "ses"))]
 pub fn email_delivery(config: config::EmailSenderConfig, sdk: &SdkConfig) -> support_core::delivery::EmailDelivery {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);

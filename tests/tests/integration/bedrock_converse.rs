@@ -336,8 +336,10 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
     let agent = Agent::new(AgentPorts {
         history: tickets.clone(),
         replies: tickets.clone(),
-        email_outbound: Arc::new(SqsQueue::new(app.sqs.clone(), app.queue_url("EmailOutboundQueue"))),
-        whatsapp_outbound: None,
+        outbound: support_core::delivery::Outbound {
+            email: Arc::new(SqsQueue::new(app.sqs.clone(), app.queue_url("EmailOutboundQueue"))),
+            whatsapp: None,
+        },
         engine: Arc::new(engine(&stub, fast_policy()).await),
         knowledge: Arc::new(Knowledge::articles_only(embedder.clone())),
         rails: Arc::new(SemanticRails::new(

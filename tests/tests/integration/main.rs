@@ -13,6 +13,8 @@ mod eval_thresholds;
 mod guardrails_pipeline;
 mod identity;
 mod learned_answers;
+mod operator;
+mod operator_auth;
 mod sample_events;
 mod template_lint;
 mod understanding;

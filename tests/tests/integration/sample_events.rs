@@ -336,3 +336,33 @@ async fn the_ses_bounce_event_marks_its_address_undeliverable() {
     assert_eq!(marked[0]["address"].as_s().unwrap(), "gone@northwind.example");
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_api_event_names_the_operator_its_authorizer_verified() {
+    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers()).await;
+    let env = app.stack.environment("OperatorApiFunction").unwrap();
+    let Some(Handler::Http(api)) = builtin_handler("operator-api", env, app.stack.sdk_config()).unwrap() else {
+        panic!("the operator API is an HTTP function")
+    };
+    let response = api
+        .call(lambda_http::request::from_str(&event("operator-api-me.json")).unwrap())
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "sub": "5f3ab64d-4b18-4232-ad63-4557c7ccedf0",
+            "username": "5f3ab64d-4b18-4232-ad63-4557c7ccedf0",
+            "email": "operator@tandemboards.example",
+        })
+    );
+    // Without the authorizer's claims (a route that lost its authorizer), nobody gets in.
+    let mut event: serde_json::Value = serde_json::from_str(&event("operator-api-me.json")).unwrap();
+    event["requestContext"].as_object_mut().unwrap().remove("authorizer");
+    let response = api
+        .call(lambda_http::request::from_str(&event.to_string()).unwrap())
+        .await;
+    assert_eq!(response.status(), 401);
+    app.shutdown().await;
+}

@@ -1,34 +1,23 @@
 //! Pub/Sub's pushes to the Gmail webhook. Each carries an OIDC token that Google signs for
 //! the subscription's service account (`Authorization: Bearer <JWT>`): RS256 under one of
-//! Google's published keys (a JWKS, fetched and kept as long as its Cache-Control allows),
-//! issued by Google for the audience the subscription names. The body holds the mailbox's
-//! notification, base64 JSON: the mailbox's address and the history id it reached.
+//! Google's published keys (checked by [`crate::jwt::JwksVerifier`]), issued by Google for the
+//! audience the subscription names. The body holds the mailbox's notification, base64 JSON:
+//! the mailbox's address and the history id it reached.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 use support_core::ports::mailbox::HistoryId;
 
 use super::{decode_base64, uint64};
+use crate::jwt::{bearer_token, JwksVerifier, TokenRejected};
 
 /// The `iss` of Google's tokens: Google documents both forms.
 pub const GOOGLE_ISSUERS: [&str; 2] = ["https://accounts.google.com", "accounts.google.com"];
 /// Google's published signing keys.
 pub const GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
-/// How long the keys are kept when their answer gives no `max-age`.
-const DEFAULT_KEYS_MAX_AGE: Duration = Duration::from_secs(3600);
-/// The shortest time between two fetches of the keys, so that tokens naming unknown keys
-/// (or an unreachable key server) cannot turn every push into a fetch.
-const MIN_FETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// Clock skew allowed on `exp`.
 const LEEWAY_SECONDS: u64 = 30;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whose pushes the webhook accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,24 +33,9 @@ pub struct PushAuthConfig {
 /// Why a push was not accepted. Never holds the token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PushRejected {
-    #[error("no Authorization header")]
-    MissingHeader,
-    #[error("the Authorization header is not a Bearer token")]
-    NotBearer,
-    #[error("the token is malformed: {0}")]
-    Malformed(String),
-    #[error("the token is not signed with RS256")]
-    WrongAlgorithm,
-    #[error("the token's key is not one of Google's published keys")]
-    UnknownKey,
-    #[error("the token's signature does not verify")]
-    BadSignature,
-    #[error("the token has expired")]
-    Expired,
-    #[error("the token was not issued by Google")]
-    WrongIssuer,
-    #[error("the token is for another audience")]
-    WrongAudience,
+    /// The token is not a valid Google token for this endpoint (or Google's keys are out of reach).
+    #[error(transparent)]
+    Token(#[from] TokenRejected),
     #[error(
         "the token is Google's for {}, not the push service account",
         email.as_deref().unwrap_or("no email")
@@ -69,20 +43,17 @@ pub enum PushRejected {
     WrongServiceAccount { email: Option<String> },
     #[error("the token's email is not verified")]
     EmailNotVerified,
-    /// Google's keys could not be fetched (and none is known for the token): nothing is
-    /// wrong with the push, and Pub/Sub retries it.
-    #[error("Google's signing keys are unavailable: {0}")]
-    KeysUnavailable(String),
 }
 
 impl PushRejected {
     /// The webhook's answer: 401 for a token that is not a valid Google token for this
-    /// endpoint, 403 for Google's token of someone else, 503 when the keys are out of reach.
+    /// endpoint, 403 for Google's token of someone else, 503 when the keys are out of reach
+    /// (nothing is wrong with the push, and Pub/Sub retries it).
     pub fn status(&self) -> u16 {
         match self {
             Self::WrongServiceAccount { .. } | Self::EmailNotVerified => 403,
-            Self::KeysUnavailable(_) => 503,
-            _ => 401,
+            Self::Token(TokenRejected::KeysUnavailable(_)) => 503,
+            Self::Token(_) => 401,
         }
     }
 }
@@ -90,23 +61,9 @@ impl PushRejected {
 /// Verifies pushes against Google's keys, fetched once and shared by clones.
 #[derive(Clone)]
 pub struct PushVerifier {
-    inner: Arc<Verifier>,
-}
-
-struct Verifier {
-    http: reqwest::Client,
-    jwks_url: String,
+    keys: JwksVerifier,
     service_account: String,
     validation: Validation,
-    /// Held across a fetch, so concurrent pushes wait for one fetch instead of each making one.
-    keys: tokio::sync::Mutex<Keys>,
-}
-
-#[derive(Default)]
-struct Keys {
-    by_id: HashMap<String, DecodingKey>,
-    fresh_until: Option<Instant>,
-    fetched_at: Option<Instant>,
 }
 
 #[derive(Deserialize)]
@@ -124,164 +81,24 @@ impl PushVerifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.leeway = LEEWAY_SECONDS;
         Ok(Self {
-            inner: Arc::new(Verifier {
-                http: reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build()?,
-                jwks_url: config.jwks_url,
-                service_account: config.service_account,
-                validation,
-                keys: tokio::sync::Mutex::new(Keys::default()),
-            }),
+            keys: JwksVerifier::new(config.jwks_url)?,
+            service_account: config.service_account,
+            validation,
         })
     }
 
     /// Whether the request's `Authorization` header is Pub/Sub's, for this endpoint.
     pub async fn verify(&self, authorization: Option<&str>) -> Result<(), PushRejected> {
-        let token = bearer_token(authorization.ok_or(PushRejected::MissingHeader)?)?;
-        let header = jsonwebtoken::decode_header(token).map_err(rejection)?;
-        if header.alg != Algorithm::RS256 {
-            return Err(PushRejected::WrongAlgorithm);
-        }
-        let kid = header
-            .kid
-            .ok_or_else(|| PushRejected::Malformed("its header names no key (kid)".into()))?;
-        let key = self.inner.key(&kid).await?;
-        let claims = jsonwebtoken::decode::<PushClaims>(token, &key, &self.inner.validation)
-            .map_err(rejection)?
-            .claims;
+        let token = bearer_token(authorization.ok_or(TokenRejected::MissingHeader)?)?;
+        let claims: PushClaims = self.keys.decode(token, &self.validation).await?;
         match claims.email {
-            Some(email) if email.eq_ignore_ascii_case(&self.inner.service_account) => {}
+            Some(email) if email.eq_ignore_ascii_case(&self.service_account) => {}
             email => return Err(PushRejected::WrongServiceAccount { email }),
         }
         match claims.email_verified {
             true => Ok(()),
             false => Err(PushRejected::EmailNotVerified),
         }
-    }
-}
-
-/// What the cache can do for a key id.
-enum Lookup {
-    Found(DecodingKey),
-    /// Not in the cache, or the cache is stale: fetch the keys again.
-    Fetch,
-    /// Not in the cache, and the keys were fetched too recently to fetch them again.
-    Missing,
-}
-
-impl Keys {
-    /// A fresh key is used; a missing or stale one is fetched again, at most once per
-    /// [`MIN_FETCH_INTERVAL`]; meanwhile a stale key still serves.
-    fn lookup(&self, kid: &str, now: Instant) -> Lookup {
-        let fresh = self.fresh_until.is_some_and(|until| now < until);
-        let may_fetch = self
-            .fetched_at
-            .is_none_or(|at| now.duration_since(at) >= MIN_FETCH_INTERVAL);
-        match self.by_id.get(kid) {
-            Some(key) if fresh || !may_fetch => Lookup::Found(key.clone()),
-            _ if may_fetch => Lookup::Fetch,
-            _ => Lookup::Missing,
-        }
-    }
-
-    /// Why `kid` is not known: Google never published it, or the keys could not be had.
-    fn missing(&self, fetch_error: Option<String>) -> PushRejected {
-        match (fetch_error, self.by_id.is_empty()) {
-            (Some(e), _) => PushRejected::KeysUnavailable(e),
-            (None, true) => PushRejected::KeysUnavailable("the last fetch failed; not retried yet".into()),
-            (None, false) => PushRejected::UnknownKey,
-        }
-    }
-}
-
-impl Verifier {
-    async fn key(&self, kid: &str) -> Result<DecodingKey, PushRejected> {
-        let mut keys = self.keys.lock().await;
-        let now = Instant::now();
-        match keys.lookup(kid, now) {
-            Lookup::Found(key) => return Ok(key),
-            Lookup::Missing => return Err(keys.missing(None)),
-            Lookup::Fetch => {}
-        }
-        keys.fetched_at = Some(now);
-        let fetch_error = match self.fetch().await {
-            Ok((by_id, max_age)) => {
-                keys.by_id = by_id;
-                keys.fresh_until = Some(now + max_age);
-                None
-            }
-            Err(e) => {
-                tracing::warn!(url = %self.jwks_url, error = %e, "Google's signing keys could not be fetched");
-                Some(e)
-            }
-        };
-        // A stale key serves while the keys cannot be fetched.
-        match keys.by_id.get(kid) {
-            Some(key) => Ok(key.clone()),
-            None => Err(keys.missing(fetch_error)),
-        }
-    }
-
-    /// The published RSA keys by id, and how long they may be kept.
-    async fn fetch(&self) -> Result<(HashMap<String, DecodingKey>, Duration), String> {
-        let response = self
-            .http
-            .get(&self.jwks_url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| e.to_string())?;
-        let max_age = response
-            .headers()
-            .get(reqwest::header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .and_then(max_age)
-            .unwrap_or(DEFAULT_KEYS_MAX_AGE);
-        let set: JwkSet = response.json().await.map_err(|e| e.to_string())?;
-        let by_id = set
-            .keys
-            .iter()
-            .filter(|jwk| matches!(jwk.algorithm, AlgorithmParameters::RSA(_)))
-            .filter_map(|jwk| Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?)))
-            .collect();
-        Ok((by_id, max_age))
-    }
-}
-
-/// The token of an `Authorization: Bearer <token>` header (the scheme in any case).
-fn bearer_token(header: &str) -> Result<&str, PushRejected> {
-    match header.trim().split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
-        _ => Err(PushRejected::NotBearer),
-    }
-}
-
-/// The `max-age` of a Cache-Control header.
-fn max_age(cache_control: &str) -> Option<Duration> {
-    cache_control
-        .split(',')
-        .find_map(|directive| directive.trim().strip_prefix("max-age="))
-        .and_then(|seconds| seconds.trim().parse().ok())
-        .map(Duration::from_secs)
-}
-
-/// What a failed decoding says about the token, in words of ours (jsonwebtoken's JSON errors
-/// may quote the token's contents).
-fn rejection(e: jsonwebtoken::errors::Error) -> PushRejected {
-    match e.kind() {
-        ErrorKind::InvalidSignature => PushRejected::BadSignature,
-        ErrorKind::ExpiredSignature => PushRejected::Expired,
-        ErrorKind::InvalidIssuer => PushRejected::WrongIssuer,
-        ErrorKind::InvalidAudience => PushRejected::WrongAudience,
-        ErrorKind::InvalidAlgorithm => PushRejected::WrongAlgorithm,
-        // The claim names are the validation's own ("exp", "iss", "aud").
-        ErrorKind::MissingRequiredClaim(claim) => PushRejected::Malformed(format!("no `{claim}` claim")),
-        ErrorKind::InvalidClaimFormat(claim) => PushRejected::Malformed(format!("its `{claim}` claim is invalid")),
-        ErrorKind::InvalidToken => PushRejected::Malformed("not three dot-separated parts".into()),
-        ErrorKind::Base64(_) => PushRejected::Malformed("a part is not base64url".into()),
-        ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
-            PushRejected::Malformed("its header or claims are not the expected JSON".into())
-        }
-        _ => PushRejected::Malformed("not a verifiable JWT".into()),
     }
 }
 
@@ -462,82 +279,24 @@ mod tests {
     }
 
     #[test]
-    fn bearer_tokens_are_taken_from_the_header_in_any_case() {
-        assert_eq!(bearer_token("Bearer abc.def.ghi"), Ok("abc.def.ghi"));
-        assert_eq!(bearer_token("bearer  abc.def.ghi "), Ok("abc.def.ghi"));
-        for not in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "abc.def.ghi"] {
-            assert_eq!(bearer_token(not), Err(PushRejected::NotBearer), "{not}");
-        }
-    }
-
-    #[test]
-    fn keys_are_kept_for_the_max_age_google_gives() {
-        assert_eq!(
-            max_age("public, max-age=22114, must-revalidate, no-transform"),
-            Some(Duration::from_secs(22114))
-        );
-        assert_eq!(max_age("no-cache"), None);
-        assert_eq!(max_age("max-age=soon"), None);
-    }
-
-    #[test]
-    fn keys_are_fetched_when_stale_or_unknown_but_at_most_once_per_interval() {
-        let t0 = Instant::now();
-        let key = DecodingKey::from_rsa_components("AQAB", "AQAB").unwrap();
-        let lookup = |keys: &Keys, kid: &str, at: Instant| match keys.lookup(kid, at) {
-            Lookup::Found(_) => "found",
-            Lookup::Fetch => "fetch",
-            Lookup::Missing => "missing",
-        };
-        assert_eq!(lookup(&Keys::default(), "k1", t0), "fetch", "nothing fetched yet");
-        let keys = Keys {
-            by_id: HashMap::from([("k1".to_owned(), key)]),
-            fresh_until: Some(t0 + Duration::from_secs(3600)),
-            fetched_at: Some(t0),
-        };
-        assert_eq!(lookup(&keys, "k1", t0 + Duration::from_secs(1)), "found");
-        assert_eq!(
-            lookup(&keys, "k2", t0 + Duration::from_secs(1)),
-            "missing",
-            "fetched just now"
-        );
-        assert_eq!(
-            lookup(&keys, "k2", t0 + MIN_FETCH_INTERVAL),
-            "fetch",
-            "once the interval passed"
-        );
-        assert_eq!(lookup(&keys, "k1", t0 + Duration::from_secs(3600)), "fetch", "stale");
-        let failed_just_now = Keys {
-            fetched_at: Some(t0 + Duration::from_secs(3600)),
-            ..keys
-        };
-        assert_eq!(
-            lookup(&failed_just_now, "k1", t0 + Duration::from_secs(3601)),
-            "found",
-            "a stale key serves while the keys cannot be fetched"
-        );
-        assert_eq!(failed_just_now.missing(None), PushRejected::UnknownKey);
-        assert!(matches!(
-            Keys::default().missing(None),
-            PushRejected::KeysUnavailable(_)
-        ));
-    }
-
-    #[test]
     fn refusals_of_someone_elses_valid_token_are_forbidden_and_the_rest_unauthenticated() {
         assert_eq!(PushRejected::WrongServiceAccount { email: None }.status(), 403);
         assert_eq!(PushRejected::EmailNotVerified.status(), 403);
-        assert_eq!(PushRejected::KeysUnavailable("down".into()).status(), 503);
+        assert_eq!(
+            PushRejected::Token(TokenRejected::KeysUnavailable("down".into())).status(),
+            503
+        );
         for unauthenticated in [
-            PushRejected::MissingHeader,
-            PushRejected::NotBearer,
-            PushRejected::BadSignature,
-            PushRejected::UnknownKey,
-            PushRejected::Expired,
-            PushRejected::WrongIssuer,
-            PushRejected::WrongAudience,
+            TokenRejected::MissingHeader,
+            TokenRejected::NotBearer,
+            TokenRejected::BadSignature,
+            TokenRejected::UnknownKey,
+            TokenRejected::Expired,
+            TokenRejected::WrongIssuer,
+            TokenRejected::WrongAudience,
         ] {
-            assert_eq!(unauthenticated.status(), 401, "{unauthenticated}");
+            let rejected = PushRejected::Token(unauthenticated);
+            assert_eq!(rejected.status(), 401, "{rejected}");
         }
     }
 }

@@ -890,12 +890,19 @@ fn preview(ticket: &Ticket, formatted: &str) -> Preview {
     }
 }
 
-/// The agent's replies that have not left: queued for a sender, or held for review.
+/// The agent's answers that have not left: queued for a sender, or held for review. Its
+/// hand-off notices go out whatever happens: the customer always hears a person took over.
 fn unsent_agent_replies(records: &TicketRecords) -> Vec<MessageId> {
+    let handoffs: Vec<MessageId> = records
+        .decisions
+        .iter()
+        .filter(|d| d.kind == DecisionKind::Strategy && d.value == "escalate")
+        .map(|d| MessageId::reply_to(&d.message_id))
+        .collect();
     records
         .messages
         .iter()
-        .filter(|m| m.direction == Direction::Outbound && m.person.is_none())
+        .filter(|m| m.direction == Direction::Outbound && m.person.is_none() && !handoffs.contains(&m.id))
         .filter(|m| matches!(m.delivery_status, Some(DeliveryStatus::Queued | DeliveryStatus::Held)))
         .map(|m| m.id.clone())
         .collect()

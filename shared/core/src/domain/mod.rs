@@ -7,6 +7,7 @@ mod address;
 mod ids;
 pub mod language;
 mod message;
+mod operator;
 mod plan;
 pub mod rules;
 pub mod secret;
@@ -21,7 +22,8 @@ pub use message::{
     Attachment, Channel, ConversationMessage, DeliveryStatus, Direction, EmailThread, IdentityProof, InboundMessage,
     MailEventKind, OutboundReply, QueuedMessage, Sender, TicketFacts,
 };
-pub use names::{parse_variant, UnknownVariant};
+pub use names::{parse_variant, UnknownVariant, VariantNames};
+pub use operator::{Operator, OperatorClaimsError};
 pub use plan::Plan;
 pub use ticket::{AddressClaim, Category, EscalationReason, Handler, Priority, Ticket, TicketStatus};
 

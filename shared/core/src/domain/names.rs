@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use strum::VariantNames;
+pub use strum::VariantNames;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("`{value}` is not one of: {allowed}")]

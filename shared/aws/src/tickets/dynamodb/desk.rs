@@ -1,7 +1,7 @@
 //! What people do with tickets (the operator desk), in the tickets table:
 //! - `TICKET#<id>` / `AUDIT#<ms>#<action>#<msg>`  the audit trail, put once each.
 //! - `TICKET#<id>` / `DECISION#<msg>#<kind>`  the agent's decisions; a person's verdict is
-//!   set on one once (`if_not_exists`). In `by_day` by the day it was taken.
+//!   set on one, once. In `by_day` by the day it was taken.
 //! - `REQUEST#<action>#<key>` / `META`  an operator request's idempotency record with its
 //!   answer, written with what it did (TTL `expires_at`).
 //! - `PRESENCE` / `<username>`  when the console last saw an operator (TTL `expires_at`).
@@ -342,7 +342,8 @@ impl Desk for DynamoTickets {
         for (message, kind, verdict) in &record.verdicts {
             let update = self
                 .update(ticket_pk(&record.ticket), decision_sk(message, *kind))
-                .update_expression("SET verdict = if_not_exists(verdict, :verdict)")
+                // The desk judges only decisions without a verdict: one verdict each.
+                .update_expression("SET verdict = :verdict")
                 .condition_expression("attribute_exists(sk)")
                 .expression_attribute_values(":verdict", to_attribute(verdict))
                 .build()
