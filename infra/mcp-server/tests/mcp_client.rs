@@ -154,6 +154,12 @@ async fn start_fake_api() -> (String, Log) {
 
 /// Runs tests/mcp_client.py with `expectations` against support-mcp configured for `api_url`.
 async fn run_client(name: &str, api_url: &str, expectations: &Value) -> Output {
+    run_client_as(name, api_url, TOKEN, expectations).await
+}
+
+/// Runs tests/mcp_client.py with `expectations` against support-mcp configured for `api_url`
+/// and signed in with `token`.
+async fn run_client_as(name: &str, api_url: &str, token: &str, expectations: &Value) -> Output {
     let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("support-mcp-{name}.json"));
     std::fs::write(&file, expectations.to_string()).unwrap();
     let client = tokio::process::Command::new(python())
@@ -162,7 +168,7 @@ async fn run_client(name: &str, api_url: &str, expectations: &Value) -> Output {
         .arg("--")
         .arg(SERVER)
         .env("SUPPORT_API_URL", api_url)
-        .env("SUPPORT_OPERATOR_TOKEN", TOKEN)
+        .env("SUPPORT_OPERATOR_TOKEN", token)
         .kill_on_drop(true)
         .output();
     tokio::time::timeout(Duration::from_secs(120), client)
@@ -351,4 +357,53 @@ fn missing_or_bad_configuration_exits_2_and_says_what_is_missing() {
     let (code, stderr, _) = run(Some("ftp://example.com"), Some("t"));
     assert_eq!(code, Some(2));
     assert!(stderr.contains("is not an http(s) URL"), "{stderr}");
+}
+
+/// The assistant on the real system: the local stack's gateway checks the operator's token
+/// (moto's user pool), the operator-api function works a ticket the agent escalated, and the
+/// person's reply reaches the customer by email, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assistant_works_a_real_escalated_ticket_on_the_local_stack() {
+    use integration_tests::{valid_form, TestApp};
+
+    let app = TestApp::spawn().await;
+    let mut form = valid_form();
+    form["message"] = json!("I was charged twice this month. Please refund the second charge.");
+    let ticket = app.submit_ok(&form).await;
+    app.ticket_until(&ticket, |t| t["status"] == "escalated").await;
+    app.wait_for_emails(1).await;
+
+    let reply = json!({"ticket_id": ticket, "body": "I have refunded the second charge."});
+    let expectations = json!({
+        "tools": TOOLS,
+        "calls": [
+            {"tool": "search_knowledge", "arguments": {"query": "How do I reset my password?", "limit": 3},
+             "is_error": false},
+            {"tool": "list_tickets", "arguments": {"status": "escalated"}, "is_error": false,
+             "structured": {"tickets": [{"id": ticket, "escalation_reason": "refund"}]}},
+            {"tool": "get_ticket", "arguments": {"ticket_id": ticket}, "is_error": false,
+             "structured": {"ticket": {"id": ticket}, "escalation": {"reason": "refund"}}},
+            {"tool": "preview_reply", "arguments": reply, "is_error": false, "structured": {"channel": "web_form"}},
+            {"tool": "reply_as_person", "arguments": reply, "is_error": false, "structured": {"status": "queued"}},
+            // A retried call is the same request: the customer gets one reply.
+            {"tool": "reply_as_person", "arguments": reply, "is_error": false, "structured": {"status": "queued"}},
+            {"tool": "get_ticket", "arguments": {"ticket_id": "tkt_00000000000000000000000000000000"},
+             "is_error": true, "text_contains": "No such ticket"},
+        ],
+    });
+    let output = run_client_as("stack", &app.base_url, &app.operator_token().await, &expectations).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the client's expectations failed:\n{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let hits = &report["calls"][0]["structured"]["hits"];
+    assert!(
+        hits.as_array()
+            .is_some_and(|h| h.iter().any(|h| h["article"] == "reset-password")),
+        "the knowledge base answers a password question: {hits}"
+    );
+    let mails = app.wait_for_emails(2).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(app.sent_emails().await.unwrap().len(), 2, "one person's reply");
+    assert!(mails.iter().any(|m| m.contains("refunded the second charge")));
+    app.shutdown().await;
 }

@@ -126,8 +126,25 @@ pub struct TicketDetail {
     pub escalation: Option<EscalationView>,
     /// The customer's conversation across their tickets and channels, oldest first.
     pub messages: Vec<MessageEntry>,
-    pub decisions: Vec<DecisionRecord>,
+    pub decisions: Vec<DecisionView>,
     pub audit: Vec<AuditEntry>,
+}
+
+/// One decision of the agent, named: the message it answered and its kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionView {
+    pub id: String,
+    #[serde(flatten)]
+    pub decision: DecisionRecord,
+}
+
+impl DecisionView {
+    pub fn of(decision: &DecisionRecord) -> Self {
+        Self {
+            id: format!("{}#{}", decision.message_id, decision.kind),
+            decision: decision.clone(),
+        }
+    }
 }
 
 /// How a person's reply will look on the customer's channel.
