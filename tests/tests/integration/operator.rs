@@ -455,3 +455,96 @@ async fn operator_calls_without_a_valid_token_are_refused_and_change_nothing() {
     assert!(status.get("audit").is_none() && status.get("decisions").is_none());
     app.shutdown().await;
 }
+
+/// The email queue, but the first send fails (the function stopped after the write).
+struct FailsOnce {
+    real: support_aws::queue::sqs::SqsQueue,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl support_core::ports::queue::MessageQueue for FailsOnce {
+    async fn send(
+        &self,
+        message: support_core::ports::queue::QueueMessage,
+    ) -> Result<(), support_core::ports::InfraError> {
+        if !self.failed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(support_core::ports::InfraError::new("send", "crashed before the queue"));
+        }
+        self.real.send(message).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_reply_stored_but_not_queued_is_sent_once_when_the_request_is_retried() {
+    use std::sync::Arc;
+    use support_core::desk::{DeskPorts, OperatorDesk};
+
+    let app = TestApp::spawn().await;
+    let ticket = app.submit_ok(&refund_form()).await;
+    app.ticket_until(&ticket, |t| t["status"] == "escalated").await;
+    app.wait_for_emails(1).await;
+
+    let env = app.stack.environment("OperatorApiFunction").unwrap();
+    let sdk = app.stack.sdk_config();
+    let tickets = Arc::new(support_aws::tickets::dynamodb::DynamoTickets::new(
+        app.dynamodb.clone(),
+        env["TICKETS_TABLE"].clone(),
+    ));
+    let desk = OperatorDesk::new(DeskPorts {
+        store: tickets.clone(),
+        knowledge: Arc::new(support_core::knowledge::Knowledge::articles_only(
+            support_embedding::shared_embedder(&support_embedding::default_model_dir()).unwrap(),
+        )),
+        history: tickets.clone(),
+        outbound: support_core::delivery::Outbound {
+            email: Arc::new(FailsOnce {
+                real: support_aws::queue::sqs::SqsQueue::new(app.sqs.clone(), env["EMAIL_OUTBOUND_QUEUE_URL"].clone()),
+                failed: Default::default(),
+            }),
+            whatsapp: None,
+        },
+        presence: tickets,
+        notifier: Arc::new(support_aws::team::sns::SnsTeamNotifier::new(
+            aws_sdk_sns::Client::new(sdk),
+            app.team_topic_arn(),
+        )),
+        console_url: "http://localhost/console/".into(),
+    });
+    let id = support_core::domain::TicketId::parse(&ticket).unwrap();
+    let now = chrono::Utc::now();
+    let first = desk
+        .reply("alice@example.com", &id, "Refunded.", "crash-key-0001", now)
+        .await;
+    assert!(first.is_err(), "the queue failed after the write");
+    assert_eq!(app.sent_emails().await.unwrap().len(), 1, "not sent yet");
+    let second = desk
+        .reply(
+            "alice@example.com",
+            &id,
+            "Refunded.",
+            "crash-key-0001",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let mails = app.wait_for_emails(2).await;
+    assert!(mails[1].contains("Refunded."));
+    // Retried once more: the reply is not sent again.
+    let third = desk
+        .reply(
+            "alice@example.com",
+            &id,
+            "Refunded.",
+            "crash-key-0001",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.message_id, third.message_id);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(app.sent_emails().await.unwrap().len(), 2, "sent once");
+    let thread = app.ticket(&ticket).await;
+    assert_eq!(message_count(&thread), 3, "one reply stored: {thread}");
+    app.shutdown().await;
+}

@@ -808,7 +808,10 @@ mod tests {
     }
 
     fn world_with(engine: Arc<dyn Engine>, autonomy: AutonomyPolicy) -> World {
-        let tickets = Arc::new(MemoryTickets::default());
+        world_over(Arc::new(MemoryTickets::default()), engine, autonomy)
+    }
+
+    fn world_over(tickets: Arc<MemoryTickets>, engine: Arc<dyn Engine>, autonomy: AutonomyPolicy) -> World {
         let inbound = Arc::new(MemoryQueue::default());
         let outbound = Arc::new(MemoryQueue::default());
         let customers = Arc::new(MemoryCustomers::default());
@@ -1006,6 +1009,60 @@ mod tests {
         let (_, messages) = world.tickets.ticket_thread(&ticket_id).await.unwrap().unwrap();
         assert_eq!(messages[1].delivery_status, Some(DeliveryStatus::Queued));
         assert_eq!(world.outbound.sent.lock().unwrap().len(), 1);
+    }
+
+    /// An engine that answers at once, while a person takes the ticket as it thinks.
+    struct OvertakenByAPerson(Arc<MemoryTickets>, std::sync::Mutex<Option<TicketId>>);
+
+    #[async_trait]
+    impl Engine for OvertakenByAPerson {
+        fn name(&self) -> String {
+            "overtaken".into()
+        }
+
+        fn answers_in(&self, _: Language) -> bool {
+            true
+        }
+
+        async fn next(&self, _: &Turn, _: &[Round]) -> Result<EngineReply, EngineError> {
+            if let Some(ticket) = self.1.lock().unwrap().take() {
+                self.0.person_takes(&ticket);
+            }
+            Ok(EngineReply {
+                text: None,
+                tool_requests: vec![crate::ports::engine::ToolRequest {
+                    id: "t1".into(),
+                    name: "send_response".into(),
+                    input: serde_json::json!({"message": "Use Export in the board menu."}),
+                }],
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_agents_reply_does_not_go_out_when_a_person_took_the_ticket_while_it_worked() {
+        let tickets = Arc::new(MemoryTickets::default());
+        let engine = Arc::new(OvertakenByAPerson(tickets.clone(), Default::default()));
+        let world = world_over(tickets.clone(), engine.clone(), AutonomyPolicy::bundled());
+        let accepted = world
+            .intake
+            .accept(message("m-o1", "Ada Byron", "How do I export a board to CSV?"))
+            .await
+            .unwrap();
+        *engine.1.lock().unwrap() = Some(accepted.ticket_id.clone());
+        let queued = world.inbound.sent.lock().unwrap().last().cloned().unwrap();
+        world
+            .agent
+            .handle(&serde_json::from_str(&queued.body).unwrap())
+            .await
+            .unwrap();
+        let (ticket, messages) = tickets.ticket_thread(&accepted.ticket_id).await.unwrap().unwrap();
+        assert_eq!(messages.len(), 1, "the agent's reply was not recorded");
+        assert_eq!(ticket.handled_by, Handler::Person);
+        assert!(
+            world.outbound.sent.lock().unwrap().is_empty(),
+            "nothing sent over the person"
+        );
     }
 
     #[tokio::test]

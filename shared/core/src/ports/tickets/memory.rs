@@ -75,6 +75,15 @@ impl MemoryTickets {
         self.state().runs.clone()
     }
 
+    /// A person takes the ticket (replies on it), as the operator desk records it.
+    #[cfg(test)]
+    pub fn person_takes(&self, ticket: &TicketId) {
+        let mut state = self.state();
+        let ticket = state.ticket_mut(ticket, "take ticket").expect("the ticket exists");
+        ticket.handled_by = Handler::Person;
+        ticket.status = TicketStatus::Answered;
+    }
+
     /// Every audit entry written so far.
     pub fn audit(&self) -> Vec<AuditEntry> {
         self.state().audit.clone()
