@@ -1274,6 +1274,7 @@ impl DeliveryLog for DynamoTickets {
             .expression_attribute_values(":now", s(timestamp::text(&failure.at)))
             .build()
             .map_err(|e| InfraError::new("build ticket update", e))?;
+        let audit = self.put(to_item(&AuditItem::new(&failure.audit(ticket, id))), None);
         let (condition, values) = earlier_than(failure.status);
         let failed = self
             .update(ticket_pk(ticket), message_sk(id))
@@ -1289,6 +1290,7 @@ impl DeliveryLog for DynamoTickets {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(failed).build())
             .transact_items(TransactWriteItem::builder().update(handed_over.clone()).build())
+            .transact_items(audit.clone())
             .send()
             .await;
         match written {
@@ -1307,6 +1309,7 @@ impl DeliveryLog for DynamoTickets {
                     .transact_write_items()
                     .transact_items(TransactWriteItem::builder().update(noted).build())
                     .transact_items(TransactWriteItem::builder().update(handed_over).build())
+                    .transact_items(audit)
                     .send()
                     .await
                     .map_err(infra("hand over"))?;

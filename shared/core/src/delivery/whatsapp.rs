@@ -244,6 +244,7 @@ mod tests {
     use crate::domain::{Channel, ConversationMessage, CustomerId, Direction, Ticket};
     use crate::ports::tickets::memory::MemoryTickets;
     use crate::ports::tickets::{ReplyLog, TicketReader, TurnRecord};
+    use crate::records::{Actor, AuditAction};
 
     /// Twilio, scripted: answers from `script` first, then accepts; keeps what it accepted.
     #[derive(Default)]
@@ -487,6 +488,12 @@ mod tests {
         assert_eq!(status, Some(DeliveryStatus::Read), "what was read stays read");
         assert_eq!(ticket.escalation_reason, Some(EscalationReason::DeliveryFailed));
         assert!(ticket.escalation_note.unwrap().contains("30008"));
+        let failure = log.audit().pop().expect("the failure is in the audit trail");
+        assert_eq!(
+            (failure.action, failure.actor),
+            (AuditAction::DeliveryFailed, Actor::System)
+        );
+        assert!(failure.why.unwrap().contains("30008"));
         // Twilio usually reports the closed window after accepting the message: the same reason.
         let window = StatusReport {
             error_code: Some(63016),

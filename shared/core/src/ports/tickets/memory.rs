@@ -477,6 +477,7 @@ impl DeliveryLog for MemoryTickets {
                 message.delivery_status = Some(failure.status);
             }
         }
+        state.audit.push(failure.audit(ticket, id));
         let ticket = state.ticket_mut(ticket, "hand over")?;
         ticket.status = TicketStatus::Escalated;
         ticket.escalation_reason = Some(failure.reason);

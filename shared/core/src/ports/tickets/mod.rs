@@ -14,7 +14,7 @@ use crate::domain::{
     Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, EmailAddress, EscalationReason, Handler,
     MessageId, OutboundReply, Ticket, TicketFacts, TicketId, TicketStatus,
 };
-use crate::records::{AuditEntry, DecisionKind, DecisionRecord, Verdict};
+use crate::records::{Actor, AuditAction, AuditEntry, DecisionKind, DecisionRecord, Verdict};
 
 /// Where the intake puts a message: on a new ticket, or on the customer's open conversation
 /// (a WhatsApp burst before the agent answered).
@@ -368,6 +368,16 @@ pub struct DeliveryFailure {
     /// The provider's error, e.g. `Twilio error 63016: ...`.
     pub note: String,
     pub at: DateTime<Utc>,
+}
+
+impl DeliveryFailure {
+    /// The failure's line in the ticket's audit trail.
+    pub fn audit(&self, ticket: &TicketId, message: &MessageId) -> AuditEntry {
+        AuditEntry::new(ticket, self.at, Actor::System, AuditAction::DeliveryFailed)
+            .about(message)
+            .detail(format!("{}: handed to a person ({})", self.status, self.reason))
+            .why(self.note.clone())
+    }
 }
 
 /// Everything kept on one ticket, for the person working it.
