@@ -185,11 +185,7 @@ impl OperatorDesk {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<ReplyQueued, DeskError> {
-        if let Some(replayed) = self.ports.store.replayed(&request_key(key, "reply")).await? {
-            let queued: ReplyQueued = parse_replay(&replayed)?;
-            // The first attempt may have stopped before the queue: hand it on again (the
-            // sender's claim makes sure it leaves once).
-            self.send_again(id, &queued.message_id).await?;
+        if let Some(queued) = self.replayed_reply(id, "reply", key).await? {
             return Ok(queued);
         }
         let body = checked_body(body)?;
@@ -258,14 +254,7 @@ impl OperatorDesk {
             request: Some((request_key(key, "reply"), to_json(&answer))),
             now,
         };
-        match self.ports.store.apply(&record).await? {
-            Applied::Done => {
-                enqueue(queue, &outbound).await?;
-                Ok(answer)
-            }
-            Applied::Replay(replayed) => parse_replay(&replayed),
-            Applied::Moved => Err(moved()),
-        }
+        self.send(&record, queue, &outbound, answer).await
     }
 
     /// The agent answers the ticket's next message again.
@@ -488,9 +477,7 @@ impl OperatorDesk {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<ReplyQueued, DeskError> {
-        if let Some(replayed) = self.ports.store.replayed(&request_key(key, "approve")).await? {
-            let queued: ReplyQueued = parse_replay(&replayed)?;
-            self.send_again(id, &queued.message_id).await?;
+        if let Some(queued) = self.replayed_reply(id, "approve", key).await? {
             return Ok(queued);
         }
         let records = self.records(id).await?;
@@ -539,14 +526,7 @@ impl OperatorDesk {
             request: Some((request_key(key, "approve"), to_json(&answer))),
             now,
         };
-        match self.ports.store.apply(&record).await? {
-            Applied::Done => {
-                enqueue(queue, &outbound).await?;
-                Ok(answer)
-            }
-            Applied::Replay(replayed) => parse_replay(&replayed),
-            Applied::Moved => Err(moved()),
-        }
+        self.send(&record, queue, &outbound, answer).await
     }
 
     /// Nothing is sent: the person takes the ticket.
@@ -730,6 +710,36 @@ impl OperatorDesk {
             references: Vec::new(),
         };
         Ok((queue, outbound))
+    }
+
+    /// Writes a reply's record, then hands the reply to its sender.
+    async fn send(
+        &self,
+        record: &DeskRecord,
+        queue: &Arc<dyn MessageQueue>,
+        outbound: &OutboundReply,
+        answer: ReplyQueued,
+    ) -> Result<ReplyQueued, DeskError> {
+        match self.ports.store.apply(record).await? {
+            Applied::Done => {
+                enqueue(queue, outbound).await?;
+                Ok(answer)
+            }
+            Applied::Replay(replayed) => parse_replay(&replayed),
+            Applied::Moved => Err(moved()),
+        }
+    }
+
+    /// The answer to an earlier attempt of the same request that sent a reply. That attempt
+    /// may have stopped before the queue: the reply is handed on again (the sender's claim
+    /// makes sure it leaves once).
+    async fn replayed_reply(&self, id: &TicketId, action: &str, key: &str) -> Result<Option<ReplyQueued>, DeskError> {
+        let Some(replayed) = self.ports.store.replayed(&request_key(key, action)).await? else {
+            return Ok(None);
+        };
+        let queued: ReplyQueued = parse_replay(&replayed)?;
+        self.send_again(id, &queued.message_id).await?;
+        Ok(Some(queued))
     }
 
     /// A reply recorded by an earlier attempt of the same request, handed on again while
