@@ -28,7 +28,7 @@ use crate::ports::tickets::{
 use crate::ports::InfraError;
 use crate::records::{agreement, Actor, Agreement, AuditAction, AuditEntry, DecisionKind, Verdict, VerdictOutcome};
 use crate::sla::SlaState;
-use view::{DraftView, EscalationView, MessageEntry, Preview, QueueView, TicketDetail, TicketSummary};
+use view::{DecisionView, DraftView, EscalationView, MessageEntry, Preview, QueueView, TicketDetail, TicketSummary};
 
 /// The longest reply a person may send (the form's limit for a message, and far more than a
 /// channel's own): the channel's formatting cuts it further.
@@ -163,7 +163,7 @@ impl OperatorDesk {
             ticket: TicketSummary::of(ticket, now),
             escalation,
             messages: messages.iter().map(MessageEntry::of).collect(),
-            decisions: records.decisions.clone(),
+            decisions: records.decisions.iter().map(DecisionView::of).collect(),
             audit: records.audit.clone(),
         })
     }
