@@ -9,7 +9,7 @@ import { OPERATORS } from './fake-operator-api.mjs';
 
 const [ALICE, NEWBIE] = OPERATORS;
 const SESSION_KEY = 'tandem-console:session';
-const KEY_RE = /^[A-Za-z0-9_-]{1,100}$/;
+const KEY_RE = /^[A-Za-z0-9_-]{8,128}$/;
 
 const suite = browserSuite('the console');
 
