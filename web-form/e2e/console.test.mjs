@@ -9,7 +9,7 @@ import { OPERATORS } from './fake-operator-api.mjs';
 
 const [ALICE, NEWBIE] = OPERATORS;
 const SESSION_KEY = 'tandem-console:session';
-const KEY_RE = /^[A-Za-z0-9_-]{1,100}$/;
+const KEY_RE = /^[A-Za-z0-9_-]{8,128}$/;
 
 const suite = browserSuite('the console');
 
@@ -72,7 +72,7 @@ describe('operator console', { skip: !usingFake && 'needs the seeded queue of th
     for (const r of calls) assert.equal(r.headers.authorization, `Bearer ${session.idToken}`);
     assert.equal(operatorCalls(current, 'GET', /^\/operator\/me$/).length, 1, 'presence at sign-in');
     assert.ok(suite.target.fake.operator.presence.get(ALICE.username) > Date.now(), 'alice is online');
-    await page.getByTestId('operator').filter({ hasText: 'Signed in as alice' }).waitFor();
+    await page.getByTestId('operator').filter({ hasText: `Signed in as ${ALICE.email}` }).waitFor();
 
     // SLA badges say their state in words; the counts are shown.
     assert.equal(await row(page, 'Refund for a double charge').getByTestId('sla-badge').textContent(), 'At risk');

@@ -9,7 +9,7 @@
 //   POST /operator/proposals/{id}/approve | reject
 // Every /operator/ route wants `Authorization: Bearer <an ID or access token it issued>`
 // (401 {"message":"Unauthorized"} otherwise; `revokeTokens()` makes every token given so
-// far unknown, as an expired one is). Every write wants an Idempotency-Key (1-100 of
+// far unknown, as an expired one is). Every write wants an Idempotency-Key (8-128 of
 // [A-Za-z0-9_-]); the same key on the same route answers what the first request did. The
 // preview changes nothing and takes any key or none. The queue starts with SEED_TICKETS
 // (their times relative to the start), three drafts held for review and one proposal.
@@ -30,7 +30,7 @@ export const OPERATORS = [
   { email: 'new@tandem.example', password: 'Temporary-Pass-1', username: 'newbie', sub: '5f0c1e9a-0000-4000-8000-0000000000e1', temporary: true },
 ];
 
-const KEY_RE = /^[A-Za-z0-9_-]{1,100}$/;
+const KEY_RE = /^[A-Za-z0-9_-]{8,128}$/;
 const MAX_BODY_BYTES = 65_536;
 const STATUSES = ['open', 'answered', 'escalated', 'resolved'];
 const CHANNELS = ['email', 'whatsapp', 'web_form'];
@@ -588,7 +588,7 @@ export function createFakeOperatorApi({ now = () => Date.now() } = {}) {
     const key = req.headers['idempotency-key'];
     const isPreview = p.endsWith('/preview');
     if (!isPreview && (key === undefined || !KEY_RE.test(key))) {
-      send(res, 400, { error: 'Every write needs an Idempotency-Key header: 1 to 100 letters, digits, "-" or "_".' });
+      send(res, 400, { error: 'Every write needs an Idempotency-Key header of 8 to 128 letters, digits, - or _.' });
       return true;
     }
     const replayKey = `${p}#${key}`;

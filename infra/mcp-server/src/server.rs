@@ -335,9 +335,9 @@ mod tests {
         assert_ne!(key, reply_key("TB-2", "Hello"));
         assert_ne!(key, reply_key("TB-1", "Hello!"));
         assert_ne!(reply_key("a", "bc"), reply_key("ab", "c"));
-        // docs/operator-api.md: 1–100 characters of [A-Za-z0-9_-].
+        // docs/operator-api.md: 8–128 characters of [A-Za-z0-9_-].
         for key in [key, fresh_key()] {
-            assert!((1..=100).contains(&key.len()));
+            assert!((8..=128).contains(&key.len()));
             assert!(key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         }
     }

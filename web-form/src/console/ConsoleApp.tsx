@@ -137,9 +137,11 @@ export function ConsoleApp() {
           </ul>
         </nav>
         <div className="ts-operator">
+          {/* A pool that signs in by email names its users by an opaque id: people know them by
+              their address, as the API's audit trail and assignees do. */}
           {operator ? (
             <span className="ts-muted" data-testid="operator">
-              Signed in as {operator.username}
+              Signed in as {operator.email ?? operator.username}
             </span>
           ) : null}
           <button type="button" className="ts-button ts-button--secondary ts-button--small" onClick={() => signOut(null)}>

@@ -119,6 +119,25 @@ pub struct EscalationView {
     pub context: Value,
 }
 
+/// One of the agent's decisions, with the `id` the console and the assistant name it by.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionView {
+    /// `<message_id>#<kind>`: a message has at most one decision of each kind (the store
+    /// keys them so), and a verdict changes neither.
+    pub id: String,
+    #[serde(flatten)]
+    pub decision: DecisionRecord,
+}
+
+impl DecisionView {
+    pub fn of(decision: &DecisionRecord) -> Self {
+        Self {
+            id: format!("{}#{}", decision.message_id, decision.kind),
+            decision: decision.clone(),
+        }
+    }
+}
+
 /// A ticket with everything a person needs to work it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TicketDetail {
@@ -173,4 +192,41 @@ pub struct DraftView {
 pub struct QueueView {
     pub tickets: Vec<TicketSummary>,
     pub sla_counts: crate::sla::SlaCounts,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+    use crate::records::DecisionKind;
+
+    #[test]
+    fn a_decision_is_named_by_its_message_and_kind_beside_its_own_fields() {
+        let message = MessageId::inbound(1_795_424_821_663, "web_form#1");
+        let decision = DecisionRecord {
+            ticket_id: TicketId::parse("tkt_ae01320d52e4ed54c534d1ed3d2d1702").unwrap(),
+            message_id: message.clone(),
+            kind: DecisionKind::Escalation,
+            value: "escalate:refund".into(),
+            confidence: 0.82,
+            at: Utc.with_ymd_and_hms(2026, 11, 23, 9, 7, 1).unwrap(),
+            verdict: None,
+        };
+        let view = serde_json::to_value(DecisionView::of(&decision)).unwrap();
+        assert_eq!(
+            view,
+            json!({
+                "id": format!("{message}#escalation"),
+                "ticket_id": "tkt_ae01320d52e4ed54c534d1ed3d2d1702",
+                "message_id": message,
+                "kind": "escalation",
+                "value": "escalate:refund",
+                "confidence": 0.82,
+                "at": "2026-11-23T09:07:01Z",
+                "verdict": null,
+            })
+        );
+    }
 }
