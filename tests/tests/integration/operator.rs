@@ -332,6 +332,15 @@ async fn resolving_with_notes_teaches_the_agent_once_a_person_approves() {
         (200, Some("approved")),
         "{approved}"
     );
+    // The console retries after a lost answer: the approval stands, no error.
+    let (status, again) = console
+        .post(
+            &format!("/operator/proposals/{}/approve", proposal["id"].as_str().unwrap()),
+            json!({}),
+            "approve-p-01",
+        )
+        .await;
+    assert_eq!((status, &again["status"]), (200, &approved["status"]));
 
     let mut asked = valid_form();
     asked["email"] = json!("sam@other.example");

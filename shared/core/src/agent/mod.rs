@@ -126,6 +126,8 @@ fn cited_relevance(decision: &Decision, steps: &[Step]) -> f64 {
         .filter(|hit| hit["article"].as_str().is_some_and(|a| sources.iter().any(|s| s == a)))
         .filter_map(|hit| hit["score"].as_f64())
         .fold(0.0, f64::max)
+        // The article classifier may lift a relevance past 1.
+        .clamp(0.0, 1.0)
 }
 
 /// A category the customer chose (the web form's field).

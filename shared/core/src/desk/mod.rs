@@ -584,11 +584,15 @@ impl OperatorDesk {
             .iter()
             .find(|p| p.id == id)
             .ok_or(DeskError::NotFound("no such proposal"))?;
-        if proposal.status != ProposalStatus::Pending {
-            return Err(DeskError::Conflict(format!(
-                "the proposal is already {}",
-                proposal.status
-            )));
+        let wanted = match decision {
+            ProposalDecision::Approve { .. } => ProposalStatus::Approved,
+            ProposalDecision::Reject => ProposalStatus::Rejected,
+        };
+        match proposal.status {
+            ProposalStatus::Pending => {}
+            // The same decision again (a retried request): it stands, nothing changes.
+            status if status == wanted => return Ok(proposal.clone()),
+            status => return Err(DeskError::Conflict(format!("the proposal is already {status}"))),
         }
         let decision = match decision {
             ProposalDecision::Approve { question, answer } => {

@@ -149,23 +149,6 @@ pub struct TicketDetail {
     pub audit: Vec<AuditEntry>,
 }
 
-/// One decision of the agent, named: the message it answered and its kind.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DecisionView {
-    pub id: String,
-    #[serde(flatten)]
-    pub decision: DecisionRecord,
-}
-
-impl DecisionView {
-    pub fn of(decision: &DecisionRecord) -> Self {
-        Self {
-            id: format!("{}#{}", decision.message_id, decision.kind),
-            decision: decision.clone(),
-        }
-    }
-}
-
 /// How a person's reply will look on the customer's channel.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Preview {

@@ -321,7 +321,7 @@ fn compose_answer(hits: &[SearchHit], channel: Channel, two_questions: bool) -> 
     let body = truncate_at_sentence(&parts.join("\n\n"), MAX_ANSWER_CHARS);
     let sources = titles.join(" and ");
     format!(
-        "Here is what we found ({sources}):\n\n{body}\n\nThis answer was put together automatically from our help center. If it doesn't solve your problem, just reply and a person from our team will take over."
+        "Here is what we found ({sources}):\n\n{body}\n\nThis answer was put together automatically. If it doesn't solve your problem, just reply and a person from our team will take over."
     )
 }
 
