@@ -167,6 +167,17 @@ impl TestApp {
             .expect("the agent has a team topic")
     }
 
+    /// The team's topic as the functions publish to it (escalations, delivery failures).
+    pub fn team_alert(&self) -> support_core::delivery::TeamAlert {
+        support_core::delivery::TeamAlert {
+            notifier: Arc::new(support_aws::team::sns::SnsTeamNotifier::new(
+                aws_sdk_sns::Client::new(self.stack.sdk_config()),
+                self.team_topic_arn(),
+            )),
+            console_url: format!("{}/console/", self.base_url),
+        }
+    }
+
     /// A queue subscribed to the team topic from now on: what an email or HTTPS subscriber
     /// of the team would receive.
     pub async fn subscribe_team(&self) -> TeamInbox {

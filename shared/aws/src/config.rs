@@ -94,12 +94,15 @@ impl fmt::Display for ModelProvider {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailEventsConfig {
     pub tickets_table: String,
+    pub team: TeamConfig,
 }
 
 impl MailEventsConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Lookup(lookup);
         Ok(Self {
-            tickets_table: Lookup(lookup).required("TICKETS_TABLE")?,
+            tickets_table: env.required("TICKETS_TABLE")?,
+            team: TeamConfig::from_env(&env)?,
         })
     }
 
@@ -239,6 +242,7 @@ pub struct EmailSenderConfig {
     /// The public site (`SITE_URL`, the web form's origin): replies to a typed address carry
     /// the link to confirm it there. Without it, no link is sent.
     pub site_url: Option<String>,
+    pub team: TeamConfig,
 }
 
 impl EmailSenderConfig {
@@ -249,6 +253,7 @@ impl EmailSenderConfig {
             sender_address: email_address(&env, "SENDER_ADDRESS")?,
             configuration_set: env.optional("SES_CONFIGURATION_SET"),
             site_url: env.optional("SITE_URL").map(|url| url.trim_end_matches('/').to_owned()),
+            team: TeamConfig::from_env(&env)?,
         })
     }
 
@@ -309,6 +314,8 @@ pub struct WhatsappWebhookConfig {
     pub intake: IntakeConfig,
     pub auth_token: Secret,
     pub webhook_url: String,
+    /// Told when Twilio reports a reply undelivered.
+    pub team: TeamConfig,
 }
 
 impl WhatsappWebhookConfig {
@@ -318,6 +325,7 @@ impl WhatsappWebhookConfig {
             intake: IntakeConfig::read(&env)?,
             auth_token: env.secret("TWILIO_AUTH_TOKEN")?,
             webhook_url: webhook_url(&env)?,
+            team: TeamConfig::from_env(&env)?,
         })
     }
 
@@ -337,6 +345,7 @@ pub struct WhatsappSenderConfig {
     /// The WhatsApp sender's number (`TWILIO_WHATSAPP_FROM`, E.164).
     pub from: String,
     pub status_callback_url: String,
+    pub team: TeamConfig,
 }
 
 impl WhatsappSenderConfig {
@@ -367,6 +376,7 @@ impl WhatsappSenderConfig {
                 .to_owned(),
             from,
             status_callback_url: status_callback_url(&webhook_url(&env)?),
+            team: TeamConfig::from_env(&env)?,
         })
     }
 

@@ -73,7 +73,7 @@ pub fn webform_api(config: config::WebformConfig, sdk: &SdkConfig) -> crate::lam
     )
 }
 
-#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "twilio-webhook"))]
+#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "twilio-webhook", feature = "sns"))]
 pub fn whatsapp_webhook(
     config: config::WhatsappWebhookConfig,
     sdk: &SdkConfig,
@@ -84,6 +84,7 @@ pub fn whatsapp_webhook(
         tickets,
         crate::twilio::signature::RequestValidator::new(config.auth_token.0),
         config.webhook_url,
+        team_alert(config.team, sdk),
     )
 }
 
@@ -201,13 +202,13 @@ pub fn agent(
         verifications: tickets.clone(),
         burst_settle: support_core::agent::BURST_SETTLE,
         autonomy: Arc::new(config.autonomy),
-        team: support_core::agent::Team {
-            presence: tickets,
-            notifier: Arc::new(crate::team::sns::SnsTeamNotifier::new(
-                aws_sdk_sns::Client::new(sdk),
-                config.team.topic_arn,
-            )),
-            console_url: config.team.console_url,
+        team: {
+            let alert = team_alert(config.team, sdk);
+            support_core::agent::Team {
+                presence: tickets,
+                notifier: alert.notifier,
+                console_url: alert.console_url,
+            }
         },
     }))
 }
@@ -234,6 +235,7 @@ pub fn operator_api(
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let queue = |url: String| Arc::new(crate::queue::sqs::SqsQueue::new(sqs.clone(), url)) as Arc<dyn MessageQueue>;
     let embedder = support_embedding::shared_embedder(&config.embedding_model_dir)?;
+    let alert = team_alert(config.team, sdk);
     let desk = OperatorDesk::new(DeskPorts {
         store: tickets.clone(),
         knowledge: Arc::new(support_core::knowledge::Knowledge::with_learned(
@@ -246,16 +248,13 @@ pub fn operator_api(
             whatsapp: config.whatsapp_outbound_queue_url.map(queue),
         },
         presence: tickets,
-        notifier: Arc::new(crate::team::sns::SnsTeamNotifier::new(
-            aws_sdk_sns::Client::new(sdk),
-            config.team.topic_arn,
-        )),
-        console_url: config.team.console_url,
+        notifier: alert.notifier,
+        console_url: alert.console_url,
     });
     Ok(crate::lambda::operator_http::OperatorApi::new(desk))
 }
 
-#[cfg(all(feature = "dynamodb", feature = "ses"))]
+#[cfg(all(feature = "dynamodb", feature = "ses", feature = "sns"))]
 pub fn email_delivery(config: config::EmailSenderConfig, sdk: &SdkConfig) -> support_core::delivery::EmailDelivery {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     support_core::delivery::EmailDelivery::new(
@@ -273,10 +272,11 @@ pub fn email_delivery(config: config::EmailSenderConfig, sdk: &SdkConfig) -> sup
         )),
         config.sender_address,
         config.site_url,
+        team_alert(config.team, sdk),
     )
 }
 
-#[cfg(feature = "ses-events")]
+#[cfg(all(feature = "ses-events", feature = "sns"))]
 pub fn mail_events(config: config::MailEventsConfig, sdk: &SdkConfig) -> support_core::delivery::bounces::MailEvents {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     support_core::delivery::bounces::MailEvents::new(
@@ -288,10 +288,23 @@ pub fn mail_events(config: config::MailEventsConfig, sdk: &SdkConfig) -> support
             dynamodb,
             config.tickets_table,
         )),
+        team_alert(config.team, sdk),
     )
 }
 
-#[cfg(all(feature = "dynamodb", feature = "twilio"))]
+/// The team's topic, told of escalations.
+#[cfg(feature = "sns")]
+fn team_alert(config: config::TeamConfig, sdk: &SdkConfig) -> support_core::delivery::TeamAlert {
+    support_core::delivery::TeamAlert {
+        notifier: Arc::new(crate::team::sns::SnsTeamNotifier::new(
+            aws_sdk_sns::Client::new(sdk),
+            config.topic_arn,
+        )),
+        console_url: config.console_url,
+    }
+}
+
+#[cfg(all(feature = "dynamodb", feature = "twilio", feature = "sns"))]
 pub fn whatsapp_delivery(
     config: config::WhatsappSenderConfig,
     sdk: &SdkConfig,
@@ -312,5 +325,6 @@ pub fn whatsapp_delivery(
         StatusCallback {
             url: config.status_callback_url,
         },
+        team_alert(config.team, sdk),
     ))
 }

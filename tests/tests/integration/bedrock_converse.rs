@@ -353,11 +353,8 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
         autonomy: Arc::new(support_core::autonomy::AutonomyPolicy::bundled()),
         team: support_core::agent::Team {
             presence: tickets,
-            notifier: Arc::new(support_aws::team::sns::SnsTeamNotifier::new(
-                aws_sdk_sns::Client::new(app.stack.sdk_config()),
-                app.team_topic_arn(),
-            )),
-            console_url: "http://localhost/console/".into(),
+            notifier: app.team_alert().notifier,
+            console_url: app.team_alert().console_url,
         },
     });
     let inbound = json!({

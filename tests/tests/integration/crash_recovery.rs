@@ -342,6 +342,7 @@ async fn a_crash_at_any_step_of_webhook_or_sender_loses_nothing_and_sends_nothin
         crashing.clone(),
         RequestValidator::new(token()),
         app.webhook_url(),
+        app.team_alert(),
     ));
     let twilio = TwilioMessages::new(
         &format!("{}{}", app.base_url, local_stack::TWILIO_STAND_IN_PATH),
@@ -358,7 +359,7 @@ async fn a_crash_at_any_step_of_webhook_or_sender_loses_nothing_and_sends_nothin
         first_backoff: Duration::from_millis(50),
     };
     let _ = sender.0.set(
-        WhatsappDelivery::new(crashing.clone(), Arc::new(twilio), callback)
+        WhatsappDelivery::new(crashing.clone(), Arc::new(twilio), callback, app.team_alert())
             .with_timing(retry, chrono::Duration::seconds(1)),
     );
 

@@ -33,6 +33,7 @@ fn ses_event(kind: &str, ses_message_id: &str, recipient: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bounce_hands_the_ticket_to_a_person_and_stops_further_mail() {
     let app = TestApp::spawn().await;
+    let team = app.subscribe_team().await;
     let (ticket_id, ses_id) = app.answered_form().await;
 
     app.stack
@@ -44,6 +45,14 @@ async fn a_bounce_hands_the_ticket_to_a_person_and_stops_further_mail() {
         .unwrap();
     let ticket = app.ticket_until(&ticket_id, |t| t["status"] == "escalated").await;
     assert_eq!(ticket["escalation_reason"], "delivery_failed");
+    // Like every escalation, the team is told, with SES's words and the ticket's link.
+    let notices = team.notices(1, Duration::from_secs(20)).await;
+    assert_eq!(notices[0].attributes["ticket_id"], ticket_id.as_str());
+    assert!(
+        notices[0].text.contains("550 5.1.1 user unknown"),
+        "{}",
+        notices[0].text
+    );
     assert_eq!(ticket["messages"][1]["delivery_status"], "undelivered");
     let meta = &app.ticket_items(&ticket_id, "META").await.unwrap()[0];
     let note = meta["escalation_note"].as_s().unwrap();

@@ -495,7 +495,6 @@ async fn a_persons_reply_stored_but_not_queued_is_sent_once_when_the_request_is_
     app.wait_for_emails(1).await;
 
     let env = app.stack.environment("OperatorApiFunction").unwrap();
-    let sdk = app.stack.sdk_config();
     let tickets = Arc::new(support_aws::tickets::dynamodb::DynamoTickets::new(
         app.dynamodb.clone(),
         env["TICKETS_TABLE"].clone(),
@@ -514,11 +513,8 @@ async fn a_persons_reply_stored_but_not_queued_is_sent_once_when_the_request_is_
             whatsapp: None,
         },
         presence: tickets,
-        notifier: Arc::new(support_aws::team::sns::SnsTeamNotifier::new(
-            aws_sdk_sns::Client::new(sdk),
-            app.team_topic_arn(),
-        )),
-        console_url: "http://localhost/console/".into(),
+        notifier: app.team_alert().notifier,
+        console_url: app.team_alert().console_url,
     });
     let id = support_core::domain::TicketId::parse(&ticket).unwrap();
     let now = chrono::Utc::now();

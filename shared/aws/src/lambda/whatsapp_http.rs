@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use lambda_http::{Body, Request, Response};
 use support_core::delivery::whatsapp::{record_status, StatusReport};
+use support_core::delivery::TeamAlert;
 use support_core::domain::{MessageId, TicketId};
 use support_core::intake::Intake;
 use support_core::ports::tickets::DeliveryLog;
@@ -36,6 +37,8 @@ pub struct WhatsappWebhook {
     validator: RequestValidator,
     /// The public URL of the incoming route, as configured at Twilio.
     webhook_url: String,
+    /// Told when Twilio reports a reply undelivered.
+    team: TeamAlert,
 }
 
 /// TwiML: nothing to say (the agent answers through the API), or a reply Twilio sends.
@@ -61,12 +64,14 @@ impl WhatsappWebhook {
         deliveries: Arc<dyn DeliveryLog>,
         validator: RequestValidator,
         webhook_url: String,
+        team: TeamAlert,
     ) -> Self {
         Self {
             intake,
             deliveries,
             validator,
             webhook_url,
+            team,
         }
     }
 
@@ -196,7 +201,7 @@ impl WhatsappWebhook {
             tracing::info!(status = ?field("MessageStatus"), idempotency_token = token, "a status callback that names no reply of ours");
             return Response::builder().status(204).body(Body::Empty).expect("valid");
         };
-        match record_status(self.deliveries.as_ref(), &report).await {
+        match record_status(self.deliveries.as_ref(), &self.team, &report).await {
             Ok(()) => {
                 tracing::info!(ticket_id = %report.ticket_id, status = %report.status, part = report.part, idempotency_token = token, "WhatsApp status");
                 Response::builder().status(204).body(Body::Empty).expect("valid")

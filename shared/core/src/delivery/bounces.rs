@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{DeliveryStatus, EscalationReason, MailEventKind};
+use super::TeamAlert;
+use crate::domain::{Channel, DeliveryStatus, EscalationReason, MailEventKind};
 use crate::ports::mailer::{Undeliverable, Undeliverables};
 use crate::ports::tickets::{DeliveryFailure, DeliveryLog};
 use crate::ports::InfraError;
@@ -25,11 +26,16 @@ pub struct MailEvent {
 pub struct MailEvents {
     undeliverables: Arc<dyn Undeliverables>,
     log: Arc<dyn DeliveryLog>,
+    team: TeamAlert,
 }
 
 impl MailEvents {
-    pub fn new(undeliverables: Arc<dyn Undeliverables>, log: Arc<dyn DeliveryLog>) -> Self {
-        Self { undeliverables, log }
+    pub fn new(undeliverables: Arc<dyn Undeliverables>, log: Arc<dyn DeliveryLog>, team: TeamAlert) -> Self {
+        Self {
+            undeliverables,
+            log,
+            team,
+        }
     }
 
     /// Records the event; safe to run again (SNS delivers at least once).
@@ -61,7 +67,9 @@ impl MailEvents {
             note: format!("{why}. No further mail goes to {}.", event.recipients.join(", ")),
             at: event.at,
         };
-        self.log.hand_over(&ticket, &message, &failure).await?;
+        self.team
+            .hand_over(self.log.as_ref(), &ticket, &message, Channel::Email, &failure)
+            .await?;
         tracing::warn!(%ticket, kind = %event.kind, "the email could not be delivered: handed to a person");
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use mail_builder::MessageBuilder;
 
-use super::{claim, SEND_LEASE};
+use super::{claim, TeamAlert, SEND_LEASE};
 use crate::agent::format::SIGNATURE;
 use crate::domain::{DeliveryStatus, EmailAddress, EmailThread, EscalationReason, OutboundReply};
 use crate::ports::mailer::{MailError, Mailer, Undeliverables};
@@ -20,6 +20,7 @@ pub struct EmailDelivery {
     from: EmailAddress,
     /// The public site (`https://support.example`), where a claimed address is confirmed.
     site_url: Option<String>,
+    team: TeamAlert,
 }
 
 /// The link that confirms a claimed address, under the site's URL.
@@ -109,6 +110,7 @@ impl EmailDelivery {
         undeliverables: Arc<dyn Undeliverables>,
         from: EmailAddress,
         site_url: Option<String>,
+        team: TeamAlert,
     ) -> Self {
         Self {
             log,
@@ -116,6 +118,7 @@ impl EmailDelivery {
             undeliverables,
             from,
             site_url,
+            team,
         }
     }
 
@@ -163,8 +166,14 @@ impl EmailDelivery {
             note,
             at: Utc::now(),
         };
-        self.log
-            .hand_over(&reply.ticket_id, &reply.message_id, &failure)
+        self.team
+            .hand_over(
+                self.log.as_ref(),
+                &reply.ticket_id,
+                &reply.message_id,
+                reply.channel,
+                &failure,
+            )
             .await?;
         Ok(())
     }

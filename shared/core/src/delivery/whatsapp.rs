@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{claim, SEND_LEASE};
+use super::{claim, TeamAlert, SEND_LEASE};
 use crate::agent::whatsapp_messages;
 use crate::domain::whatsapp::WINDOW_CLOSED_ERROR;
-use crate::domain::{DeliveryStatus, EscalationReason, MessageId, OutboundReply, TicketId};
+use crate::domain::{Channel, DeliveryStatus, EscalationReason, MessageId, OutboundReply, TicketId};
 use crate::ports::tickets::{DeliveryFailure, DeliveryLog};
 use crate::ports::whatsapp::{OutgoingMessage, ProviderMessage, WhatsappApi, WhatsappError};
 use crate::ports::InfraError;
@@ -64,16 +64,23 @@ pub struct WhatsappDelivery {
     log: Arc<dyn DeliveryLog>,
     api: Arc<dyn WhatsappApi>,
     status_callback: StatusCallback,
+    team: TeamAlert,
     retry: RetryPolicy,
     lease: chrono::Duration,
 }
 
 impl WhatsappDelivery {
-    pub fn new(log: Arc<dyn DeliveryLog>, api: Arc<dyn WhatsappApi>, status_callback: StatusCallback) -> Self {
+    pub fn new(
+        log: Arc<dyn DeliveryLog>,
+        api: Arc<dyn WhatsappApi>,
+        status_callback: StatusCallback,
+        team: TeamAlert,
+    ) -> Self {
         Self {
             log,
             api,
             status_callback,
+            team,
             retry: RetryPolicy::default(),
             lease: SEND_LEASE,
         }
@@ -115,7 +122,9 @@ impl WhatsappDelivery {
                 Err(WhatsappError::Refused { code, message }) => {
                     // Sending again would fail again: a person takes the ticket.
                     let failure = refusal(code, &message, Utc::now());
-                    self.log.hand_over(ticket, id, &failure).await?;
+                    self.team
+                        .hand_over(self.log.as_ref(), ticket, id, reply.channel, &failure)
+                        .await?;
                     tracing::warn!(code, error = %message, part, "Twilio refused the reply: handed to a person");
                     return Ok(());
                 }
@@ -205,7 +214,7 @@ pub struct StatusReport {
 /// Records a status callback. A failure of any part hands the ticket to a person with the
 /// error code; otherwise the reply's status follows its last part, and only forward. Each
 /// part's SID is recorded: a sender that stopped before recording one leaves no gap.
-pub async fn record_status(log: &dyn DeliveryLog, report: &StatusReport) -> Result<(), InfraError> {
+pub async fn record_status(log: &dyn DeliveryLog, team: &TeamAlert, report: &StatusReport) -> Result<(), InfraError> {
     let (ticket, id) = (&report.ticket_id, &report.message_id);
     if report.status.is_failure() {
         let code = report
@@ -222,7 +231,7 @@ pub async fn record_status(log: &dyn DeliveryLog, report: &StatusReport) -> Resu
             ),
             at: Utc::now(),
         };
-        log.hand_over(ticket, id, &failure).await?;
+        team.hand_over(log, ticket, id, Channel::Whatsapp, &failure).await?;
         tracing::warn!(status = %report.status, error_code = ?report.error_code, "the reply did not reach the customer: handed to a person");
         return Ok(());
     }
@@ -242,6 +251,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{Channel, ConversationMessage, CustomerId, Direction, Ticket};
+    use crate::ports::team::memory::MemoryTeam;
     use crate::ports::tickets::memory::MemoryTickets;
     use crate::ports::tickets::{ReplyLog, TicketReader, TurnRecord};
     use crate::records::{Actor, AuditAction};
@@ -364,7 +374,15 @@ mod tests {
         let callback = StatusCallback {
             url: "https://support.example/webhooks/whatsapp/status".into(),
         };
-        WhatsappDelivery::new(log, api, callback).with_timing(fast(), SEND_LEASE)
+        WhatsappDelivery::new(log, api, callback, alert(Arc::default())).with_timing(fast(), SEND_LEASE)
+    }
+
+    /// The team, told of failures through `team`.
+    fn alert(team: Arc<MemoryTeam>) -> TeamAlert {
+        TeamAlert {
+            notifier: team,
+            console_url: "https://support.example/console/".into(),
+        }
     }
 
     async fn status_of(log: &MemoryTickets, reply: &OutboundReply) -> (Option<DeliveryStatus>, Ticket) {
@@ -431,6 +449,7 @@ mod tests {
             StatusCallback {
                 url: "https://x.example/s".into(),
             },
+            alert(Arc::default()),
         )
         .with_timing(fast(), lease);
         sender.send(&reply).await.unwrap();
@@ -461,6 +480,8 @@ mod tests {
     #[tokio::test]
     async fn callbacks_move_a_reply_forward_only_and_a_failed_part_hands_it_over() {
         let log = Arc::new(MemoryTickets::default());
+        let team = Arc::new(MemoryTeam::default());
+        let alert = alert(team.clone());
         let reply = stored_reply(&log, "Go to Settings, then Members.").await;
         let report = |status, part| StatusReport {
             ticket_id: reply.ticket_id.clone(),
@@ -472,7 +493,7 @@ mod tests {
             error_code: None,
         };
         for status in [DeliveryStatus::Sent, DeliveryStatus::Read, DeliveryStatus::Delivered] {
-            record_status(log.as_ref(), &report(status, 1)).await.unwrap();
+            record_status(log.as_ref(), &alert, &report(status, 1)).await.unwrap();
         }
         assert_eq!(
             status_of(&log, &reply).await.0,
@@ -483,7 +504,7 @@ mod tests {
             error_code: Some(30008),
             ..report(DeliveryStatus::Undelivered, 0)
         };
-        record_status(log.as_ref(), &failed).await.unwrap();
+        record_status(log.as_ref(), &alert, &failed).await.unwrap();
         let (status, ticket) = status_of(&log, &reply).await;
         assert_eq!(status, Some(DeliveryStatus::Read), "what was read stays read");
         assert_eq!(ticket.escalation_reason, Some(EscalationReason::DeliveryFailed));
@@ -494,12 +515,16 @@ mod tests {
             (AuditAction::DeliveryFailed, Actor::System)
         );
         assert!(failure.why.unwrap().contains("30008"));
+        let told = team.notices();
+        assert_eq!(told.len(), 1, "the team is told once");
+        assert_eq!(told[0].reason, Some(EscalationReason::DeliveryFailed));
+        assert!(told[0].text().contains("30008"));
         // Twilio usually reports the closed window after accepting the message: the same reason.
         let window = StatusReport {
             error_code: Some(63016),
             ..report(DeliveryStatus::Failed, 1)
         };
-        record_status(log.as_ref(), &window).await.unwrap();
+        record_status(log.as_ref(), &alert, &window).await.unwrap();
         let (_, ticket) = status_of(&log, &reply).await;
         assert_eq!(ticket.escalation_reason, Some(EscalationReason::WindowClosed));
     }
