@@ -1093,6 +1093,10 @@ mod tests {
         );
         b.refs
             .insert("MailConfigurationSet".into(), "local-MailConfigurationSet".into());
+        b.refs.insert(
+            "TeamTopic".into(),
+            "arn:aws:sns:eu-west-1:123456789012:local-TeamTopic".into(),
+        );
         b
     }
 
@@ -1339,6 +1343,12 @@ mod tests {
             "the template default; the local stack overrides it"
         );
         assert_eq!(agent["BEDROCK_MODEL_ID"], "anthropic.claude-3-5-haiku-20241022-v1:0");
+
+        assert_eq!(
+            agent["TEAM_TOPIC_ARN"],
+            "arn:aws:sns:eu-west-1:123456789012:local-TeamTopic"
+        );
+        assert_eq!(agent["CONSOLE_URL"], "https://d111111abcdef8.cloudfront.net/console/");
 
         let sender = t.environment("EmailSenderFunction", &b).unwrap();
         assert_eq!(sender["SENDER_ADDRESS"], "support@tandem.example");

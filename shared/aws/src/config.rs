@@ -476,6 +476,9 @@ mod tests {
 
     use super::*;
 
+    const TEAM_TOPIC: (&str, &str) = ("TEAM_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:team");
+    const CONSOLE: (&str, &str) = ("CONSOLE_URL", "https://support.example/console/");
+
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
@@ -488,10 +491,28 @@ mod tests {
             ("TICKETS_TABLE", "t"),
             ("EMAIL_OUTBOUND_QUEUE_URL", "q"),
             ("EMBEDDING_MODEL_DIR", "/opt/m"),
+            TEAM_TOPIC,
+            CONSOLE,
         ];
+        let config = AgentConfig::from_lookup(lookup(&base)).unwrap();
+        assert_eq!(config.model, ModelProvider::Offline);
+        assert_eq!(config.autonomy, support_core::autonomy::AutonomyPolicy::bundled());
+        let mut reviewed = base.to_vec();
+        reviewed.push(("AUTONOMY_POLICY", r#"{"default": {"mode": "supervised"}}"#));
+        assert!(
+            matches!(
+                AgentConfig::from_lookup(lookup(&reviewed)),
+                Err(ConfigError::Invalid {
+                    name: "AUTONOMY_POLICY",
+                    ..
+                })
+            ),
+            "a supervised policy without a threshold is refused at start"
+        );
+        let without_team: Vec<_> = base.iter().copied().filter(|(k, _)| *k != "TEAM_TOPIC_ARN").collect();
         assert_eq!(
-            AgentConfig::from_lookup(lookup(&base)).unwrap().model,
-            ModelProvider::Offline
+            AgentConfig::from_lookup(lookup(&without_team)),
+            Err(ConfigError::Missing("TEAM_TOPIC_ARN"))
         );
         let mut bedrock = base.to_vec();
         bedrock.push(("MODEL_PROVIDER", "bedrock"));
@@ -515,6 +536,8 @@ mod tests {
             ("TWILIO_AUTH_TOKEN", "s3cret-token"),
             ("TWILIO_WHATSAPP_FROM", "+14155238886"),
             ("TWILIO_WEBHOOK_URL", "https://support.example/webhooks/whatsapp"),
+            TEAM_TOPIC,
+            CONSOLE,
         ];
         let config = WhatsappSenderConfig::from_lookup(lookup(&ok)).unwrap();
         assert_eq!(config.api_base_url, "https://api.twilio.com");
@@ -548,6 +571,8 @@ mod tests {
             ("TICKETS_TABLE", "t"),
             ("SENDER_ADDRESS", "support@tandem.example"),
             ("SES_CONFIGURATION_SET", ""),
+            TEAM_TOPIC,
+            CONSOLE,
         ];
         assert_eq!(
             EmailSenderConfig::from_lookup(lookup(&ok)).unwrap().configuration_set,
