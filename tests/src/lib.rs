@@ -168,8 +168,8 @@ impl TestApp {
     }
 
     /// The team's topic as the functions publish to it (escalations, delivery failures).
-    pub fn team_alert(&self) -> support_core::delivery::TeamAlert {
-        support_core::delivery::TeamAlert {
+    pub fn team_alert(&self) -> support_core::ports::team::TeamAlert {
+        support_core::ports::team::TeamAlert {
             notifier: Arc::new(support_aws::team::sns::SnsTeamNotifier::new(
                 aws_sdk_sns::Client::new(self.stack.sdk_config()),
                 self.team_topic_arn(),

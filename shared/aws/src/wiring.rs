@@ -202,13 +202,9 @@ pub fn agent(
         verifications: tickets.clone(),
         burst_settle: support_core::agent::BURST_SETTLE,
         autonomy: Arc::new(config.autonomy),
-        team: {
-            let alert = team_alert(config.team, sdk);
-            support_core::agent::Team {
-                presence: tickets,
-                notifier: alert.notifier,
-                console_url: alert.console_url,
-            }
+        team: support_core::agent::Team {
+            presence: tickets,
+            alert: team_alert(config.team, sdk),
         },
     }))
 }
@@ -235,7 +231,6 @@ pub fn operator_api(
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let queue = |url: String| Arc::new(crate::queue::sqs::SqsQueue::new(sqs.clone(), url)) as Arc<dyn MessageQueue>;
     let embedder = support_embedding::shared_embedder(&config.embedding_model_dir)?;
-    let alert = team_alert(config.team, sdk);
     let desk = OperatorDesk::new(DeskPorts {
         store: tickets.clone(),
         knowledge: Arc::new(support_core::knowledge::Knowledge::with_learned(
@@ -248,8 +243,7 @@ pub fn operator_api(
             whatsapp: config.whatsapp_outbound_queue_url.map(queue),
         },
         presence: tickets,
-        notifier: alert.notifier,
-        console_url: alert.console_url,
+        alert: team_alert(config.team, sdk),
     });
     Ok(crate::lambda::operator_http::OperatorApi::new(desk))
 }
@@ -294,8 +288,8 @@ pub fn mail_events(config: config::MailEventsConfig, sdk: &SdkConfig) -> support
 
 /// The team's topic, told of escalations.
 #[cfg(feature = "sns")]
-fn team_alert(config: config::TeamConfig, sdk: &SdkConfig) -> support_core::delivery::TeamAlert {
-    support_core::delivery::TeamAlert {
+fn team_alert(config: config::TeamConfig, sdk: &SdkConfig) -> support_core::ports::team::TeamAlert {
+    support_core::ports::team::TeamAlert {
         notifier: Arc::new(crate::team::sns::SnsTeamNotifier::new(
             aws_sdk_sns::Client::new(sdk),
             config.topic_arn,

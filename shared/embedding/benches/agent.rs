@@ -171,8 +171,10 @@ async fn main() {
         autonomy: Arc::new(support_core::autonomy::AutonomyPolicy::bundled()),
         team: support_core::agent::Team {
             presence: team.clone(),
-            notifier: team,
-            console_url: "http://localhost/console/".into(),
+            alert: support_core::ports::team::TeamAlert {
+                notifier: team,
+                console_url: "http://localhost/console/".into(),
+            },
         },
     });
     let mut micros = Vec::new();

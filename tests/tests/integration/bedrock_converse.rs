@@ -353,8 +353,7 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
         autonomy: Arc::new(support_core::autonomy::AutonomyPolicy::bundled()),
         team: support_core::agent::Team {
             presence: tickets,
-            notifier: app.team_alert().notifier,
-            console_url: app.team_alert().console_url,
+            alert: app.team_alert(),
         },
     });
     let inbound = json!({

@@ -513,8 +513,7 @@ async fn a_persons_reply_stored_but_not_queued_is_sent_once_when_the_request_is_
             whatsapp: None,
         },
         presence: tickets,
-        notifier: app.team_alert().notifier,
-        console_url: app.team_alert().console_url,
+        alert: app.team_alert(),
     });
     let id = support_core::domain::TicketId::parse(&ticket).unwrap();
     let now = chrono::Utc::now();

@@ -35,6 +35,36 @@ pub fn media_type(request: &Request) -> String {
         .to_ascii_lowercase()
 }
 
+/// A header value in a safe format (it reaches logs and keys), or `None`.
+pub fn safe_header<'a>(request: &'a Request, name: &str, min: usize, max: usize) -> Option<Result<&'a str, ()>> {
+    let value = request.headers().get(name)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .filter(|v| (min..=max).contains(&v.len()))
+            .filter(|v| {
+                v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+            })
+            .ok_or(()),
+    )
+}
+
+/// What a client is told about an Idempotency-Key that breaks the rule.
+pub const IDEMPOTENCY_KEY_RULE: &str = "Idempotency-Key must be 8 to 128 letters, digits, - or _";
+
+/// The request's Idempotency-Key (the same key again is the same request): `None` without
+/// one, an error for one that breaks [`IDEMPOTENCY_KEY_RULE`].
+pub fn idempotency_key(request: &Request) -> Option<Result<&str, ()>> {
+    safe_header(request, "idempotency-key", 8, 128).map(|key| {
+        key.and_then(|k| match k.contains([':', '.']) {
+            true => Err(()),
+            false => Ok(k),
+        })
+    })
+}
+
 pub fn json_response(status: u16, body: Value) -> Response<Body> {
     Response::builder()
         .status(status)

@@ -15,7 +15,7 @@ use support_core::desk::{DeskError, OperatorDesk, QueueFilter};
 use support_core::domain::{parse_variant, CustomerId, EscalationReason, MessageId, Operator, TicketId, VariantNames};
 use support_core::ports::tickets::ProposalDecision;
 
-use super::http::{body_bytes, json_response};
+use super::http::{self, body_bytes, json_response};
 
 /// Every operator route, behind the HTTP API's JWT authorizer (template.yaml).
 pub const OPERATOR: &str = "ANY /operator/{proxy+}";
@@ -397,17 +397,9 @@ fn json_body_or_default<T: serde::de::DeserializeOwned + Default>(request: &Requ
 
 /// A write's Idempotency-Key: required, so that a retried request never acts twice.
 fn idempotency_key(request: &Request) -> Result<String, Refusal> {
-    let key = request
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or_default();
-    let valid =
-        (8..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    match valid {
-        true => Ok(key.to_owned()),
-        false => Err(Refusal(
+    match http::idempotency_key(request) {
+        Some(Ok(key)) => Ok(key.to_owned()),
+        _ => Err(Refusal(
             400,
             "Every write needs an Idempotency-Key header of 8 to 128 letters, digits, - or _.".into(),
         )),

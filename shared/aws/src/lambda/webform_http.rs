@@ -16,7 +16,9 @@ use support_core::ports::tickets::Verifications;
 use support_core::ports::InfraError;
 use support_core::webform::{validate, validate_follow_up, FieldError, TicketView};
 
-use super::http::{body_bytes, error, json_response, media_type, page, route_key, unavailable};
+use super::http::{
+    self, body_bytes, error, json_response, media_type, page, route_key, safe_header, unavailable, IDEMPOTENCY_KEY_RULE,
+};
 
 pub const SUBMIT: &str = "POST /support/submit";
 pub const TICKET_STATUS: &str = "GET /support/ticket/{id}";
@@ -45,22 +47,6 @@ pub struct WebformPorts {
 pub struct WebformApi {
     intake: Intake,
     ports: WebformPorts,
-}
-
-/// A header value in a safe format (it reaches logs and keys), or `None`.
-fn safe_header<'a>(request: &'a Request, name: &str, min: usize, max: usize) -> Option<Result<&'a str, ()>> {
-    let value = request.headers().get(name)?;
-    Some(
-        value
-            .to_str()
-            .ok()
-            .filter(|v| (min..=max).contains(&v.len()))
-            .filter(|v| {
-                v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-            })
-            .ok_or(()),
-    )
 }
 
 impl WebformApi {
@@ -313,13 +299,9 @@ fn correlation_id(request: &Request) -> String {
 
 /// The attempt's Idempotency-Key (the same key again is the same request), or a new one.
 fn idempotency_key(request: &Request) -> Result<String, Rejection> {
-    match safe_header(request, "idempotency-key", 8, 128) {
-        Some(Ok(key)) if !key.contains([':', '.']) => Ok(key.to_owned()),
-        Some(_) => Err(reject(
-            400,
-            "invalid_idempotency_key",
-            "Idempotency-Key must be 8 to 128 letters, digits, - or _",
-        )),
+    match http::idempotency_key(request) {
+        Some(Ok(key)) => Ok(key.to_owned()),
+        Some(Err(())) => Err(reject(400, "invalid_idempotency_key", IDEMPOTENCY_KEY_RULE)),
         None => Ok(uuid::Uuid::new_v4().to_string()),
     }
 }

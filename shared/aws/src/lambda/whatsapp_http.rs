@@ -10,9 +10,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use lambda_http::{Body, Request, Response};
 use support_core::delivery::whatsapp::{record_status, StatusReport};
-use support_core::delivery::TeamAlert;
 use support_core::domain::{MessageId, TicketId};
 use support_core::intake::Intake;
+use support_core::ports::team::TeamAlert;
 use support_core::ports::tickets::DeliveryLog;
 
 use super::http::{body_bytes, error, media_type, route_key, unavailable};

@@ -32,7 +32,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsOutput};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -531,7 +533,7 @@ impl DynamoTickets {
     /// or read when the service did not return it.
     async fn replayed_ticket<R>(
         &self,
-        error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+        error: &SdkError<TransactWriteItemsError, R>,
         key: &str,
     ) -> Result<TicketId, InfraError> {
         let returned = match error.as_service_error() {
@@ -555,6 +557,18 @@ impl DynamoTickets {
             }
         };
         TicketId::parse(&ticket).map_err(|e| InfraError::new("read idempotency record", e))
+    }
+
+    /// Writes all or nothing; a cancellation names the condition that failed, by index.
+    async fn transact(
+        &self,
+        writes: Vec<TransactWriteItem>,
+    ) -> Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
     }
 
     /// One item by its key, read consistently.
@@ -696,12 +710,7 @@ impl IntakeLog for DynamoTickets {
             ]);
             writes.push(self.put(item, None));
         }
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
+        let written = self.transact(writes).await;
         let Err(e) = written else {
             return Ok(Stored::New);
         };
@@ -966,12 +975,7 @@ impl ReplyLog for DynamoTickets {
                 .map(|d| self.put(to_item(&DecisionItem::new(d)), None)),
         );
         writes.extend(turn.audit.iter().map(|a| self.put(to_item(&AuditItem::new(a)), None)));
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
+        let written = self.transact(writes).await;
         match written {
             Ok(_) => Ok(ReplyRecorded::Recorded),
             Err(e) if cancelled_by_condition(&e, 1) && !cancelled_by_condition(&e, 0) => Ok(ReplyRecorded::PersonHasIt),
@@ -1217,12 +1221,7 @@ impl DeliveryLog for DynamoTickets {
         for key in thread_keys {
             writes.push(self.put(to_item(&ThreadItem::new(key, ticket, id)), None));
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-            .map_err(infra("mark sent"))?;
+        self.transact(writes).await.map_err(infra("mark sent"))?;
         Ok(())
     }
 
@@ -1285,14 +1284,9 @@ impl DeliveryLog for DynamoTickets {
             .expression_attribute_values(":note", s(&failure.note))
             .build()
             .map_err(|e| InfraError::new("build message update", e))?;
-        let written = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(failed).build())
-            .transact_items(TransactWriteItem::builder().update(handed_over.clone()).build())
-            .transact_items(audit.clone())
-            .send()
-            .await;
+        let handed_over = TransactWriteItem::builder().update(handed_over).build();
+        let failed = TransactWriteItem::builder().update(failed).build();
+        let written = self.transact(vec![failed, handed_over.clone(), audit.clone()]).await;
         match written {
             Ok(_) => Ok(()),
             // The message got further meanwhile (delivered, read): it keeps its status; the
@@ -1305,12 +1299,8 @@ impl DeliveryLog for DynamoTickets {
                     .expression_attribute_values(":note", s(&failure.note))
                     .build()
                     .map_err(|e| InfraError::new("build message update", e))?;
-                self.client
-                    .transact_write_items()
-                    .transact_items(TransactWriteItem::builder().update(noted).build())
-                    .transact_items(TransactWriteItem::builder().update(handed_over).build())
-                    .transact_items(audit)
-                    .send()
+                let noted = TransactWriteItem::builder().update(noted).build();
+                self.transact(vec![noted, handed_over, audit])
                     .await
                     .map_err(infra("hand over"))?;
                 Ok(())

@@ -40,9 +40,7 @@ use crate::knowledge::{Knowledge, KnowledgeBase};
 use crate::ports::customers::IdentityLinks;
 use crate::ports::engine::prompt::history_text;
 use crate::ports::engine::{Engine, HistoryLine, Turn};
-use crate::ports::team::{
-    console_link, pick_assignee, NoticeKind, Presence, TeamNotice, TeamNotifier, PRESENCE_WINDOW,
-};
+use crate::ports::team::{pick_assignee, NoticeKind, Presence, TeamAlert, TeamNotice, PRESENCE_WINDOW};
 use crate::ports::tickets::{
     AgentRun, HistoryReader, ReplyLog, ReplyRecorded, TicketOutcome, TurnRecord, Verifications,
 };
@@ -79,9 +77,7 @@ pub struct AgentPorts {
 /// The people the agent hands tickets to.
 pub struct Team {
     pub presence: Arc<dyn Presence>,
-    pub notifier: Arc<dyn TeamNotifier>,
-    /// The operator console's address, for the links in notices.
-    pub console_url: String,
+    pub alert: TeamAlert,
 }
 
 pub struct Agent {
@@ -518,9 +514,9 @@ impl Agent {
             reason,
             summary,
             assignee,
-            link: console_link(&team.console_url, &message.ticket.id),
+            link: team.alert.link(&message.ticket.id),
         };
-        team.notifier.notify(&notice).await?;
+        team.alert.notify(&notice).await?;
         Ok(())
     }
 
@@ -837,8 +833,10 @@ mod tests {
                 autonomy: Arc::new(autonomy),
                 team: Team {
                     presence: team.clone(),
-                    notifier: team.clone(),
-                    console_url: "https://console.example/console/".into(),
+                    alert: TeamAlert {
+                        notifier: team.clone(),
+                        console_url: "https://console.example/console/".into(),
+                    },
                 },
             }),
             team,

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::TeamAlert;
 use crate::domain::{Channel, DeliveryStatus, EscalationReason, MailEventKind};
 use crate::ports::mailer::{Undeliverable, Undeliverables};
+use crate::ports::team::TeamAlert;
 use crate::ports::tickets::{DeliveryFailure, DeliveryLog};
 use crate::ports::InfraError;
 

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use chrono::Utc;
 use mail_builder::MessageBuilder;
 
-use super::{claim, TeamAlert, SEND_LEASE};
+use super::{claim, SEND_LEASE};
 use crate::agent::format::SIGNATURE;
 use crate::domain::{DeliveryStatus, EmailAddress, EmailThread, EscalationReason, OutboundReply};
 use crate::ports::mailer::{MailError, Mailer, Undeliverables};
+use crate::ports::team::TeamAlert;
 use crate::ports::tickets::{DeliveryFailure, DeliveryLog};
 use crate::webform::CONFIRM_PATH;
 use crate::ProcessingError;

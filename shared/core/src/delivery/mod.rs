@@ -12,10 +12,9 @@ pub use email::{compose_mime, reply_message_id, EmailDelivery};
 
 use std::sync::Arc;
 
-use crate::domain::{Channel, MessageId, OutboundReply, Sender, TicketId};
+use crate::domain::{Channel, OutboundReply, Sender};
 use crate::ports::queue::{MessageQueue, QueueMessage};
-use crate::ports::team::{console_link, NoticeKind, TeamNotice, TeamNotifier};
-use crate::ports::tickets::{Claim, DeliveryFailure, DeliveryLog, SendClaim};
+use crate::ports::tickets::{Claim, DeliveryLog, SendClaim};
 use crate::ports::InfraError;
 use crate::ProcessingError;
 
@@ -60,41 +59,6 @@ pub async fn enqueue(queue: &Arc<dyn MessageQueue>, outbound: &OutboundReply) ->
         correlation_id: outbound.correlation_id.clone(),
     };
     queue.send(queued).await
-}
-
-/// The team, told when a reply could not reach the customer: like every escalation, a
-/// delivery failure is published on the team's topic.
-#[derive(Clone)]
-pub struct TeamAlert {
-    pub notifier: Arc<dyn TeamNotifier>,
-    /// The operator console's address, for the link in the notice.
-    pub console_url: String,
-}
-
-impl TeamAlert {
-    /// The ticket goes to a person (the failure recorded with it), then the team is told.
-    /// Run again on a redelivery, the record stays one and the notice may repeat.
-    pub async fn hand_over(
-        &self,
-        log: &dyn DeliveryLog,
-        ticket: &TicketId,
-        message: &MessageId,
-        channel: Channel,
-        failure: &DeliveryFailure,
-    ) -> Result<(), InfraError> {
-        log.hand_over(ticket, message, failure).await?;
-        let notice = TeamNotice {
-            kind: NoticeKind::Escalated,
-            ticket_id: ticket.clone(),
-            channel,
-            subject: "a reply could not be delivered".into(),
-            reason: Some(failure.reason),
-            summary: failure.note.clone(),
-            assignee: None,
-            link: console_link(&self.console_url, ticket),
-        };
-        self.notifier.notify(&notice).await
-    }
 }
 
 /// How long a send attempt holds its claim before a retry may take over.

@@ -13,10 +13,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{claim, TeamAlert, SEND_LEASE};
+use super::{claim, SEND_LEASE};
 use crate::agent::whatsapp_messages;
 use crate::domain::whatsapp::WINDOW_CLOSED_ERROR;
 use crate::domain::{Channel, DeliveryStatus, EscalationReason, MessageId, OutboundReply, TicketId};
+use crate::ports::team::TeamAlert;
 use crate::ports::tickets::{DeliveryFailure, DeliveryLog};
 use crate::ports::whatsapp::{OutgoingMessage, ProviderMessage, WhatsappApi, WhatsappError};
 use crate::ports::InfraError;

@@ -20,7 +20,7 @@ use crate::domain::{
 use crate::email::own_words;
 use crate::knowledge::Knowledge;
 use crate::ports::queue::MessageQueue;
-use crate::ports::team::{console_link, NoticeKind, Presence, TeamNotice, TeamNotifier};
+use crate::ports::team::{NoticeKind, Presence, TeamAlert, TeamNotice};
 use crate::ports::tickets::{
     Applied, Desk, DeskRecord, DraftRelease, HistoryReader, Proposal, ProposalDecision, ProposalStatus, TicketChange,
     TicketRecords,
@@ -69,8 +69,7 @@ pub struct DeskPorts {
     pub history: Arc<dyn HistoryReader>,
     pub outbound: Outbound,
     pub presence: Arc<dyn Presence>,
-    pub notifier: Arc<dyn TeamNotifier>,
-    pub console_url: String,
+    pub alert: TeamAlert,
 }
 
 pub struct OperatorDesk {
@@ -426,9 +425,9 @@ impl OperatorDesk {
             reason: Some(reason),
             summary: format!("Escalated by {operator}: {note}"),
             assignee: None,
-            link: console_link(&self.ports.console_url, &ticket.id),
+            link: self.ports.alert.link(&ticket.id),
         };
-        self.ports.notifier.notify(&notice).await?;
+        self.ports.alert.notify(&notice).await?;
         Ok(summary)
     }
 

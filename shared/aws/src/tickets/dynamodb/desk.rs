@@ -351,12 +351,7 @@ impl Desk for DynamoTickets {
             writes.push(TransactWriteItem::builder().update(update).build());
         }
         writes.extend(record.audit.iter().map(|a| self.put(to_item(&AuditItem::new(a)), None)));
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
+        let written = self.transact(writes).await;
         let Err(e) = written else {
             return Ok(Applied::Done);
         };
@@ -441,12 +436,7 @@ impl Desk for DynamoTickets {
             .map_err(|e| InfraError::new("build proposal decision", e))?;
         writes.insert(0, TransactWriteItem::builder().update(update).build());
         writes.push(self.put(to_item(&AuditItem::new(audit)), None));
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
+        let written = self.transact(writes).await;
         match written {
             Ok(_) => Ok(self.proposals().await?.into_iter().find(|p| p.id == id)),
             Err(e) if cancelled_by_condition(&e, 0) => Ok(None),

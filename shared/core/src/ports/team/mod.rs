@@ -6,8 +6,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use std::sync::Arc;
+
+use super::tickets::{DeliveryFailure, DeliveryLog};
 use super::InfraError;
-use crate::domain::{Channel, EscalationReason, TicketId};
+use crate::domain::{Channel, EscalationReason, MessageId, TicketId};
 
 /// How long an operator counts as online after the console last reported them.
 pub const PRESENCE_WINDOW: chrono::Duration = chrono::Duration::minutes(5);
@@ -77,6 +80,50 @@ impl TeamNotice {
 #[async_trait]
 pub trait TeamNotifier: Send + Sync {
     async fn notify(&self, notice: &TeamNotice) -> Result<(), InfraError>;
+}
+
+/// The team's topic, and the console its notices link to: told of every escalation (the
+/// agent's, a person's, a reply that could not reach the customer).
+#[derive(Clone)]
+pub struct TeamAlert {
+    pub notifier: Arc<dyn TeamNotifier>,
+    /// The operator console's address, for the link in the notice.
+    pub console_url: String,
+}
+
+impl TeamAlert {
+    /// The ticket in the operator console.
+    pub fn link(&self, ticket: &TicketId) -> String {
+        console_link(&self.console_url, ticket)
+    }
+
+    pub async fn notify(&self, notice: &TeamNotice) -> Result<(), InfraError> {
+        self.notifier.notify(notice).await
+    }
+
+    /// The ticket goes to a person (the failure recorded with it), then the team is told.
+    /// Run again on a redelivery, the record stays one and the notice may repeat.
+    pub async fn hand_over(
+        &self,
+        log: &dyn DeliveryLog,
+        ticket: &TicketId,
+        message: &MessageId,
+        channel: Channel,
+        failure: &DeliveryFailure,
+    ) -> Result<(), InfraError> {
+        log.hand_over(ticket, message, failure).await?;
+        let notice = TeamNotice {
+            kind: NoticeKind::Escalated,
+            ticket_id: ticket.clone(),
+            channel,
+            subject: "a reply could not be delivered".into(),
+            reason: Some(failure.reason),
+            summary: failure.note.clone(),
+            assignee: None,
+            link: self.link(ticket),
+        };
+        self.notify(&notice).await
+    }
 }
 
 /// The console's link to a ticket.
