@@ -176,9 +176,10 @@ impl Handled {
 
     /// The turn's decisions, each with its confidence: what was it about, how to answer,
     /// whether a person must take over, and the answer drafted (when there is one).
-    fn decisions(&self, message: &QueuedMessage, answer: Option<&str>) -> Vec<DecisionRecord> {
+    fn decisions(&self, message: &QueuedMessage) -> Vec<DecisionRecord> {
         let confidence = self.answer_confidence();
-        let (strategy, escalation, escalation_confidence) = match &self.decision {
+        // How to answer and whether to escalate are decided together, as surely.
+        let (strategy, escalation, decided_confidence) = match &self.decision {
             Decision::Respond { sources, .. } if sources.is_empty() => ("rule", "answer".to_owned(), confidence),
             Decision::Respond { .. } => ("knowledge", "answer".to_owned(), confidence),
             Decision::Escalate { reason, .. } => (
@@ -202,18 +203,11 @@ impl Handled {
                 self.category.category.to_string(),
                 self.category.confidence,
             ),
-            decision(
-                DecisionKind::Strategy,
-                strategy.to_owned(),
-                match self.decision {
-                    Decision::Escalate { .. } => escalation_confidence,
-                    Decision::Respond { .. } => confidence,
-                },
-            ),
-            decision(DecisionKind::Escalation, escalation, escalation_confidence),
+            decision(DecisionKind::Strategy, strategy.to_owned(), decided_confidence),
+            decision(DecisionKind::Escalation, escalation, decided_confidence),
         ];
-        if let Some(answer) = answer {
-            decisions.push(decision(DecisionKind::Draft, at_most(answer, 500, "…"), confidence));
+        if let Decision::Respond { text, .. } = &self.decision {
+            decisions.push(decision(DecisionKind::Draft, at_most(text, 500, "…"), confidence));
         }
         decisions
     }
@@ -446,10 +440,7 @@ impl Agent {
             }),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
-        let decisions = handled.decisions(
-            message,
-            matches!(handled.decision, Decision::Respond { .. }).then_some(answer.as_str()),
-        );
+        let decisions = handled.decisions(message);
         let audit = turn_audit(message, &handled, &reply, held, answer_confidence, assignee.as_deref());
         let record = TurnRecord {
             reply,

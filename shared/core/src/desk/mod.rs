@@ -118,7 +118,7 @@ impl OperatorDesk {
         };
         // Filters after the read: read enough that a narrow filter still fills the page.
         let tickets = self.ports.store.queue(&statuses, filter.limit.max(1) * 4).await?;
-        let summaries: Vec<TicketSummary> = tickets
+        let mut tickets: Vec<TicketSummary> = tickets
             .iter()
             .map(|t| TicketSummary::of(t, now))
             .filter(|t| filter.channel.is_none_or(|c| t.channel == c))
@@ -126,8 +126,7 @@ impl OperatorDesk {
             .filter(|t| filter.sla.is_none_or(|s| t.sla.state == s))
             .filter(|t| filter.older_than_minutes.is_none_or(|m| t.age_minutes >= m))
             .collect();
-        let sla_counts = summaries.iter().map(|t| t.sla.state).collect();
-        let mut tickets = summaries;
+        let sla_counts = tickets.iter().map(|t| t.sla.state).collect();
         tickets.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
         tickets.truncate(filter.limit.max(1));
         Ok(QueueView { tickets, sla_counts })
@@ -169,7 +168,8 @@ impl OperatorDesk {
 
     /// How `body` will look on the ticket's channel.
     pub async fn preview(&self, id: &TicketId, body: &str) -> Result<Preview, DeskError> {
-        let ticket = self.records(id).await?.ticket;
+        // Asked as the person types: the ticket alone, not its records.
+        let ticket = self.ticket_now(id).await?;
         let body = checked_body(body)?;
         Ok(preview(&ticket, &formatted(&ticket, &body)))
     }
@@ -315,7 +315,7 @@ impl OperatorDesk {
             .replayed(&request_key(key, AuditAction::Resolved.as_str()))
             .await?
         {
-            let summary = TicketSummary::of(&self.records(id).await?.ticket, now);
+            let summary = TicketSummary::of(&self.ticket_now(id).await?, now);
             return Ok((summary, parse_replay(&replayed)?));
         }
         let records = self.records(id).await?;
@@ -681,6 +681,15 @@ impl OperatorDesk {
         ))
     }
 
+    /// The ticket alone, as it is now (one read, where its records are not needed).
+    async fn ticket_now(&self, id: &TicketId) -> Result<Ticket, DeskError> {
+        self.ports
+            .store
+            .ticket(id)
+            .await?
+            .ok_or(DeskError::NotFound("no such ticket"))
+    }
+
     async fn records(&self, id: &TicketId) -> Result<TicketRecords, DeskError> {
         self.ports
             .store
@@ -803,7 +812,7 @@ impl OperatorDesk {
         now: DateTime<Utc>,
     ) -> Result<Option<TicketSummary>, DeskError> {
         match self.ports.store.replayed(&request_key(key, action.as_str())).await? {
-            Some(_) => Ok(Some(TicketSummary::of(&self.records(id).await?.ticket, now))),
+            Some(_) => Ok(Some(TicketSummary::of(&self.ticket_now(id).await?, now))),
             None => Ok(None),
         }
     }
@@ -827,9 +836,7 @@ impl OperatorDesk {
     /// too: it changed nothing, so the ticket is read again).
     async fn apply_and_summarise(&self, record: &DeskRecord, now: DateTime<Utc>) -> Result<TicketSummary, DeskError> {
         match self.ports.store.apply(record).await? {
-            Applied::Done | Applied::Replay(_) => {
-                Ok(TicketSummary::of(&self.records(&record.ticket).await?.ticket, now))
-            }
+            Applied::Done | Applied::Replay(_) => Ok(TicketSummary::of(&self.ticket_now(&record.ticket).await?, now)),
             Applied::Moved => Err(moved()),
         }
     }

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use support_core::domain::{ConversationMessage, CustomerId, DeliveryStatus, Handler, Ticket, TicketId, TicketStatus};
 use support_core::ports::team::{Presence, PRESENCE_WINDOW};
 use support_core::ports::tickets::{
-    AgentRun, Applied, Desk, DeskRecord, Proposal, ProposalDecision, ProposalStatus, TicketRecords,
+    AgentRun, Applied, Desk, DeskRecord, IntakeLog, Proposal, ProposalDecision, ProposalStatus, TicketRecords,
 };
 use support_core::ports::InfraError;
 use support_core::records::{AuditEntry, DecisionRecord};
@@ -219,6 +219,10 @@ impl Desk for DynamoTickets {
             decisions,
             audit,
         }))
+    }
+
+    async fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, InfraError> {
+        IntakeLog::ticket(self, id).await
     }
 
     async fn customer_tickets(&self, customer: &CustomerId) -> Result<Vec<Ticket>, InfraError> {

@@ -470,6 +470,9 @@ pub trait Desk: Send + Sync {
 
     async fn records(&self, ticket: &TicketId) -> Result<Option<TicketRecords>, InfraError>;
 
+    /// The ticket alone (one read).
+    async fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, InfraError>;
+
     /// A customer's tickets, newest first.
     async fn customer_tickets(&self, customer: &CustomerId) -> Result<Vec<Ticket>, InfraError>;
 
