@@ -19,6 +19,7 @@ pub mod ports;
 pub mod records;
 pub mod sla;
 pub mod stats;
+pub mod telemetry;
 pub mod webform;
 
 /// Why a queued record could not be processed. Either way it is reported failed, so the
