@@ -1355,6 +1355,12 @@ mod tests {
         assert_eq!(sender["SES_CONFIGURATION_SET"], "local-MailConfigurationSet");
         assert_eq!(sender["TICKETS_TABLE"], "local-tickets");
         assert_eq!(sender["SITE_URL"], "https://d111111abcdef8.cloudfront.net");
+
+        // Globals give the functions the metrics' namespace and the stack's name.
+        for env in [&webform, &agent, &sender] {
+            assert_eq!(env["METRICS_NAMESPACE"], "CustomerSuccessAgent");
+            assert_eq!(env["SERVICE_NAME"], "local");
+        }
     }
 
     #[test]
