@@ -456,16 +456,34 @@ fn every_alarm_tells_the_alarm_topic_and_is_on_the_dashboard() {
         .filter_map(Json::as_str)
         .collect();
     assert!(OPERATIONS.alarms.len() >= 12);
+    let runbook = std::fs::read_to_string(local_stack::workspace_root().join("docs/runbook.md")).expect("the runbook");
+    let sections: BTreeSet<String> = runbook
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|heading| {
+            // GitHub's anchor of a heading: lower case, spaces to hyphens, punctuation dropped.
+            let text = heading.trim_start_matches('#').trim().to_lowercase();
+            text.chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
     for (id, alarm) in &OPERATIONS.alarms {
         let topic = serde_json::json!(["AlarmTopic"]);
         assert_eq!(alarm["AlarmActions"], topic, "{id}: fires to the alarm topic");
         assert_eq!(alarm["OKActions"], topic, "{id}: tells when it clears");
         assert!(alarm["TreatMissingData"].is_string(), "{id}: missing data is a choice");
+        let section = alarm["AlarmDescription"]
+            .as_str()
+            .and_then(|d| d.split("docs/runbook.md#").nth(1))
+            .unwrap_or_else(|| panic!("{id}: its description points at the runbook"));
         assert!(
-            alarm["AlarmDescription"]
-                .as_str()
-                .is_some_and(|d| d.contains("docs/runbook.md#")),
-            "{id}: its description points at the runbook"
+            sections.contains(section),
+            "{id}: the runbook has no section #{section}"
         );
         assert!(
             listed.contains(id.as_str()),
