@@ -252,6 +252,25 @@ mod tests {
         assert_eq!(turns.iter().copied().sum::<TurnUsage>().dynamodb_calls, 8);
     }
 
+    /// README "Cost per ticket": 1,000 tickets a month of two Bedrock turns each.
+    #[test]
+    fn the_readme_worked_example_holds() {
+        let turn = TurnUsage {
+            input_tokens: 4_000,
+            output_tokens: 300,
+            dynamodb_calls: 3,
+            sqs_calls: 1,
+            ses_calls: 1,
+            gb_seconds: 4.0,
+        };
+        let prices = PriceTable::bundled();
+        close(prices.turn_cost(&turn), 0.0045559086);
+        let load = prices.projection(&[turn, turn], 1_000);
+        close(load.per_ticket, 0.0091118172);
+        close(load.per_month, 9.1118172);
+        close(load.per_year, 109.3418064);
+    }
+
     #[test]
     fn a_deployment_may_change_any_price() {
         let mut table: serde_json::Value = serde_json::from_str(include_str!("../../prices.json")).unwrap();
