@@ -1343,6 +1343,15 @@ mod tests {
             "the template default; the local stack overrides it"
         );
         assert_eq!(agent["BEDROCK_MODEL_ID"], "anthropic.claude-3-5-haiku-20241022-v1:0");
+        assert_eq!(
+            agent["BEDROCK_MODEL_ID"],
+            support_core::cost::PriceTable::bundled().model,
+            "the bundled prices are the default model's"
+        );
+        assert_eq!(
+            agent["PRICE_TABLE"], "",
+            "the bundled one unless a deployment gives its own"
+        );
 
         assert_eq!(
             agent["TEAM_TOPIC_ARN"],

@@ -11,6 +11,7 @@ pub mod mailer;
 pub mod queue;
 pub mod team;
 pub mod tickets;
+pub mod usage;
 pub mod whatsapp;
 
 /// A failure of the storage or messaging infrastructure: worth retrying.
