@@ -364,6 +364,7 @@ impl NoticeItem {
             confirm_token: None,
             in_reply_to: None,
             references: Vec::new(),
+            received_at: None,
         }
     }
 }
