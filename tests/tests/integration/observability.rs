@@ -114,6 +114,9 @@ fn emf_problem(line: &Value) -> Option<String> {
     None
 }
 
+/// A metric's dimensions besides `Service`, with their values.
+type Dimensions<'a> = &'a [(&'a str, &'a str)];
+
 /// The EMF lines of a function's output.
 fn emf_lines(app: &TestApp, function: &str) -> Vec<Value> {
     app.function_output(function)
@@ -123,7 +126,7 @@ fn emf_lines(app: &TestApp, function: &str) -> Vec<Value> {
 }
 
 /// Whether the function emitted `metric` with exactly these dimensions besides `Service`.
-fn emitted(app: &TestApp, function: &str, metric: &str, dimensions: &[(&str, &str)]) -> bool {
+fn emitted(app: &TestApp, function: &str, metric: &str, dimensions: Dimensions) -> bool {
     emf_lines(app, function).iter().any(|line| {
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
         let names: Vec<&str> = directive["Dimensions"][0]
@@ -143,7 +146,7 @@ fn emitted(app: &TestApp, function: &str, metric: &str, dimensions: &[(&str, &st
 
 /// Waits for the metric: a function writes its metrics as its invocation ends, a moment
 /// after what it did can be seen.
-async fn wait_for_metric(app: &TestApp, function: &str, metric: &str, dimensions: &[(&str, &str)]) {
+async fn wait_for_metric(app: &TestApp, function: &str, metric: &str, dimensions: Dimensions<'_>) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !emitted(app, function, metric, dimensions) {
         assert!(
@@ -159,7 +162,7 @@ async fn wait_for_metric(app: &TestApp, function: &str, metric: &str, dimensions
 async fn every_function_writes_json_logs_and_valid_emf_counting_what_happened() {
     let run = answered_on_every_channel().await;
     let app = &run.app;
-    let expected: &[(&str, &str, &[(&str, &str)])] = &[
+    let expected: &[(&str, &str, Dimensions)] = &[
         ("WebformApiFunction", "MessagesReceived", &[("Channel", "web_form")]),
         (
             "WhatsappWebhookFunction",
