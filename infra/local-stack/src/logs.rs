@@ -7,7 +7,8 @@
 //! (the crate installs it as the global recorder, so there is one): a function's recorder
 //! keeps what an invocation recorded, and when the invocation ends hands it to the
 //! collector and writes the collector's lines to the function's file, one function at a
-//! time.
+//! time. Being the process's, the collector has the namespace and `Service` of the first
+//! stack started in it (several stacks in one process name the same ones: the template's).
 
 use std::fs::{File, OpenOptions};
 use std::future::Future;

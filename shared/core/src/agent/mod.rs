@@ -551,7 +551,7 @@ impl Agent {
         Ok(history)
     }
 
-    /// Whether this message's turn is already taken care of: answered (a redelivery: the
+    /// How this message's turn is already taken care of, if it is: answered (a redelivery: the
     /// reply is handed on again if it never left), or to be answered with a later message
     /// of the same conversation, already stored (a burst: one turn answers it all).
     async fn handled_elsewhere(
