@@ -517,6 +517,19 @@ impl TestApp {
             .id_token
     }
 
+    /// What a function wrote where Lambda sends its output (CloudWatch Logs), line by line:
+    /// JSON log lines and EMF metrics. Panics on a line that is not JSON.
+    pub fn function_output(&self, function: &str) -> Vec<Value> {
+        let path = self.stack.log_file(function);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("{}: a line that is not JSON ({e}): {line}", path.display()))
+            })
+            .collect()
+    }
+
     pub async fn shutdown(self) {
         self.stack.shutdown().await;
     }

@@ -29,6 +29,7 @@ pub mod functions;
 pub mod gateway;
 pub mod google;
 pub mod intrinsics;
+pub mod logs;
 pub mod moto;
 pub mod poller;
 pub mod provision;
@@ -132,6 +133,10 @@ pub struct LocalStackOptions {
     pub gmail_history_page_size: Option<usize>,
     /// Handlers by function logical id, instead of the built-in ones.
     pub handlers: BTreeMap<String, Handler>,
+    /// Where each function's output goes, as Lambda sends it to CloudWatch Logs: its JSON
+    /// log lines and its metrics (EMF lines), in `<logical id>.log`, started afresh. `None`:
+    /// a directory of the stack's own in the system's temporary directory, removed with it.
+    pub log_dir: Option<PathBuf>,
 }
 
 impl Default for LocalStackOptions {
@@ -156,6 +161,7 @@ impl Default for LocalStackOptions {
             body_timeout: gateway::DEFAULT_BODY_TIMEOUT,
             gmail_history_page_size: None,
             handlers: BTreeMap::new(),
+            log_dir: None,
         }
     }
 }
@@ -164,12 +170,14 @@ impl LocalStackOptions {
     /// Options for a developer's run, from this process's environment: `AWS_ENDPOINT_URL`
     /// (attach instead of starting moto), `AWS_REGION`, `PORT` (default 3000),
     /// `LOCAL_STACK_PREFIX`, `LOCAL_STACK_TEMPLATE`; function variables of the template
-    /// (e.g. `MODEL_PROVIDER`) set here override the template's.
+    /// (e.g. `MODEL_PROVIDER`) set here override the template's. The functions' logs go to
+    /// `<workspace>/.local/logs/`.
     pub fn from_env() -> Result<Self> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let mut o = LocalStackOptions {
             inherit_process_env: true,
             port: 3000,
+            log_dir: Some(workspace_root().join(".local/logs")),
             ..Default::default()
         };
         o.endpoint_url = var("AWS_ENDPOINT_URL");
@@ -267,6 +275,11 @@ impl LocalStackOptions {
         self.handlers.insert(logical_id.into(), Handler::Scheduled(f));
         self
     }
+
+    pub fn log_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.log_dir = Some(dir.into());
+        self
+    }
 }
 
 /// How long each start-up step took.
@@ -299,6 +312,21 @@ pub struct LocalStack {
     moto: Option<moto::MotoServer>,
     twilio: Arc<twilio::TwilioStandIn>,
     google: Arc<google::GoogleStandIn>,
+    logs: LogDir,
+}
+
+/// Where the functions' outputs are; a directory the stack made itself goes with it.
+struct LogDir {
+    path: PathBuf,
+    temporary: bool,
+}
+
+impl Drop for LogDir {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
 }
 
 /// A function subscribed to a topic: its logical id and its handler.
@@ -438,22 +466,37 @@ impl LocalStack {
             "provisioned from the template"
         );
 
-        // Handlers: the options' ones, else the built-in ones of `shared`.
+        let log_dir = match &options.log_dir {
+            Some(path) => LogDir {
+                path: path.clone(),
+                temporary: false,
+            },
+            None => LogDir {
+                path: std::env::temp_dir().join(format!("local-stack-logs-{}", uuid::Uuid::new_v4().simple())),
+                temporary: true,
+            },
+        };
+        std::fs::create_dir_all(&log_dir.path).with_context(|| format!("creating {}", log_dir.path.display()))?;
+
+        // Handlers: the options' ones, else the built-in ones of `shared`; each runs as its
+        // function, its output in its log file.
         let mut handlers = BTreeMap::new();
         for (id, spec) in &template.functions {
-            if let Some(h) = options.handlers.get(id) {
-                handlers.insert(id.clone(), h.clone());
-                continue;
-            }
             let binary = spec.binary.as_deref().unwrap_or(id);
-            match functions::builtin_handler(binary, &environments[id], &sdk)? {
-                Some(h) => {
-                    handlers.insert(id.clone(), h);
-                }
-                None => {
-                    tracing::warn!(function = %id, "no handler for this function; its events are not served")
-                }
-            }
+            let handler = match options.handlers.get(id) {
+                Some(h) => h.clone(),
+                None => match functions::builtin_handler(binary, &environments[id], &sdk)? {
+                    Some(h) => h,
+                    None => {
+                        tracing::warn!(function = %id, "no handler for this function; its events are not served");
+                        continue;
+                    }
+                },
+            };
+            let env = &environments[id];
+            let metrics = support_aws::config::MetricsConfig::from_lookup(|k| env.get(k).cloned());
+            let output = logs::FunctionOutput::create(&log_dir.path, id, binary, &metrics)?;
+            handlers.insert(id.clone(), logs::logged(handler, Arc::new(output)));
         }
 
         let (stop, stop_rx) = watch::channel(false);
@@ -592,7 +635,19 @@ impl LocalStack {
             moto,
             twilio,
             google,
+            logs: log_dir,
         })
+    }
+
+    /// Where the functions' outputs are (see [`LocalStackOptions::log_dir`]).
+    pub fn log_dir(&self) -> &Path {
+        &self.logs.path
+    }
+
+    /// A function's output, as Lambda sends it to CloudWatch Logs: its JSON log lines and
+    /// its metrics' EMF lines.
+    pub fn log_file(&self, function: &str) -> PathBuf {
+        self.logs.path.join(format!("{function}.log"))
     }
 
     /// A provisioned user pool, by logical id.

@@ -116,6 +116,10 @@ fn print_summary(stack: &LocalStack) {
         "  Sent emails     {}/moto-api/data.json  (ses.RawMessage, ses.Message)\n",
         stack.endpoint_url()
     ));
+    out.push_str(&format!(
+        "  Function logs   {}/<Function>.log  (each function's JSON log lines and EMF metrics)\n",
+        stack.log_dir().display()
+    ));
     for (id, table) in &stack.resources().tables {
         out.push_str(&format!("  Table           {:<20} {id}\n", table.name));
     }

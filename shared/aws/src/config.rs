@@ -495,6 +495,35 @@ impl GmailWebhookConfig {
     }
 }
 
+/// Where a function's metrics go: their CloudWatch namespace, and the `Service` dimension
+/// they all carry (the stack).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub namespace: String,
+    pub service: String,
+}
+
+impl MetricsConfig {
+    /// `METRICS_NAMESPACE` (default the product's namespace) and `SERVICE_NAME`; without
+    /// one, the Lambda function's own name, else `local`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let env = Lookup(lookup);
+        Self {
+            namespace: env
+                .optional("METRICS_NAMESPACE")
+                .unwrap_or_else(|| support_core::telemetry::DEFAULT_NAMESPACE.to_owned()),
+            service: env
+                .optional("SERVICE_NAME")
+                .or_else(|| env.optional("AWS_LAMBDA_FUNCTION_NAME"))
+                .unwrap_or_else(|| "local".to_owned()),
+        }
+    }
+
+    pub fn from_env() -> Self {
+        Self::from_lookup(env_lookup)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -507,6 +536,28 @@ mod tests {
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn metrics_name_the_stack_else_the_function_and_default_their_namespace() {
+        let config = MetricsConfig::from_lookup(lookup(&[
+            ("SERVICE_NAME", "support-prod"),
+            ("METRICS_NAMESPACE", "Acme"),
+        ]));
+        assert_eq!(
+            config,
+            MetricsConfig {
+                namespace: "Acme".into(),
+                service: "support-prod".into()
+            }
+        );
+        let lambda = MetricsConfig::from_lookup(lookup(&[("AWS_LAMBDA_FUNCTION_NAME", "support-AgentFunction-x1")]));
+        assert_eq!(lambda.namespace, support_core::telemetry::DEFAULT_NAMESPACE);
+        assert_eq!(lambda.service, "support-AgentFunction-x1");
+        assert_eq!(
+            MetricsConfig::from_lookup(lookup(&[("SERVICE_NAME", " ")])).service,
+            "local"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use metrics::Unit;
 
 use crate::domain::{Channel, EscalationReason};
@@ -134,6 +135,11 @@ fn time(spec: &MetricSpec, channel: Channel, elapsed: Duration) {
     let ms = elapsed.as_secs_f64() * 1000.0;
     metrics::histogram!(spec.name).record(ms);
     metrics::histogram!(spec.name, CHANNEL_DIMENSION => channel.as_str()).record(ms);
+}
+
+/// The time since `at`; zero when `at` is ahead of this machine's clock.
+pub fn since(at: DateTime<Utc>) -> Duration {
+    (Utc::now() - at).to_std().unwrap_or_default()
 }
 
 pub fn message_received(channel: Channel) {

@@ -15,6 +15,7 @@ mod eval_thresholds;
 mod guardrails_pipeline;
 mod identity;
 mod learned_answers;
+mod observability;
 mod operator;
 mod operator_auth;
 mod sample_events;

@@ -253,6 +253,7 @@ async fn a_long_reply_goes_in_parts_below_twilios_limit_and_is_delivered_once() 
         confirm_token: None,
         in_reply_to: None,
         references: Vec::new(),
+        received_at: None,
     };
     let queue = SqsQueue::new(app.sqs.clone(), app.queue_url("WhatsappOutboundQueue"));
     let queued_reply = QueueMessage {

@@ -5,7 +5,7 @@
 use lambda_http::{Body, Request, Response};
 use support_core::inbox::{InboxSync, SyncError};
 
-use super::http::{body_bytes, error, json_response};
+use super::http::{self, body_bytes, error, json_response};
 use crate::google::push::{decode_push, PushVerifier};
 
 pub const PUSH: &str = "POST /webhooks/gmail";
@@ -27,6 +27,10 @@ impl GmailPush {
     /// Answers one push. Nothing is read from the mailbox unless the push is Google's, for
     /// this mailbox.
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        http::counted(self.answer(request).await)
+    }
+
+    async fn answer(&self, request: Request) -> Response<Body> {
         let authorization = request.headers().get("authorization").and_then(|v| v.to_str().ok());
         if let Err(rejected) = self.verifier.verify(authorization).await {
             tracing::warn!(reason = %rejected, "a push that is not Google's for this subscription");

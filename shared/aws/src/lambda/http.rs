@@ -5,6 +5,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
 use support_core::ports::InfraError;
+use support_core::telemetry;
 
 /// The template's route key API Gateway matched (`POST /support/submit`), or empty.
 pub fn route_key(request: &Request) -> String {
@@ -63,6 +64,14 @@ pub fn idempotency_key(request: &Request) -> Option<Result<&str, ()>> {
             false => Ok(k),
         })
     })
+}
+
+/// A function's answer, counted as an error when it is a server error.
+pub fn counted(response: Response<Body>) -> Response<Body> {
+    if response.status().is_server_error() {
+        telemetry::error();
+    }
+    response
 }
 
 pub fn json_response(status: u16, body: Value) -> Response<Body> {

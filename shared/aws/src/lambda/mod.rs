@@ -1,10 +1,12 @@
 //! The Lambda glue: SQS batches with partial failures, the web form's HTTP routes,
-//! Twilio's WhatsApp webhook, SES's bounce and complaint events and the operator API.
+//! Twilio's WhatsApp webhook, SES's bounce and complaint events, the operator API, and
+//! every function's metrics.
 
 #[cfg(all(feature = "gmail-push", feature = "dynamodb", feature = "sqs"))]
 pub mod gmail_http;
 #[cfg(feature = "http")]
 mod http;
+pub mod metrics;
 #[cfg(feature = "operator-api")]
 pub mod operator_http;
 #[cfg(feature = "ses-events")]

@@ -157,6 +157,10 @@ impl OperatorApi {
     /// Answers one request: 401 unless it carries an operator's verified claims, 404 for a
     /// route the API does not have.
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        http::counted(self.answer(request).await)
+    }
+
+    async fn answer(&self, request: Request) -> Response<Body> {
         // API Gateway's authorizer already refused requests without a valid token: claims
         // that name nobody mean the route lost its authorizer, and nobody gets in.
         let operator = match jwt_claims(&request).map(Operator::from_claims) {

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use support_core::delivery::bounces::{MailEvent, MailEvents};
 use support_core::domain::MailEventKind;
 use support_core::ports::InfraError;
+use support_core::telemetry;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -106,9 +107,17 @@ pub fn mail_event(message: &str) -> Result<Option<MailEvent>, NotAnSesEvent> {
 pub async fn handle_sns(events: &MailEvents, sns: SnsEvent) -> Result<(), InfraError> {
     for record in sns.records {
         match mail_event(&record.sns.message) {
-            Ok(Some(event)) => events.handle(&event).await?,
+            Ok(Some(event)) => {
+                if let Err(e) = events.handle(&event).await {
+                    telemetry::error();
+                    return Err(e);
+                }
+            }
             Ok(None) => {}
-            Err(e) => tracing::error!(message_id = %record.sns.message_id, error = %e, "dropped an SNS message"),
+            Err(e) => {
+                tracing::error!(message_id = %record.sns.message_id, error = %e, "dropped an SNS message");
+                telemetry::error();
+            }
         }
     }
     Ok(())

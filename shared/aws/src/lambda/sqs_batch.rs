@@ -7,7 +7,7 @@ use std::panic::AssertUnwindSafe;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::FutureExt;
-use support_core::ProcessingError;
+use support_core::{telemetry, ProcessingError};
 use tracing::Instrument;
 
 use super::panic_message;
@@ -51,6 +51,7 @@ where
             Err(panic) => format!("panicked: {}", panic_message(&*panic)),
         };
         tracing::error!(message_id = %id, error = %error, "record failed");
+        telemetry::error();
         first_error.get_or_insert(error);
         if let Some(group) = group {
             failed_groups.insert(group);
@@ -98,7 +99,15 @@ where
 
 fn parse_body<T: serde::de::DeserializeOwned>(record: &SqsMessage) -> Result<T, ProcessingError> {
     let body = record.body.as_deref().unwrap_or_default();
-    serde_json::from_str(body).map_err(|e| ProcessingError::Permanent(format!("malformed message body: {e}")))
+    // Where and how it broke, not serde's message: that may quote the body, which is logged.
+    serde_json::from_str(body).map_err(|e| {
+        ProcessingError::Permanent(format!(
+            "malformed message body ({:?} error at line {} column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -179,11 +188,16 @@ mod tests {
     }
 
     #[test]
-    fn malformed_bodies_are_permanent_errors() {
+    fn malformed_bodies_are_permanent_errors_that_do_not_quote_them() {
         let r = record("1", None, "{not json");
         assert!(matches!(
             parse_body::<serde_json::Value>(&r),
             Err(ProcessingError::Permanent(_))
         ));
+        let r = record("2", None, r#""my password is hunter2""#);
+        let Err(e) = parse_body::<u64>(&r) else {
+            panic!("not a number")
+        };
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 }

@@ -57,6 +57,10 @@ impl WebformApi {
     /// Answers one HTTP request. Bad input gets a 4xx and changes nothing; infrastructure
     /// trouble before anything was stored gets a 503.
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        http::counted(self.answer(request).await)
+    }
+
+    async fn answer(&self, request: Request) -> Response<Body> {
         let path = |name: &str| {
             request
                 .path_parameters_ref()

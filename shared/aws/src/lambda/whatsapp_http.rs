@@ -15,7 +15,7 @@ use support_core::intake::Intake;
 use support_core::ports::team::TeamAlert;
 use support_core::ports::tickets::DeliveryLog;
 
-use super::http::{body_bytes, error, media_type, route_key, unavailable};
+use super::http::{self, body_bytes, error, media_type, route_key, unavailable};
 use crate::config::status_callback_url;
 use crate::twilio::delivery_status;
 use crate::twilio::inbound::{inbound_message, Refusal};
@@ -80,6 +80,10 @@ impl WhatsappWebhook {
     /// stores nothing; infrastructure trouble before anything was stored gets a 503, which
     /// Twilio retries.
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        http::counted(self.answer(request).await)
+    }
+
+    async fn answer(&self, request: Request) -> Response<Body> {
         let url = match route_key(&request).as_str() {
             INCOMING => self.webhook_url.clone(),
             STATUS => status_callback_url(&self.webhook_url),

@@ -366,6 +366,7 @@ impl NoticeItem {
             confirm_token: None,
             in_reply_to: None,
             references: Vec::new(),
+            received_at: None,
         }
     }
 }

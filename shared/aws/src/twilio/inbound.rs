@@ -55,7 +55,7 @@ pub fn inbound_message(params: &[(String, String)], received_at: DateTime<Utc>) 
     // the sender is the normalized number; a difference is worth knowing, never a refusal.
     let wa_id = get("WaId");
     if !wa_id.is_empty() && e164(&format!("+{wa_id}")).as_deref() != Some(phone.as_str()) {
-        tracing::info!(wa_id, "WaId and From name the number differently: From is taken");
+        tracing::info!("WaId and From name the number differently: From is taken");
     }
     let media_count: usize = match get("NumMedia") {
         "" => 0,

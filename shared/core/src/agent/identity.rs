@@ -211,6 +211,7 @@ fn send_code(
             confirm_token: None,
             in_reply_to: None,
             references: Vec::new(),
+            received_at: None,
         },
     }
 }

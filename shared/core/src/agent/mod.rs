@@ -91,6 +91,14 @@ pub struct Agent {
     ports: AgentPorts,
 }
 
+/// How a message of the inbound queue was handled, as the metrics count it.
+enum Disposition {
+    /// Answered, escalated, or left to a person (or to a later message of its burst).
+    Processed,
+    /// Delivered again after it was answered: its reply is handed on if it never left.
+    Duplicate,
+}
+
 fn rail_summary(rail: &RailMatch) -> String {
     format!(
         "Escalated by the {} rail (probability {:.2}): \"{}\".",
@@ -290,7 +298,17 @@ impl Agent {
         Self { ports }
     }
 
+    /// Handles one message of the inbound queue: counted processed, or suppressed when it
+    /// was a second delivery of a message already answered.
     pub async fn handle(&self, message: &QueuedMessage) -> Result<(), ProcessingError> {
+        match self.take_turn(message).await? {
+            Disposition::Processed => telemetry::message_processed(message.channel),
+            Disposition::Duplicate => telemetry::duplicate_suppressed(message.channel),
+        }
+        Ok(())
+    }
+
+    async fn take_turn(&self, message: &QueuedMessage) -> Result<Disposition, ProcessingError> {
         let started = Instant::now();
         let ports = &self.ports;
         let ticket = &message.ticket;
@@ -299,26 +317,26 @@ impl Agent {
             // A person has the ticket: the message waits for them, and the agent stays silent.
             tracing::info!(ticket_id = %ticket.id, "a person has this ticket: not answered");
             let summary = format!("The customer wrote: {}", at_most(&own_words(&message.body), 500, "…"));
-            return self
-                .notify(
-                    message,
-                    NoticeKind::CustomerWrote,
-                    None,
-                    summary,
-                    ticket.assignee.clone(),
-                )
-                .await;
+            self.notify(
+                message,
+                NoticeKind::CustomerWrote,
+                None,
+                summary,
+                ticket.assignee.clone(),
+            )
+            .await?;
+            return Ok(Disposition::Processed);
         }
         // History across channels, this message included (last).
         let mut history = self.history(message).await?;
-        if self.handled_elsewhere(message, &history).await? {
-            return Ok(());
+        if let Some(disposition) = self.handled_elsewhere(message, &history).await? {
+            return Ok(disposition);
         }
         if let Some(wait) = self.burst_wait(message) {
             tokio::time::sleep(wait).await;
             history = self.history(message).await?;
-            if self.handled_elsewhere(message, &history).await? {
-                return Ok(());
+            if let Some(disposition) = self.handled_elsewhere(message, &history).await? {
+                return Ok(disposition);
             }
         }
         let unanswered = Unanswered::of(&history, message);
@@ -472,16 +490,22 @@ impl Agent {
         }
         match ports.replies.record_reply(&record, Utc::now()).await? {
             ReplyRecorded::Recorded => {
+                if let Some(reason) = reason {
+                    telemetry::escalated(message.channel, reason);
+                }
                 self.enqueue_reply(message, &record.reply).await?;
                 if let Some(sent) = &record.code_sent {
                     enqueue(&self.ports.outbound.email, &sent.notice).await?;
                 }
             }
             // A redelivery raced this one and recorded first: its reply is the one that counts.
-            ReplyRecorded::AlreadyAnswered(existing) => return self.enqueue_again(message, &existing).await,
+            ReplyRecorded::AlreadyAnswered(existing) => {
+                self.enqueue_again(message, &existing).await?;
+                return Ok(Disposition::Duplicate);
+            }
             ReplyRecorded::PersonHasIt => {
                 tracing::info!(ticket_id = %ticket.id, "a person took the ticket meanwhile: the agent's reply is dropped");
-                return Ok(());
+                return Ok(Disposition::Processed);
             }
         }
         tracing::info!(ticket_id = %ticket.id, status = %status, category = %handled.category.category,
@@ -489,7 +513,7 @@ impl Agent {
             input_tokens = usage.input_tokens, output_tokens = usage.output_tokens,
             dynamodb_calls = usage.dynamodb_calls, sqs_calls = usage.sqs_calls, ses_calls = usage.ses_calls,
             gb_seconds = usage.gb_seconds, cost_usd = ports.prices.turn_cost(&usage), "message handled");
-        Ok(())
+        Ok(Disposition::Processed)
     }
 
     /// What the turn used: the engine's tokens; the AWS calls the meter counted, and those
@@ -569,14 +593,14 @@ impl Agent {
         Ok(history)
     }
 
-    /// Whether this message's turn is already taken care of: answered (a redelivery: the
+    /// How this message's turn is already taken care of, if it is: answered (a redelivery: the
     /// reply is handed on again if it never left), or to be answered with a later message
     /// of the same conversation, already stored (a burst: one turn answers it all).
     async fn handled_elsewhere(
         &self,
         message: &QueuedMessage,
         history: &[ConversationMessage],
-    ) -> Result<bool, ProcessingError> {
+    ) -> Result<Option<Disposition>, ProcessingError> {
         let later = |direction| {
             history
                 .iter()
@@ -585,13 +609,13 @@ impl Agent {
         if let Some(existing) = later(Direction::Outbound) {
             tracing::info!(ticket_id = %message.ticket.id, "duplicate delivery: already answered");
             self.enqueue_again(message, existing).await?;
-            return Ok(true);
+            return Ok(Some(Disposition::Duplicate));
         }
         if let Some(next) = later(Direction::Inbound) {
             tracing::info!(ticket_id = %message.ticket.id, answered_with = %next.id, "a later message of the conversation will answer this one");
-            return Ok(true);
+            return Ok(Some(Disposition::Processed));
         }
-        Ok(false)
+        Ok(None)
     }
 
     /// How much longer a fresh WhatsApp message waits for the rest of its burst.
@@ -794,8 +818,11 @@ impl Agent {
             confirm_token: message.confirm_token.clone(),
             in_reply_to,
             references,
+            received_at: Some(message.received_at),
         };
-        Ok(enqueue(queue, &outbound).await?)
+        enqueue(queue, &outbound).await?;
+        telemetry::reply_queued(message.channel, telemetry::since(message.received_at));
+        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use mail_builder::MessageBuilder;
 
-use super::{claim, SEND_LEASE};
+use super::{claim, delivered, SEND_LEASE};
 use crate::agent::format::SIGNATURE;
 use crate::domain::{DeliveryStatus, EmailAddress, EmailThread, EscalationReason, OutboundReply};
 use crate::ports::mailer::{MailError, Mailer, Undeliverables};
@@ -149,6 +149,7 @@ impl EmailDelivery {
                 let keys = [EmailThread::key(&own_id).to_owned(), provider_id.clone()];
                 self.log.mark_sent(ticket, id, &provider_id, &keys, Utc::now()).await?;
                 tracing::info!(provider_message_id = %provider_id, "reply emailed");
+                delivered(reply);
                 Ok(())
             }
             // Sending again would fail again.
@@ -199,6 +200,7 @@ mod tests {
             confirm_token: Some("0123abcd".into()),
             in_reply_to: None,
             references: Vec::new(),
+            received_at: None,
         };
         let from: EmailAddress = "support@tandem.example".parse().unwrap();
         let link = confirm_link("https://support.tandem.example", &reply).unwrap();
@@ -241,6 +243,7 @@ mod tests {
                 "first@mail.lovelace.example".into(),
                 "CAB+1@mail.lovelace.example".into(),
             ],
+            received_at: None,
         };
         let from: EmailAddress = "support@tandem.example".parse().unwrap();
         let mime = String::from_utf8(compose_mime(&from, &reply, None).unwrap()).unwrap();

@@ -16,6 +16,7 @@ use crate::domain::{Channel, OutboundReply, Sender};
 use crate::ports::queue::{MessageQueue, QueueMessage};
 use crate::ports::tickets::{Claim, DeliveryLog, SendClaim};
 use crate::ports::InfraError;
+use crate::telemetry;
 use crate::ProcessingError;
 
 /// The outbound queues, by channel.
@@ -57,6 +58,13 @@ pub async fn enqueue(queue: &Arc<dyn MessageQueue>, outbound: &OutboundReply) ->
     queue.send(queued).await
 }
 
+/// The provider accepted the reply: how long after the customer's message that was.
+fn delivered(reply: &OutboundReply) {
+    if let Some(received_at) = reply.received_at {
+        telemetry::reply_delivered(reply.channel, telemetry::since(received_at));
+    }
+}
+
 /// How long a send attempt holds its claim before a retry may take over.
 pub const SEND_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
@@ -75,6 +83,7 @@ async fn claim(
                 ?provider_message_id,
                 "already sent or failed for good: skipping the duplicate"
             );
+            telemetry::duplicate_suppressed(reply.channel);
             Ok(None)
         }
         SendClaim::Busy => Err(ProcessingError::Transient(

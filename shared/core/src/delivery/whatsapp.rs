@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{claim, SEND_LEASE};
+use super::{claim, delivered, SEND_LEASE};
 use crate::agent::whatsapp_messages;
 use crate::domain::whatsapp::WINDOW_CLOSED_ERROR;
 use crate::domain::{Channel, DeliveryStatus, EscalationReason, MessageId, OutboundReply, TicketId};
@@ -134,6 +134,7 @@ impl WhatsappDelivery {
         }
         self.log.mark_sent(ticket, id, &last_sid, &[], Utc::now()).await?;
         tracing::info!(parts = parts.len(), provider_message_id = %last_sid, "reply sent on WhatsApp");
+        delivered(reply);
         Ok(())
     }
 
@@ -368,6 +369,7 @@ mod tests {
             confirm_token: None,
             in_reply_to: None,
             references: Vec::new(),
+            received_at: None,
         }
     }
 

@@ -28,6 +28,7 @@ use crate::ports::tickets::{
 use crate::ports::InfraError;
 use crate::records::{agreement, Actor, Agreement, AuditAction, AuditEntry, DecisionKind, Verdict, VerdictOutcome};
 use crate::sla::SlaState;
+use crate::telemetry;
 use view::{DecisionView, DraftView, EscalationView, MessageEntry, Preview, QueueView, TicketDetail, TicketSummary};
 
 /// The longest reply a person may send (the form's limit for a message, and far more than a
@@ -417,6 +418,7 @@ impl OperatorDesk {
                 now,
             )
             .await?;
+        telemetry::escalated(ticket.channel, reason);
         let notice = TeamNotice {
             kind: NoticeKind::Escalated,
             ticket_id: ticket.id.clone(),
@@ -720,6 +722,7 @@ impl OperatorDesk {
             confirm_token: None,
             in_reply_to: None,
             references: Vec::new(),
+            received_at: None,
         };
         Ok((queue, outbound))
     }

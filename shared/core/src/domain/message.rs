@@ -339,4 +339,9 @@ pub struct OutboundReply {
     pub in_reply_to: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
+    /// When the customer's message this answers reached us (the agent's replies only): the
+    /// sender measures the reply's latency from it. Absent on a person's reply, a notice,
+    /// and a reply queued before it was carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
 }

@@ -11,6 +11,7 @@ use crate::domain::{text, Attachment, Channel, EmailAddress, EmailThread, Identi
 use crate::email::{self, ParsedEmail};
 use crate::intake::Intake;
 use crate::ports::mailbox::{HistoryId, Mailbox, MailboxCursor, MailboxError, MailboxMessage, MessageRef};
+use crate::telemetry;
 
 /// How many recent inbox messages the first sync, and a sync after the history expired,
 /// looks at (those taken in before are recognised by their ids).
@@ -146,9 +147,11 @@ impl InboxSync {
     pub async fn poll(&self, now: DateTime<Utc>) -> Result<SyncReport, SyncError> {
         let synced = self.sync_backlog().await;
         let renewed = self.renew_watch(now).await;
-        let report = synced?;
-        renewed?;
-        Ok(report)
+        let polled = synced.and_then(|report| renewed.map(|()| report));
+        if polled.is_err() {
+            telemetry::error();
+        }
+        polled
     }
 
     /// Syncs until nothing is left, or for [`POLL_SYNCS`] syncs.

@@ -23,6 +23,7 @@ use crate::ports::queue::{MessageQueue, QueueMessage};
 use crate::ports::tickets::{ConversationUpdate, IntakeLog, IntakeRecord, Placement, Stored};
 use crate::ports::InfraError;
 use crate::records::{Actor, AuditAction, AuditEntry};
+use crate::telemetry;
 use crate::webform::without_confirm_tokens;
 
 /// How many outbox entries one sweep queues at most.
@@ -63,6 +64,17 @@ impl Intake {
     /// chat channel, a message joins the customer's conversation while its ticket is still
     /// open (a burst before the agent answered), so the agent answers the burst at once.
     pub async fn accept(&self, message: InboundMessage) -> Result<Accepted, InfraError> {
+        let span = tracing::info_span!("intake", correlation_id = %message.correlation_id);
+        let channel = message.channel;
+        let accepted = self.store_and_queue(message).instrument(span).await?;
+        match accepted.replay {
+            true => telemetry::duplicate_suppressed(channel),
+            false => telemetry::message_received(channel),
+        }
+        Ok(accepted)
+    }
+
+    async fn store_and_queue(&self, message: InboundMessage) -> Result<Accepted, InfraError> {
         let message = hygienic(message);
         let key = message.idempotency_key();
         let sender_customer = match message.proof {
@@ -276,7 +288,11 @@ impl Sweeper {
 
     /// One scheduled sweep: everything older than [`SWEEP_GRACE`].
     pub async fn redrive_now(&self) -> Result<usize, InfraError> {
-        self.redrive(Utc::now(), SWEEP_GRACE).await
+        let swept = self.redrive(Utc::now(), SWEEP_GRACE).await;
+        if swept.is_err() {
+            telemetry::error();
+        }
+        swept
     }
 
     /// Queues every stored message whose outbox entry is older than `grace` (left behind
