@@ -1228,6 +1228,7 @@ mod tests {
             binaries,
             vec![
                 ("AgentFunction", "agent"),
+                ("DailyReportFunction", "daily-report"),
                 ("EmailSenderFunction", "email-sender"),
                 ("GmailPollerFunction", "gmail-poller"),
                 ("GmailWebhookFunction", "gmail-webhook"),
@@ -1355,6 +1356,11 @@ mod tests {
         assert_eq!(sender["SES_CONFIGURATION_SET"], "local-MailConfigurationSet");
         assert_eq!(sender["TICKETS_TABLE"], "local-tickets");
         assert_eq!(sender["SITE_URL"], "https://d111111abcdef8.cloudfront.net");
+
+        let report = t.environment("DailyReportFunction", &b).unwrap();
+        assert_eq!(report["TICKETS_TABLE"], "local-tickets");
+        assert_eq!(report["SENDER_ADDRESS"], "support@tandem.example");
+        assert_eq!(report["REPORT_ADDRESS"], "", "the default: stored only, not emailed");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The Lambda glue: SQS batches with partial failures, the web form's HTTP routes,
-//! Twilio's WhatsApp webhook, SES's bounce and complaint events and the operator API.
+//! Twilio's WhatsApp webhook, SES's bounce and complaint events, the operator API and the
+//! daily report's invocations.
 
+pub mod daily_report;
 #[cfg(all(feature = "gmail-push", feature = "dynamodb", feature = "sqs"))]
 pub mod gmail_http;
 #[cfg(feature = "http")]

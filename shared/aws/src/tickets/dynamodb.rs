@@ -9,7 +9,8 @@
 //! - GSI `by_customer` (`gsi1pk` = `CUSTOMER#<id>`, `gsi1sk` = `<created_at>#…`) on tickets and
 //!   messages: a customer's history across channels, newest first.
 //! - GSI `by_status` (`ticket_status`, `updated_at`) on tickets: the open / escalated queue.
-//! - GSI `by_day` (`created_day` = YYYY-MM-DD, `created_at`) on tickets: daily reports.
+//! - GSI `by_day` (`created_day` = YYYY-MM-DD, `created_at`) on tickets, decisions and runs:
+//!   the daily report (`report.rs`) and the agreement rate.
 //! - GSI `by_outbox` (`outbox` = `PENDING`, `outbox_at`), sparse: inbound messages stored but
 //!   not yet known to be on the inbound queue, with the queue message in `queued_as`.
 //! - `LEARNED` / `<id>`  answers learned from resolved tickets, with `review_status`
@@ -56,6 +57,7 @@ use support_core::ports::InfraError;
 use support_core::records::{AuditEntry, DecisionRecord};
 
 mod desk;
+mod report;
 
 use crate::dynamodb::{
     cancelled_by_condition, cancelled_item, from_item, get_item, infra, s, timestamp, to_item, Item,

@@ -143,6 +143,18 @@ pub struct AgreementFigures {
     pub by_kind: Vec<Agreement>,
 }
 
+/// A day as the report names it: `YYYY-MM-DD`, exactly.
+pub fn parse_day(text: &str) -> Option<NaiveDate> {
+    let well_formed = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    well_formed
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+}
+
 /// Ratios and means with four decimals: as precise as the sentiments they come from.
 fn round4(value: f64) -> f64 {
     (value * 10_000.0).round() / 10_000.0

@@ -546,3 +546,19 @@ async fn a_day_not_over_is_refused_and_an_empty_day_still_reports() {
     let html = super::render::html(&quiet);
     assert!(html.contains("None that day."));
 }
+
+#[test]
+fn days_are_named_as_yyyy_mm_dd_exactly() {
+    assert_eq!(parse_day("2026-11-21"), Some(date(DAY)));
+    for bad in [
+        "2026-1-21",
+        "2026-11-31",
+        "21-11-2026",
+        "2026-11-21T00:00:00Z",
+        " 2026-11-21",
+        "+2026-11-2",
+        "",
+    ] {
+        assert_eq!(parse_day(bad), None, "{bad}");
+    }
+}

@@ -37,7 +37,7 @@ fn request_pk(key: &str) -> String {
 }
 
 impl DynamoTickets {
-    async fn query_all(
+    pub(super) async fn query_all(
         &self,
         query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
         operation: &'static str,
