@@ -15,6 +15,7 @@ mod identity;
 mod learned_answers;
 mod operator;
 mod operator_auth;
+mod report;
 mod sample_events;
 mod template_lint;
 mod understanding;
