@@ -9,6 +9,7 @@ pub mod domain;
 pub mod agent;
 pub mod autonomy;
 pub mod classifier;
+pub mod cost;
 pub mod delivery;
 pub mod desk;
 pub mod email;

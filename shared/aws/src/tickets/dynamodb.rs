@@ -5,7 +5,7 @@
 //! - `TICKET#<id>` / `MSG#<msg id>`  its messages; message ids sort by time.
 //!   Ticket with its thread: Query pk.
 //! - `TICKET#<id>` / `RUN#<msg id>`  what the agent did for a message (steps, decision,
-//!   the context a person taking over needs).
+//!   the context a person taking over needs, what it used: `usage`).
 //! - GSI `by_customer` (`gsi1pk` = `CUSTOMER#<id>`, `gsi1sk` = `<created_at>#…`) on tickets and
 //!   messages: a customer's history across channels, newest first.
 //! - GSI `by_status` (`ticket_status`, `updated_at`) on tickets: the open / escalated queue.
@@ -43,6 +43,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use support_core::cost::TurnUsage;
 use support_core::domain::{
     AddressClaim, Attachment, Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, Direction,
     EmailAddress, EscalationReason, Handler, MessageId, OutboundReply, Priority, Sender, Ticket, TicketFacts, TicketId,
@@ -418,6 +419,9 @@ struct RunItem<'a> {
     steps: String,
     context: String,
     duration_ms: u64,
+    usage: TurnUsage,
+    /// In `by_day`, with the day's tickets and decisions: a day's cost.
+    created_day: String,
     #[serde(with = "timestamp")]
     created_at: DateTime<Utc>,
 }
@@ -961,6 +965,8 @@ impl ReplyLog for DynamoTickets {
             steps: run.steps.to_string(),
             context: run.context.to_string(),
             duration_ms: run.duration_ms,
+            usage: run.usage,
+            created_day: now.format("%Y-%m-%d").to_string(),
             created_at: now,
         };
         let mut writes = vec![

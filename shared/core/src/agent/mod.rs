@@ -28,6 +28,7 @@ pub use identity::{CODE_LIFETIME, MAX_ATTEMPTS};
 use tool_loop::{Decision, Step};
 
 use crate::autonomy::{AutonomyPolicy, Release};
+use crate::cost::TurnUsage;
 use crate::delivery::{enqueue, Outbound};
 use crate::domain::text::{at_most, is_blank};
 use crate::domain::whatsapp::window_open;
@@ -439,6 +440,7 @@ impl Agent {
                 "told_customer": reply.body,
             }),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            usage: TurnUsage::default(),
         };
         let decisions = handled.decisions(message);
         let audit = turn_audit(message, &handled, &reply, held, answer_confidence, assignee.as_deref());

@@ -67,6 +67,13 @@ impl DynamoTickets {
                 .and_then(|v| v.as_n().ok())
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0),
+            // Runs recorded before usage was: none known.
+            usage: item
+                .get("usage")
+                .map(|usage| serde_dynamo::from_attribute_value(usage.clone()))
+                .transpose()
+                .map_err(|e| InfraError::new("read agent run's usage", e))?
+                .unwrap_or_default(),
         })
     }
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::queue::QueueMessage;
 use super::InfraError;
+use crate::cost::TurnUsage;
 use crate::domain::{
     Category, Channel, ConversationMessage, CustomerId, DeliveryStatus, EmailAddress, EscalationReason, Handler,
     MessageId, OutboundReply, Ticket, TicketFacts, TicketId, TicketStatus,
@@ -163,6 +164,8 @@ pub struct AgentRun {
     /// What a person taking over needs: customer, message, sentiment, category, history.
     pub context: serde_json::Value,
     pub duration_ms: u64,
+    /// What the turn used (tokens, AWS calls, GB-seconds), for its cost.
+    pub usage: TurnUsage,
 }
 
 /// Whether [`ReplyLog::record_reply`] stored the reply.
@@ -232,6 +235,7 @@ impl TurnRecord {
                 steps: serde_json::Value::Null,
                 context: serde_json::Value::Null,
                 duration_ms: 0,
+                usage: TurnUsage::default(),
             },
             code_sent: None,
             decisions: Vec::new(),
