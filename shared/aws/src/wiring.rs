@@ -289,11 +289,14 @@ pub fn daily_reports(config: config::DailyReportConfig, sdk: &SdkConfig) -> supp
         from: config.sender_address,
         to,
     });
-    DailyReports::new(ReportPorts {
-        source: tickets.clone(),
-        store: tickets,
-        mail,
-    })
+    DailyReports::new(
+        ReportPorts {
+            source: tickets.clone(),
+            store: tickets,
+            mail,
+        },
+        support_core::cost::PriceTable::bundled().clone(),
+    )
 }
 
 #[cfg(all(feature = "ses-events", feature = "sns"))]

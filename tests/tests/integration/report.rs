@@ -13,6 +13,7 @@ use integration_tests::{KeptQueue, TestApp};
 use local_stack::LocalStackOptions;
 use serde_json::{json, Value};
 use support_aws::tickets::dynamodb::DynamoTickets;
+use support_core::cost::TurnUsage;
 use support_core::domain::{
     Category, Channel, ConversationMessage, Direction, EscalationReason, Handler, MessageId, TicketId, TicketStatus,
 };
@@ -23,6 +24,17 @@ use support_core::ports::tickets::{
 use support_core::records::{DecisionKind, DecisionRecord, Verdict, VerdictOutcome};
 
 const TEAM: &str = "team@tandem.example";
+
+/// What each seeded turn used: at the bundled prices, 1,000 input tokens ($0.0008), 200
+/// output tokens ($0.0008) and the one Lambda invocation ($0.0000002).
+const USAGE: TurnUsage = TurnUsage {
+    input_tokens: 1000,
+    output_tokens: 200,
+    dynamodb_calls: 0,
+    sqs_calls: 0,
+    ses_calls: 0,
+    gb_seconds: 0.0,
+};
 
 /// A Saturday three weeks or more ago: every SLA deadline of its tickets has passed.
 fn past_saturday() -> NaiveDate {
@@ -157,6 +169,7 @@ impl Seeder {
                 steps: Value::Null,
                 context: Value::Null,
                 duration_ms: 40,
+                usage: USAGE,
             },
             code_sent: None,
             decisions,
@@ -187,7 +200,7 @@ impl Seeder {
 /// A Saturday on every channel, with escalations, and the days around it.
 async fn seed(app: &TestApp, day: NaiveDate) {
     use Category::*;
-    use DecisionKind::*;
+    use DecisionKind::{Draft, Escalation};
     use VerdictOutcome::*;
     let tickets = || DynamoTickets::new(app.dynamodb.clone(), app.table_name("TicketsTable"));
     let s = Seeder {
@@ -217,7 +230,7 @@ async fn seed(app: &TestApp, day: NaiveDate) {
         at(day, 10, 2, 0),
         Turn::answered(Technical, 0.25, &["invite-teammates"])
             .judged(Draft, Approved)
-            .judged(Category, Approved),
+            .judged(DecisionKind::Category, Approved),
     )
     .await;
     let w1 = s.open("W1", Channel::Whatsapp, "medium", at(day, 8, 0, 0)).await;
@@ -460,6 +473,13 @@ async fn a_seeded_day_is_reported_on_demand_stored_emailed_and_rendered() {
         "{error}"
     );
     assert_eq!(app.sent_emails().await.unwrap().len(), 1);
+
+    // EventBridge's schedule reports yesterday (UTC).
+    app.stack.run_scheduled("DailyReportFunction").await.unwrap();
+    let yesterday = today - Days::new(1);
+    let (status, report) = operator_get(&app, &token, &format!("/operator/reports/{yesterday}")).await;
+    assert_eq!((status, &report["day"]), (200, &json!(yesterday)), "{report}");
+    assert_eq!(app.sent_emails().await.unwrap().len(), 2);
 
     render_in_chromium(&html);
     app.shutdown().await;

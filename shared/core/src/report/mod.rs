@@ -17,11 +17,13 @@
 //!   the agent (the customer did not come back); open and escalated ones are not.
 //! - `sla`: those tickets at risk or breached against their targets (`crate::sla`; the
 //!   customer's plan is not known, so the policy's default plan).
+//! - `cost`: what the agent's turns of the day (on any ticket) cost, priced by the price
+//!   table (`crate::cost`), and that divided by the tickets those turns worked on.
 //! - `agreement`: of the agent's decisions taken that day (on any ticket) that a person
 //!   judged, the share approved as they were (`crate::records::agreement`).
 //!
-//! A channel's figures count its tickets; a decision on a ticket opened on an earlier day
-//! counts for that ticket's channel.
+//! A channel's figures count its tickets; a decision or a turn on a ticket opened on an
+//! earlier day counts for that ticket's channel.
 
 mod chart;
 mod render;
@@ -33,6 +35,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 use strum::VariantArray;
 
+use crate::cost::PriceTable;
 use crate::domain::{Category, Channel, EmailAddress, EscalationReason, Ticket, TicketId, TicketStatus};
 use crate::ports::mailer::{MailError, Mailer};
 use crate::ports::reports::{AgentTurn, DayRecords, ReportSource, ReportStore};
@@ -76,6 +79,7 @@ pub struct Figures {
     pub first_response: FirstResponseFigures,
     pub resolution: ResolutionFigures,
     pub sla: SlaCounts,
+    pub cost: CostFigures,
     pub agreement: AgreementFigures,
 }
 
@@ -135,6 +139,17 @@ pub struct ResolutionFigures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostFigures {
+    /// The agent's turns of the day.
+    pub turns: usize,
+    /// The tickets they worked on.
+    pub tickets: usize,
+    pub total_usd: f64,
+    /// `total_usd / tickets`.
+    pub per_ticket_usd: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgreementFigures {
     pub reviewed: usize,
     pub agreed: usize,
@@ -158,6 +173,11 @@ pub fn parse_day(text: &str) -> Option<NaiveDate> {
 /// Ratios and means with four decimals: as precise as the sentiments they come from.
 fn round4(value: f64) -> f64 {
     (value * 10_000.0).round() / 10_000.0
+}
+
+/// Dollars to a millionth of a cent: a turn costs a fraction of one.
+fn round_usd(value: f64) -> f64 {
+    (value * 1e8).round() / 1e8
 }
 
 fn mean(values: &[f64]) -> Option<f64> {
@@ -189,7 +209,7 @@ struct Group<'a> {
 }
 
 impl Group<'_> {
-    fn figures(&self, sla: &SlaPolicy, as_of: DateTime<Utc>) -> Figures {
+    fn figures(&self, sla: &SlaPolicy, prices: &PriceTable, as_of: DateTime<Utc>) -> Figures {
         let tickets = &self.tickets;
         let volume = tickets.len();
 
@@ -256,6 +276,15 @@ impl Group<'_> {
             sla.status(&due, t.first_response_at, t.resolved_at, as_of)
         });
 
+        let total_usd: f64 = self.turns.iter().map(|t| prices.turn_cost(&t.usage)).sum();
+        let worked = self.turns.iter().map(|t| &t.ticket_id).collect::<BTreeSet<_>>().len();
+        let cost = CostFigures {
+            turns: self.turns.len(),
+            tickets: worked,
+            total_usd: round_usd(total_usd),
+            per_ticket_usd: (worked > 0).then(|| round_usd(total_usd / worked as f64)),
+        };
+
         let by_kind = agreement(&self.decisions);
         let reviewed = by_kind.iter().map(|a| a.reviewed).sum();
         let agreed = by_kind.iter().map(|a| a.agreed).sum();
@@ -269,6 +298,7 @@ impl Group<'_> {
             first_response,
             resolution,
             sla: sla_states.collect(),
+            cost,
             agreement: AgreementFigures {
                 reviewed,
                 agreed,
@@ -279,6 +309,13 @@ impl Group<'_> {
     }
 }
 
+/// What a report is figured with: the SLA policy, the prices, and the time it is made.
+pub struct Basis<'a> {
+    pub sla: &'a SlaPolicy,
+    pub prices: &'a PriceTable,
+    pub as_of: DateTime<Utc>,
+}
+
 /// The day's report from its records. `previous_sentiments`: the tickets of the
 /// [`TREND_DAYS`] days before, by channel; `earlier_channels`: the channels of the tickets
 /// opened before the day that its decisions and turns were about.
@@ -287,8 +324,7 @@ pub fn aggregate(
     records: &DayRecords,
     previous_sentiments: &[(Channel, f64)],
     earlier_channels: &HashMap<TicketId, Channel>,
-    sla: &SlaPolicy,
-    as_of: DateTime<Utc>,
+    basis: &Basis,
 ) -> DailyReport {
     let mut channel_of: HashMap<&TicketId, Channel> = earlier_channels.iter().map(|(id, c)| (id, *c)).collect();
     channel_of.extend(records.tickets.iter().map(|t| (&t.id, t.channel)));
@@ -310,11 +346,11 @@ pub fn aggregate(
                 .map(|(_, s)| *s)
                 .collect(),
         }
-        .figures(sla, as_of)
+        .figures(basis.sla, basis.prices, basis.as_of)
     };
     DailyReport {
         day,
-        as_of,
+        as_of: basis.as_of,
         overall: group(None),
         channels: Channel::VARIANTS
             .iter()
@@ -354,6 +390,7 @@ pub struct ReportPorts {
 /// Makes a day's report: the one writer of the stored reports.
 pub struct DailyReports {
     ports: ReportPorts,
+    prices: PriceTable,
 }
 
 /// What [`DailyReports::produce`] did.
@@ -364,8 +401,10 @@ pub struct Produced {
 }
 
 impl DailyReports {
-    pub fn new(ports: ReportPorts) -> Self {
-        Self { ports }
+    /// Turns are costed at `prices` (the agent's own, [`PriceTable::bundled`] unless a
+    /// deployment gives another).
+    pub fn new(ports: ReportPorts, prices: PriceTable) -> Self {
+        Self { ports, prices }
     }
 
     /// Reads the day (one read per day, the trend's days included), stores its report, then
@@ -395,7 +434,12 @@ impl DailyReports {
                     .await?
             }
         };
-        let report = aggregate(day, &records, &previous, &earlier_channels, SlaPolicy::bundled(), now);
+        let basis = Basis {
+            sla: SlaPolicy::bundled(),
+            prices: &self.prices,
+            as_of: now,
+        };
+        let report = aggregate(day, &records, &previous, &earlier_channels, &basis);
         let json = serde_json::to_value(&report).expect("reports serialize");
         self.ports.store.put(day, &json).await?;
         let emailed_to = match &self.ports.mail {

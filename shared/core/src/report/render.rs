@@ -55,6 +55,14 @@ fn percent(value: f64) -> String {
     format!("{:.1}%", value * 100.0)
 }
 
+/// Dollars: to a hundredth of a cent, or finer below a tenth of a cent.
+fn usd(value: f64) -> String {
+    match value {
+        v if v == 0.0 || v >= 0.001 => format!("${v:.4}"),
+        v => format!("${v:.6}"),
+    }
+}
+
 fn signed(value: f64) -> String {
     format!("{value:+.2}")
 }
@@ -81,6 +89,8 @@ fn summary_rows() -> Vec<(&'static str, fn(&Figures) -> String)> {
         ("Resolved or answered", |f| optional(f.resolution.rate, percent)),
         ("SLA breached", |f| f.sla.breached.to_string()),
         ("SLA at risk", |f| f.sla.at_risk.to_string()),
+        ("Agent cost", |f| usd(f.cost.total_usd)),
+        ("Cost per ticket", |f| optional(f.cost.per_ticket_usd, usd)),
         ("Agreement with people", |f| match f.agreement.rate {
             Some(rate) => format!("{} ({} of {})", percent(rate), f.agreement.agreed, f.agreement.reviewed),
             None => NONE.to_owned(),
@@ -237,8 +247,9 @@ pub fn html(report: &DailyReport) -> String {
     html.push_str(
         "<p style=\"color:#52606d;font-size:12px\">Tickets are those opened that day; their states, SLA and \
          people's verdicts are as of the report. Resolved or answered: resolved by a person, or answered and \
-         not taken up again. Agreement: the agent's decisions of that day a person judged, approved as they \
-         were.</p>\n</body></html>\n",
+         not taken up again. Agent cost: the agent's turns of that day, at the price table's prices; per \
+         ticket: over the tickets those turns worked on. Agreement: the agent's decisions of that day a \
+         person judged, approved as they were.</p>\n</body></html>\n",
     );
     html
 }
@@ -379,5 +390,8 @@ mod tests {
         assert_eq!(duration(1500.0), "25 min");
         assert_eq!(duration(3900.0), "1 h 05 min");
         assert_eq!(duration(178_200.0), "2 d 1 h");
+        assert_eq!(usd(0.91833333), "$0.9183");
+        assert_eq!(usd(0.00035365), "$0.000354");
+        assert_eq!(usd(0.0), "$0.0000");
     }
 }

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
 
 use super::*;
+use crate::cost::TurnUsage;
 use crate::domain::{Category, CustomerId, MessageId, Priority};
 use crate::ports::mailer::memory::MemoryMailer;
 use crate::ports::reports::memory::MemoryReports;
@@ -221,12 +223,39 @@ fn decision(ticket: &str, kind: DecisionKind, verdict: Option<VerdictOutcome>) -
     }
 }
 
-fn turn(ticket: &str, sources: &[&str]) -> AgentTurn {
+fn turn(ticket: &str, sources: &[&str], usage: TurnUsage) -> AgentTurn {
     AgentTurn {
         ticket_id: id(ticket),
         at: at("2026-11-21T12:00:00Z"),
         sources: sources.iter().map(|s| (*s).to_owned()).collect(),
+        usage,
     }
+}
+
+fn tokens(input_tokens: u64, output_tokens: u64) -> TurnUsage {
+    TurnUsage {
+        input_tokens,
+        output_tokens,
+        ..TurnUsage::default()
+    }
+}
+
+/// Round prices, so the costs can be worked out by hand: $1 per 1,000 input tokens, $2 per
+/// 1,000 output tokens, a tenth of a cent per DynamoDB call, no charge per invocation.
+fn prices() -> PriceTable {
+    let price = |usd: f64, per: f64| json!({"usd": usd, "per": per, "unit": "u", "source": "test"});
+    let table = json!({
+        "region": "test",
+        "model": "test-model",
+        "model_input_tokens": price(1.0, 1000.0),
+        "model_output_tokens": price(2.0, 1000.0),
+        "dynamodb_calls": price(0.001, 1.0),
+        "sqs_requests": price(0.001, 1.0),
+        "ses_emails": price(0.01, 1.0),
+        "lambda_gb_seconds": price(0.001, 1.0),
+        "lambda_requests": price(0.0, 1.0),
+    });
+    PriceTable::parse(&table.to_string()).unwrap()
 }
 
 fn day_records() -> DayRecords {
@@ -248,12 +277,21 @@ fn day_records() -> DayRecords {
             decision("X", Escalation, Some(Rejected)),
         ],
         turns: vec![
-            turn("E2", &["invite-teammates"]),
-            turn("W1", &["invite-teammates", "sso-setup"]),
-            turn("W3", &["sso-setup"]),
-            turn("F2", &["refund-policy"]),
-            turn("P2", &["invite-teammates"]),
-            turn("W2", &[]),
+            turn("E2", &["invite-teammates"], tokens(1000, 0)),
+            turn("W1", &["invite-teammates", "sso-setup"], tokens(2000, 500)),
+            // A second turn on W1: one more turn, not one more ticket.
+            turn("W1", &[], TurnUsage::default()),
+            turn(
+                "W3",
+                &["sso-setup"],
+                TurnUsage {
+                    dynamodb_calls: 10,
+                    ..TurnUsage::default()
+                },
+            ),
+            turn("F2", &["refund-policy"], tokens(500, 0)),
+            turn("P2", &["invite-teammates"], tokens(1000, 0)),
+            turn("W2", &[], TurnUsage::default()),
         ],
     }
 }
@@ -305,15 +343,18 @@ struct Sent {
 fn reports() -> Sent {
     let source = Arc::new(source());
     let mailer = Arc::new(MemoryMailer::default());
-    let reports = DailyReports::new(ReportPorts {
-        source: source.clone(),
-        store: source.clone(),
-        mail: Some(ReportMail {
-            mailer: mailer.clone(),
-            from: "support@tandem.example".parse().unwrap(),
-            to: "team@tandem.example".parse().unwrap(),
-        }),
-    });
+    let reports = DailyReports::new(
+        ReportPorts {
+            source: source.clone(),
+            store: source.clone(),
+            mail: Some(ReportMail {
+                mailer: mailer.clone(),
+                from: "support@tandem.example".parse().unwrap(),
+                to: "team@tandem.example".parse().unwrap(),
+            }),
+        },
+        prices(),
+    );
     Sent {
         reports,
         source,
@@ -452,6 +493,22 @@ async fn first_response_percentiles_resolution_rate_and_sla_over_the_weekend() {
 }
 
 #[tokio::test]
+async fn cost_of_the_days_turns_per_ticket_they_worked_on() {
+    let report = produced().await;
+    let cost = |f: &Figures| (f.cost.turns, f.cost.tickets, f.cost.total_usd, f.cost.per_ticket_usd);
+    // E2 $1; W1 $2 + $1 and $0; W3 ten calls, $0.01; F2 $0.50; P2 (Friday's WhatsApp) $1; W2 $0.
+    assert_eq!(
+        each(&report, cost),
+        [
+            (7, 6, 5.51, Some(0.91833333)),
+            (1, 1, 1.0, Some(1.0)),
+            (5, 4, 4.01, Some(1.0025)),
+            (1, 1, 0.5, Some(0.5)),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn agreement_over_the_days_decisions_people_judged() {
     let report = produced().await;
     let rate = |f: &Figures| (f.agreement.reviewed, f.agreement.agreed, f.agreement.rate);
@@ -519,6 +576,11 @@ async fn the_report_is_stored_and_emailed_with_charts_and_a_text_part() {
         ["Tickets", "opened", "9", "3", "3", "3"]
     );
     assert!(text.lines().any(|l| l == "  Refund: 2"), "{text}");
+    let per_ticket = text.lines().find(|l| l.starts_with("Cost per ticket")).unwrap();
+    assert_eq!(
+        per_ticket.split_whitespace().collect::<Vec<_>>(),
+        ["Cost", "per", "ticket", "$0.9183", "$1.0000", "$1.0025", "$0.5000"]
+    );
     assert!(
         text.contains("Agreement with people") && text.contains("62.5% (5 of 8)"),
         "{text}"

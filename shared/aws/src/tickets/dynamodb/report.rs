@@ -27,8 +27,8 @@ fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
-/// An agent run as the report counts it: its ticket (the item's key), when, and the
-/// articles its decision cited.
+/// An agent run as the report counts it: its ticket (the item's key), when, the articles
+/// its decision cited, and what it used (none known for runs recorded before usage was).
 fn turn_of(item: &Item) -> Result<AgentTurn, InfraError> {
     let bad = |what: &str| InfraError::new("read agent run", format!("no valid {what}"));
     let ticket_id = text(item, "pk")
@@ -45,7 +45,18 @@ fn turn_of(item: &Item) -> Result<AgentTurn, InfraError> {
         .as_array()
         .map(|sources| sources.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
-    Ok(AgentTurn { ticket_id, at, sources })
+    let usage = item
+        .get("usage")
+        .map(|usage| serde_dynamo::from_attribute_value(usage.clone()))
+        .transpose()
+        .map_err(|e| InfraError::new("read agent run's usage", e))?
+        .unwrap_or_default();
+    Ok(AgentTurn {
+        ticket_id,
+        at,
+        sources,
+        usage,
+    })
 }
 
 impl DynamoTickets {

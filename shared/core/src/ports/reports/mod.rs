@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::InfraError;
+use crate::cost::TurnUsage;
 use crate::domain::{Channel, Ticket, TicketId};
 use crate::records::DecisionRecord;
 
@@ -19,6 +20,8 @@ pub struct AgentTurn {
     pub at: DateTime<Utc>,
     /// The knowledge-base articles its answer cited (none for an escalation).
     pub sources: Vec<String>,
+    /// What it used, for its cost (zero for runs recorded before usage was).
+    pub usage: TurnUsage,
 }
 
 /// What happened on one UTC day, as it stands when read.
