@@ -71,8 +71,11 @@ fn long_day(report: &DailyReport) -> String {
     report.day.format("%A %-d %B %Y").to_string()
 }
 
+/// One figure of a group, as the reader sees it.
+type Figure = fn(&Figures) -> String;
+
 /// The rows of the summary table: a name, and each group's figure.
-fn summary_rows() -> Vec<(&'static str, fn(&Figures) -> String)> {
+fn summary_rows() -> Vec<(&'static str, Figure)> {
     vec![
         ("Tickets opened", |f| f.volume.to_string()),
         ("Mean sentiment", |f| optional(f.sentiment.mean, signed)),
@@ -147,8 +150,14 @@ fn count_bar(label: impl Into<String>, count: usize) -> Bar {
     }
 }
 
-/// The charts: title, bars and the axis' ends when they are fixed.
-fn charts(report: &DailyReport) -> Vec<(&'static str, Vec<Bar>, Option<(f64, f64)>)> {
+struct Chart {
+    title: &'static str,
+    bars: Vec<Bar>,
+    /// The axis' ends, when they are fixed.
+    range: Option<(f64, f64)>,
+}
+
+fn charts(report: &DailyReport) -> Vec<Chart> {
     let overall = &report.overall;
     let volume = report
         .channels
@@ -195,12 +204,13 @@ fn charts(report: &DailyReport) -> Vec<(&'static str, Vec<Bar>, Option<(f64, f64
                 })
         })
         .collect();
+    let chart = |title, bars, range| Chart { title, bars, range };
     vec![
-        ("Tickets opened by channel", volume, None),
-        ("Mean sentiment (-1 to 1) by channel", sentiment, Some((-1.0, 1.0))),
-        ("Escalations by reason", reasons, None),
-        ("Top topics", topics, None),
-        ("First response by channel", first_response, None),
+        chart("Tickets opened by channel", volume, None),
+        chart("Mean sentiment (-1 to 1) by channel", sentiment, Some((-1.0, 1.0))),
+        chart("Escalations by reason", reasons, None),
+        chart("Top topics", topics, None),
+        chart("First response by channel", first_response, None),
     ]
 }
 
@@ -229,8 +239,8 @@ pub fn html(report: &DailyReport) -> String {
         })
         .collect();
     html.push_str(&html_table(&head, &rows));
-    for (title, bars, range) in charts(report) {
-        chart_section(&mut html, title, &bars, range);
+    for chart in charts(report) {
+        chart_section(&mut html, chart.title, &chart.bars, chart.range);
     }
     if !report.overall.articles.is_empty() {
         html.push_str("<h2 style=\"font-size:18px;margin:24px 0 4px\">Articles the agent cited most</h2>\n");
