@@ -226,7 +226,6 @@ fn decision(ticket: &str, kind: DecisionKind, verdict: Option<VerdictOutcome>) -
 fn turn(ticket: &str, sources: &[&str], usage: TurnUsage) -> AgentTurn {
     AgentTurn {
         ticket_id: id(ticket),
-        at: at("2026-11-21T12:00:00Z"),
         sources: sources.iter().map(|s| (*s).to_owned()).collect(),
         usage,
     }

@@ -14,7 +14,7 @@ use support_core::domain::{parse_variant, Channel, TicketId};
 use support_core::ports::reports::{AgentTurn, DayRecords, ReportSource, ReportStore};
 use support_core::ports::InfraError;
 
-use super::{entity, from_item, infra, s, ticket_pk, timestamp, DecisionItem, DynamoTickets, Item, TicketItem};
+use super::{entity, from_item, infra, s, ticket_pk, DecisionItem, DynamoTickets, Item, TicketItem};
 
 /// BatchGetItem reads at most this many keys at once.
 const BATCH_GET_KEYS: usize = 100;
@@ -27,35 +27,22 @@ fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
-/// An agent run as the report counts it: its ticket (the item's key), when, the articles
-/// its decision cited, and what it used (none known for runs recorded before usage was).
-fn turn_of(item: &Item) -> Result<AgentTurn, InfraError> {
-    let bad = |what: &str| InfraError::new("read agent run", format!("no valid {what}"));
-    let ticket_id = text(item, "pk")
+/// An agent run as the report counts it: its ticket (the item's key), the articles its
+/// decision cited, and what it used.
+fn turn_of(item: Item) -> Result<AgentTurn, InfraError> {
+    let ticket_id = text(&item, "pk")
         .and_then(|pk| pk.strip_prefix("TICKET#"))
         .and_then(|id| TicketId::parse(id).ok())
-        .ok_or_else(|| bad("ticket"))?;
-    let at = text(item, "created_at")
-        .and_then(timestamp::parse)
-        .ok_or_else(|| bad("created_at"))?;
-    let decision: serde_json::Value = text(item, "decision")
-        .and_then(|d| serde_json::from_str(d).ok())
-        .unwrap_or_default();
-    let sources = decision["sources"]
+        .ok_or_else(|| InfraError::new("read agent run", "its key names no ticket"))?;
+    let run = DynamoTickets::run_of(item)?;
+    let sources = run.decision["sources"]
         .as_array()
         .map(|sources| sources.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
-    let usage = item
-        .get("usage")
-        .map(|usage| serde_dynamo::from_attribute_value(usage.clone()))
-        .transpose()
-        .map_err(|e| InfraError::new("read agent run's usage", e))?
-        .unwrap_or_default();
     Ok(AgentTurn {
         ticket_id,
-        at,
         sources,
-        usage,
+        usage: run.usage,
     })
 }
 
@@ -77,7 +64,7 @@ impl ReportSource for DynamoTickets {
             match entity(&item) {
                 Some("ticket") => records.tickets.push(from_item::<TicketItem>(item)?.into_ticket()),
                 Some("decision") => records.decisions.push(from_item::<DecisionItem>(item)?.decision),
-                Some("agent_run") => records.turns.push(turn_of(&item)?),
+                Some("agent_run") => records.turns.push(turn_of(item)?),
                 _ => {}
             }
         }

@@ -6,7 +6,7 @@ pub mod memory;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::InfraError;
 use crate::cost::TurnUsage;
@@ -17,7 +17,6 @@ use crate::records::DecisionRecord;
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentTurn {
     pub ticket_id: TicketId,
-    pub at: DateTime<Utc>,
     /// The knowledge-base articles its answer cited (none for an escalation).
     pub sources: Vec<String>,
     /// What it used, for its cost (zero for runs recorded before usage was).
