@@ -45,6 +45,21 @@ impl StubReply {
         }))
     }
 
+    /// The same answer, with these token counts in its `usage` (Bedrock bills them).
+    pub fn with_usage(self, input_tokens: u64, output_tokens: u64) -> Self {
+        match self {
+            StubReply::Converse(mut body) => {
+                body["usage"] = json!({
+                    "inputTokens": input_tokens,
+                    "outputTokens": output_tokens,
+                    "totalTokens": input_tokens + output_tokens,
+                });
+                StubReply::Converse(body)
+            }
+            other => other,
+        }
+    }
+
     pub fn tool_use(id: &str, name: &str, input: Value) -> Self {
         Self::converse(
             vec![json!({"toolUse": {"toolUseId": id, "name": name, "input": input}})],

@@ -88,6 +88,9 @@ const GMAIL_WEBHOOK_PATH: &str = "/webhooks/gmail";
 /// URL (docs/operator-api.md).
 pub const CONSOLE_CONFIG_PATH: &str = "/console/config.json";
 
+/// The function's memory in MB, which Lambda sets in every function's environment.
+const MEMORY_SIZE_VARIABLE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+
 /// Environment variables naming an SES sender identity, which is created in moto.
 const SENDER_VARIABLES: &[&str] = &["SENDER_ADDRESS"];
 
@@ -905,6 +908,10 @@ fn function_environment(
     gateway_url: &str,
 ) -> Result<BTreeMap<String, String>> {
     let mut env = template.environment(function, bindings)?;
+    // What Lambda sets besides the template's variables: the memory GB-seconds are billed on.
+    if let Some(spec) = template.functions.get(function) {
+        env.insert(MEMORY_SIZE_VARIABLE.to_owned(), spec.memory_mb.to_string());
+    }
     for (k, v) in LOCAL_DEFAULTS {
         if let Some(slot) = env.get_mut(*k) {
             *slot = (*v).to_owned();
@@ -1127,6 +1134,7 @@ mod tests {
         let b = bindings(&t, &options, &r, GATEWAY).unwrap();
         let agent = function_environment(&t, "AgentFunction", &b, &options, GATEWAY).unwrap();
         assert_eq!(agent["MODEL_PROVIDER"], "offline", "offline by default locally");
+        assert_eq!(agent["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "1024", "as Lambda sets it");
         assert_eq!(
             agent["EMAIL_OUTBOUND_QUEUE_URL"],
             "http://moto/123456789012/local-email-outbound"

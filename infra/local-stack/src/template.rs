@@ -1344,6 +1344,15 @@ mod tests {
             "the template default; the local stack overrides it"
         );
         assert_eq!(agent["BEDROCK_MODEL_ID"], "anthropic.claude-3-5-haiku-20241022-v1:0");
+        assert_eq!(
+            agent["BEDROCK_MODEL_ID"],
+            support_core::cost::PriceTable::bundled().model,
+            "the bundled prices are the default model's"
+        );
+        assert_eq!(
+            agent["PRICE_TABLE"], "",
+            "the bundled one unless a deployment gives its own"
+        );
 
         assert_eq!(
             agent["TEAM_TOPIC_ARN"],
@@ -1361,6 +1370,7 @@ mod tests {
         assert_eq!(report["TICKETS_TABLE"], "local-tickets");
         assert_eq!(report["SENDER_ADDRESS"], "support@tandem.example");
         assert_eq!(report["REPORT_ADDRESS"], "", "the default: stored only, not emailed");
+        assert_eq!(report["PRICE_TABLE"], "", "the default: the bundled prices");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use support_core::cost::PriceTable;
 use support_core::domain::{parse_email_address, EmailAddress};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -125,6 +126,22 @@ pub struct AgentConfig {
     pub embedding_model_dir: std::path::PathBuf,
     pub autonomy: support_core::autonomy::AutonomyPolicy,
     pub team: TeamConfig,
+    /// What a turn's usage costs (logged with it).
+    pub prices: PriceTable,
+    /// The function's memory (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, set by Lambda and by the
+    /// local stack from the template's `MemorySize`); 0 where nothing bills GB-seconds.
+    pub memory_mb: u32,
+}
+
+/// A deployment's price table (`PRICE_TABLE`, the PriceTable parameter), else the bundled one.
+fn price_table<F: Fn(&str) -> Option<String>>(env: &Lookup<F>) -> Result<PriceTable, ConfigError> {
+    match env.optional("PRICE_TABLE") {
+        Some(json) => PriceTable::parse(&json).map_err(|e| ConfigError::Invalid {
+            name: "PRICE_TABLE",
+            reason: e.to_string(),
+        }),
+        None => Ok(PriceTable::bundled().clone()),
+    }
 }
 
 /// Where the team is told about escalations.
@@ -205,6 +222,14 @@ impl AgentConfig {
                 None => support_core::autonomy::AutonomyPolicy::bundled(),
             },
             team: TeamConfig::from_env(&env)?,
+            prices: price_table(&env)?,
+            memory_mb: match env.optional("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") {
+                Some(mb) => mb.parse().map_err(|_| ConfigError::Invalid {
+                    name: "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                    reason: format!("`{mb}` is not a number of MB"),
+                })?,
+                None => 0,
+            },
         })
     }
 
@@ -263,13 +288,15 @@ impl EmailSenderConfig {
 }
 
 /// The daily report: where it reads and stores, and where it is emailed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DailyReportConfig {
     pub tickets_table: String,
     /// The From of the report's email (`SENDER_ADDRESS`, a verified SES identity).
     pub sender_address: EmailAddress,
     /// The team's address (`REPORT_ADDRESS`); empty or unset: the report is stored only.
     pub report_address: Option<EmailAddress>,
+    /// What the agent's turns are costed at: the agent's own table.
+    pub prices: PriceTable,
 }
 
 impl DailyReportConfig {
@@ -283,6 +310,7 @@ impl DailyReportConfig {
             tickets_table: env.required("TICKETS_TABLE")?,
             sender_address: email_address(&env, "SENDER_ADDRESS")?,
             report_address,
+            prices: price_table(&env)?,
         })
     }
 
@@ -526,6 +554,8 @@ mod tests {
         let config = AgentConfig::from_lookup(lookup(&base)).unwrap();
         assert_eq!(config.model, ModelProvider::Offline);
         assert_eq!(config.autonomy, support_core::autonomy::AutonomyPolicy::bundled());
+        assert_eq!(&config.prices, PriceTable::bundled());
+        assert_eq!(config.memory_mb, 0, "outside Lambda");
         let mut reviewed = base.to_vec();
         reviewed.push(("AUTONOMY_POLICY", r#"{"default": {"mode": "supervised"}}"#));
         assert!(
@@ -553,6 +583,48 @@ mod tests {
         wrong.push(("MODEL_PROVIDER", "gpt"));
         assert!(matches!(
             AgentConfig::from_lookup(lookup(&wrong)),
+            Err(ConfigError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn the_agent_reads_its_memory_and_a_deployments_price_table() {
+        let base = [
+            ("CUSTOMERS_TABLE", "c"),
+            ("TICKETS_TABLE", "t"),
+            ("EMAIL_OUTBOUND_QUEUE_URL", "q"),
+            ("EMBEDDING_MODEL_DIR", "/opt/m"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
+            TEAM_TOPIC,
+            CONSOLE,
+        ];
+        assert_eq!(AgentConfig::from_lookup(lookup(&base)).unwrap().memory_mb, 1024);
+        let mut own: serde_json::Value = serde_json::to_value(PriceTable::bundled()).unwrap();
+        own["model"] = "anthropic.claude-3-7-sonnet-20250219-v1:0".into();
+        let own = own.to_string();
+        let mut priced = base.to_vec();
+        priced.push(("PRICE_TABLE", &own));
+        assert_eq!(
+            AgentConfig::from_lookup(lookup(&priced)).unwrap().prices.model,
+            "anthropic.claude-3-7-sonnet-20250219-v1:0"
+        );
+        let mut broken = base.to_vec();
+        broken.push(("PRICE_TABLE", r#"{"model": "x"}"#));
+        assert!(
+            matches!(
+                AgentConfig::from_lookup(lookup(&broken)),
+                Err(ConfigError::Invalid {
+                    name: "PRICE_TABLE",
+                    ..
+                })
+            ),
+            "a bad price table is refused at start"
+        );
+        let mut odd = base.to_vec();
+        odd.retain(|(k, _)| !k.starts_with("AWS_LAMBDA"));
+        odd.push(("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1 GB"));
+        assert!(matches!(
+            AgentConfig::from_lookup(lookup(&odd)),
             Err(ConfigError::Invalid { .. })
         ));
     }
@@ -619,6 +691,11 @@ mod tests {
         let base = [("TICKETS_TABLE", "t"), ("SENDER_ADDRESS", "support@tandem.example")];
         let config = DailyReportConfig::from_lookup(lookup(&base)).unwrap();
         assert_eq!(config.report_address, None);
+        assert_eq!(
+            &config.prices,
+            PriceTable::bundled(),
+            "the agent's table unless PRICE_TABLE is set"
+        );
         let mut empty = base.to_vec();
         empty.push(("REPORT_ADDRESS", " "));
         assert_eq!(

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod lambda;
+pub mod usage;
 pub mod wiring;
 
 #[cfg(feature = "dynamodb")]

@@ -31,6 +31,26 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client)
 }
 
+/// A client of one AWS service on the function's configuration, its calls counted
+/// (`usage::AwsCallCounter`): every client a function uses is made here.
+macro_rules! counted_client {
+    ($feature:literal, $name:ident, $sdk:ident, $service:ident) => {
+        #[cfg(feature = $feature)]
+        pub fn $name(sdk: &SdkConfig) -> $sdk::Client {
+            let config = $sdk::config::Builder::from(sdk)
+                .interceptor(crate::usage::AwsCallCounter(crate::usage::AwsService::$service))
+                .build();
+            $sdk::Client::from_conf(config)
+        }
+    };
+}
+
+counted_client!("dynamodb", dynamodb_client, aws_sdk_dynamodb, DynamoDb);
+counted_client!("sqs", sqs_client, aws_sdk_sqs, Sqs);
+counted_client!("ses", ses_client, aws_sdk_sesv2, Ses);
+counted_client!("sns", sns_client, aws_sdk_sns, Sns);
+counted_client!("bedrock", bedrock_client, aws_sdk_bedrockruntime, Bedrock);
+
 /// The intake over its tables and queue, with the adapters the function also reads through.
 #[cfg(all(
     feature = "dynamodb",
@@ -45,7 +65,7 @@ fn intake(
     Arc<crate::tickets::dynamodb::DynamoTickets>,
     Arc<crate::customers::dynamodb::DynamoCustomers>,
 ) {
-    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let dynamodb = dynamodb_client(sdk);
     let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
         dynamodb.clone(),
         config.tickets_table,
@@ -54,7 +74,7 @@ fn intake(
         dynamodb,
         config.customers_table,
     ));
-    let inbound = crate::queue::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.inbound_queue_url);
+    let inbound = crate::queue::sqs::SqsQueue::new(sqs_client(sdk), config.inbound_queue_url);
     let intake = support_core::intake::Intake::new(customers.clone(), tickets.clone(), Arc::new(inbound));
     (intake, tickets, customers)
 }
@@ -94,10 +114,7 @@ pub fn inbox_sync(
     config: config::MailboxConfig,
     sdk: &SdkConfig,
 ) -> Result<support_core::inbox::InboxSync, crate::mailbox::gmail::GmailSetupError> {
-    let cursor = crate::mailbox::dynamodb::DynamoMailboxCursor::new(
-        aws_sdk_dynamodb::Client::new(sdk),
-        &config.intake.tickets_table,
-    );
+    let cursor = crate::mailbox::dynamodb::DynamoMailboxCursor::new(dynamodb_client(sdk), &config.intake.tickets_table);
     let (intake, _, _) = intake(config.intake, sdk);
     let gmail = crate::mailbox::gmail::GmailMailbox::new(
         crate::mailbox::gmail::GmailConfig {
@@ -142,9 +159,8 @@ pub fn gmail_webhook(
 
 #[cfg(all(feature = "dynamodb", feature = "sqs"))]
 pub fn intake_sweeper(config: config::SweeperConfig, sdk: &SdkConfig) -> support_core::intake::Sweeper {
-    let tickets =
-        crate::tickets::dynamodb::DynamoTickets::new(aws_sdk_dynamodb::Client::new(sdk), config.tickets_table);
-    let inbound = crate::queue::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.inbound_queue_url);
+    let tickets = crate::tickets::dynamodb::DynamoTickets::new(dynamodb_client(sdk), config.tickets_table);
+    let inbound = crate::queue::sqs::SqsQueue::new(sqs_client(sdk), config.inbound_queue_url);
     support_core::intake::Sweeper::new(Arc::new(tickets), Arc::new(inbound))
 }
 
@@ -168,19 +184,24 @@ pub fn agent(
 
     let engine: Arc<dyn Engine> = match config.model {
         config::ModelProvider::Offline => Arc::new(OfflineEngine),
-        config::ModelProvider::Bedrock { model_id } => Arc::new(crate::engine::bedrock::BedrockEngine::new(
-            aws_sdk_bedrockruntime::Client::new(sdk),
-            model_id,
-            crate::engine::bedrock::RetryPolicy::default(),
-        )),
+        config::ModelProvider::Bedrock { model_id } => {
+            if model_id != config.prices.model {
+                tracing::warn!(model_id, priced = %config.prices.model, "the price table is for another model: turns' costs are off");
+            }
+            Arc::new(crate::engine::bedrock::BedrockEngine::new(
+                bedrock_client(sdk),
+                model_id,
+                crate::engine::bedrock::RetryPolicy::default(),
+            ))
+        }
     };
-    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let dynamodb = dynamodb_client(sdk);
     let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
         dynamodb.clone(),
         config.tickets_table,
     ));
     let customers = crate::customers::dynamodb::DynamoCustomers::new(dynamodb, config.customers_table);
-    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let sqs = sqs_client(sdk);
     let queue = |url: String| Arc::new(crate::queue::sqs::SqsQueue::new(sqs.clone(), url)) as Arc<dyn MessageQueue>;
     let embedder = support_embedding::shared_embedder(&config.embedding_model_dir)?;
     let classifiers = support_embedding::precomputed::load_classifiers(&config.embedding_model_dir)?;
@@ -206,6 +227,10 @@ pub fn agent(
             presence: tickets,
             alert: team_alert(config.team, sdk),
         },
+        meter: Arc::new(crate::usage::TurnMeter {
+            memory_mb: config.memory_mb,
+        }),
+        prices: config.prices,
     }))
 }
 
@@ -225,11 +250,11 @@ pub fn operator_api(
     use support_core::ports::queue::MessageQueue;
 
     let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
-        aws_sdk_dynamodb::Client::new(sdk),
+        dynamodb_client(sdk),
         config.tickets_table,
     ));
     let reports = tickets.clone();
-    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let sqs = sqs_client(sdk);
     let queue = |url: String| Arc::new(crate::queue::sqs::SqsQueue::new(sqs.clone(), url)) as Arc<dyn MessageQueue>;
     let embedder = support_embedding::shared_embedder(&config.embedding_model_dir)?;
     let desk = OperatorDesk::new(DeskPorts {
@@ -251,14 +276,14 @@ pub fn operator_api(
 
 #[cfg(all(feature = "dynamodb", feature = "ses", feature = "sns"))]
 pub fn email_delivery(config: config::EmailSenderConfig, sdk: &SdkConfig) -> support_core::delivery::EmailDelivery {
-    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let dynamodb = dynamodb_client(sdk);
     support_core::delivery::EmailDelivery::new(
         Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
             dynamodb.clone(),
             &config.tickets_table,
         )),
         Arc::new(crate::mailer::ses::SesMailer::new(
-            aws_sdk_sesv2::Client::new(sdk),
+            ses_client(sdk),
             config.configuration_set,
         )),
         Arc::new(crate::mailer::dynamodb::DynamoUndeliverables::new(
@@ -277,15 +302,12 @@ pub fn email_delivery(config: config::EmailSenderConfig, sdk: &SdkConfig) -> sup
 pub fn daily_reports(config: config::DailyReportConfig, sdk: &SdkConfig) -> support_core::report::DailyReports {
     use support_core::report::{DailyReports, ReportMail, ReportPorts};
     let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
-        aws_sdk_dynamodb::Client::new(sdk),
+        dynamodb_client(sdk),
         config.tickets_table,
     ));
     let mail = config.report_address.map(|to| ReportMail {
         // No configuration set: the report's bounces are not a customer's reply's.
-        mailer: Arc::new(crate::mailer::ses::SesMailer::new(
-            aws_sdk_sesv2::Client::new(sdk),
-            None,
-        )),
+        mailer: Arc::new(crate::mailer::ses::SesMailer::new(ses_client(sdk), None)),
         from: config.sender_address,
         to,
     });
@@ -295,13 +317,13 @@ pub fn daily_reports(config: config::DailyReportConfig, sdk: &SdkConfig) -> supp
             store: tickets,
             mail,
         },
-        support_core::cost::PriceTable::bundled().clone(),
+        config.prices,
     )
 }
 
 #[cfg(all(feature = "ses-events", feature = "sns"))]
 pub fn mail_events(config: config::MailEventsConfig, sdk: &SdkConfig) -> support_core::delivery::bounces::MailEvents {
-    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let dynamodb = dynamodb_client(sdk);
     support_core::delivery::bounces::MailEvents::new(
         Arc::new(crate::mailer::dynamodb::DynamoUndeliverables::new(
             dynamodb.clone(),
@@ -320,7 +342,7 @@ pub fn mail_events(config: config::MailEventsConfig, sdk: &SdkConfig) -> support
 fn team_alert(config: config::TeamConfig, sdk: &SdkConfig) -> support_core::ports::team::TeamAlert {
     support_core::ports::team::TeamAlert {
         notifier: Arc::new(crate::team::sns::SnsTeamNotifier::new(
-            aws_sdk_sns::Client::new(sdk),
+            sns_client(sdk),
             config.topic_arn,
         )),
         console_url: config.console_url,
@@ -341,7 +363,7 @@ pub fn whatsapp_delivery(
     )?;
     Ok(WhatsappDelivery::new(
         Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
-            aws_sdk_dynamodb::Client::new(sdk),
+            dynamodb_client(sdk),
             config.tickets_table,
         )),
         Arc::new(twilio),

@@ -176,6 +176,8 @@ async fn main() {
                 console_url: "http://localhost/console/".into(),
             },
         },
+        meter: Arc::new(support_core::ports::usage::memory::FixedMeter::default()),
+        prices: support_core::cost::PriceTable::bundled().clone(),
     });
     let mut micros = Vec::new();
     for (i, body) in bodies.iter().enumerate() {

@@ -304,18 +304,25 @@ async fn a_slow_call_is_retried() {
 }
 
 /// The real intake and agent, the agent's tool loop on Bedrock (the stub) and the stores on
-/// moto: an email asking a how-to question is searched, answered with `send_response`,
-/// recorded and emailed.
+/// moto, through the SQS batch glue and the functions' counted clients: an email asking a
+/// how-to question is searched, answered with `send_response`, recorded with what the turn
+/// used (the model's tokens, the AWS calls, the GB-seconds) and emailed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_tool_loop_runs_on_bedrock() {
     use std::sync::Arc;
 
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    use aws_sdk_dynamodb::types::AttributeValue;
     use integration_tests::TestApp;
     use support_aws::customers::dynamodb::DynamoCustomers;
+    use support_aws::lambda::sqs_batch::process_records;
     use support_aws::queue::sqs::SqsQueue;
     use support_aws::tickets::dynamodb::DynamoTickets;
+    use support_aws::usage::TurnMeter;
+    use support_aws::wiring::{dynamodb_client, sqs_client};
     use support_core::agent::rails::SemanticRails;
     use support_core::agent::{Agent, AgentPorts};
+    use support_core::cost::{PriceTable, TurnUsage};
     use support_core::domain::QueuedMessage;
     use support_core::knowledge::Knowledge;
 
@@ -326,18 +333,24 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
             "t1",
             "search_knowledge_base",
             json!({"query": "invite a teammate to a workspace"}),
-        ),
-        StubReply::tool_use("t2", "send_response", json!({ "message": ANSWER })),
+        )
+        .with_usage(1830, 64),
+        StubReply::tool_use("t2", "send_response", json!({ "message": ANSWER })).with_usage(2210, 48),
     ]);
     let app = TestApp::spawn().await;
-    let tickets = Arc::new(DynamoTickets::new(app.dynamodb.clone(), app.table_name("TicketsTable")));
-    let customers = DynamoCustomers::new(app.dynamodb.clone(), app.table_name("CustomersTable"));
+    // The function's clients, counted, on the stack's moto.
+    let dynamodb = dynamodb_client(app.stack.sdk_config());
+    let tickets = Arc::new(DynamoTickets::new(dynamodb.clone(), app.table_name("TicketsTable")));
+    let customers = DynamoCustomers::new(dynamodb, app.table_name("CustomersTable"));
     let embedder = support_embedding::shared_embedder(&support_embedding::default_model_dir()).unwrap();
     let agent = Agent::new(AgentPorts {
         history: tickets.clone(),
         replies: tickets.clone(),
         outbound: support_core::delivery::Outbound {
-            email: Arc::new(SqsQueue::new(app.sqs.clone(), app.queue_url("EmailOutboundQueue"))),
+            email: Arc::new(SqsQueue::new(
+                sqs_client(app.stack.sdk_config()),
+                app.queue_url("EmailOutboundQueue"),
+            )),
             whatsapp: None,
         },
         engine: Arc::new(engine(&stub, fast_policy()).await),
@@ -355,6 +368,8 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
             presence: tickets,
             alert: app.team_alert(),
         },
+        meter: Arc::new(TurnMeter { memory_mb: 1024 }),
+        prices: PriceTable::bundled().clone(),
     });
     let inbound = json!({
         "channel": "email",
@@ -366,8 +381,19 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
         "correlation_id": "corr-bedrock",
     });
     let (ticket_id, queued) = app.stored_not_queued(&inbound).await.unwrap();
-    let queued: QueuedMessage = serde_json::from_str(&queued.body).unwrap();
-    agent.handle(&queued).await.expect("the message is handled");
+    let mut record = SqsMessage::default();
+    record.message_id = Some("record-1".into());
+    record.body = Some(queued.body.clone());
+    let mut event = SqsEvent::default();
+    event.records = vec![record];
+    let agent = &agent;
+    let batch = process_records(
+        event,
+        |message: QueuedMessage| async move { agent.handle(&message).await },
+    )
+    .await
+    .expect("the batch is handled");
+    assert!(batch.batch_item_failures.is_empty(), "the message is handled");
 
     let requests = stub.requests();
     assert_eq!(requests.len(), 2, "search, then send_response");
@@ -400,5 +426,40 @@ async fn the_agent_tool_loop_runs_on_bedrock() {
         .find(|m| m["direction"] == "outbound")
         .unwrap();
     assert!(reply["body"].as_str().unwrap().contains(ANSWER), "{reply}");
+
+    // The run carries what the turn used, and the day's index finds it.
+    let runs = app.ticket_items(&ticket_id, "RUN#").await.unwrap();
+    let run = &runs[0];
+    let usage: TurnUsage = serde_dynamo::from_attribute_value(run["usage"].clone()).unwrap();
+    assert_eq!(
+        (usage.input_tokens, usage.output_tokens),
+        (1830 + 2210, 64 + 48),
+        "the stub's tokens, both rounds"
+    );
+    assert!(
+        usage.dynamodb_calls >= 2,
+        "the history read, counted, and the record's transaction: {usage:?}"
+    );
+    assert_eq!(usage.sqs_calls, 1, "the reply queued");
+    assert_eq!(usage.ses_calls, 1, "the reply emailed");
+    assert!(usage.gb_seconds > 0.0, "{usage:?}");
+    let day = run["created_day"].as_s().unwrap().clone();
+    let by_day = app
+        .dynamodb
+        .query()
+        .table_name(app.table_name("TicketsTable"))
+        .index_name("by_day")
+        .key_condition_expression("created_day = :day")
+        .filter_expression("entity = :run")
+        .expression_attribute_values(":day", AttributeValue::S(day))
+        .expression_attribute_values(":run", AttributeValue::S("agent_run".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(by_day.items().iter().any(|item| item["sk"] == run["sk"]), "{by_day:?}");
+    println!(
+        "a Bedrock turn (stub tokens): {usage:?}, ${:.6}",
+        PriceTable::bundled().turn_cost(&usage)
+    );
     app.shutdown().await;
 }

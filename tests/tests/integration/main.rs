@@ -5,6 +5,7 @@
 mod aws_calls;
 mod bad_input;
 mod bedrock_converse;
+mod cost;
 mod crash_recovery;
 mod delivery_guarantees;
 mod email;

@@ -21,7 +21,7 @@ use serde_json::Value;
 use support_core::domain::Language;
 use support_core::ports::engine::prompt::{first_user_message, SYSTEM_PROMPT};
 use support_core::ports::engine::tools::specs;
-use support_core::ports::engine::{Engine, EngineError, EngineReply, Round, ToolRequest, Turn};
+use support_core::ports::engine::{Engine, EngineError, EngineReply, Round, TokenUsage, ToolRequest, Turn};
 
 const MAX_TOKENS: i32 = 1024;
 const TEMPERATURE: f32 = 0.2;
@@ -238,7 +238,14 @@ fn from_bedrock(output: ConverseOutput) -> Result<EngineReply, EngineError> {
         Some(br::types::ConverseOutput::Message(message)) => message,
         _ => return Err(EngineError::Failed("the Converse response carried no message".into())),
     };
-    let mut reply = EngineReply::default();
+    let tokens = |count: i32| u64::try_from(count).unwrap_or(0);
+    let mut reply = EngineReply {
+        usage: output.usage.map_or_else(TokenUsage::default, |usage| TokenUsage {
+            input_tokens: tokens(usage.input_tokens),
+            output_tokens: tokens(usage.output_tokens),
+        }),
+        ..EngineReply::default()
+    };
     for block in message.content {
         match block {
             br::types::ContentBlock::Text(text) if reply.text.is_none() => reply.text = Some(text),
@@ -415,10 +422,25 @@ mod tests {
                     .unwrap(),
             ))
             .stop_reason(br::types::StopReason::ToolUse)
+            .usage(
+                br::types::TokenUsage::builder()
+                    .input_tokens(1830)
+                    .output_tokens(64)
+                    .total_tokens(1894)
+                    .build()
+                    .unwrap(),
+            )
             .build()
             .unwrap();
         let reply = from_bedrock(output).unwrap();
         assert_eq!(reply.text.as_deref(), Some("Looking."));
+        assert_eq!(
+            reply.usage,
+            TokenUsage {
+                input_tokens: 1830,
+                output_tokens: 64
+            }
+        );
         assert_eq!(
             reply.tool_requests,
             vec![ToolRequest {

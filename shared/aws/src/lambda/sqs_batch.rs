@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use super::panic_message;
 use crate::queue::CORRELATION_ATTRIBUTE;
+use crate::usage::metered;
 
 /// Every record failed: the invocation fails so Lambda's retry and back-off apply.
 #[derive(Debug, thiserror::Error)]
@@ -66,8 +67,9 @@ where
 }
 
 /// Runs `handle` on the parsed body of each record, in a span carrying the record's
-/// correlation id, and reports the failures (see [`process_batch`]). A body that cannot
-/// parse never will: it fails permanently.
+/// correlation id and with a tally of the record's AWS calls (`usage::metered`), and reports
+/// the failures (see [`process_batch`]). A body that cannot parse never will: it fails
+/// permanently.
 pub async fn process_records<T, F, Fut>(event: SqsEvent, handle: F) -> Result<SqsBatchResponse, BatchError>
 where
     T: serde::de::DeserializeOwned,
@@ -83,12 +85,12 @@ where
         let span = tracing::info_span!("record", %correlation_id, message_id = record.message_id.as_deref().unwrap_or_default());
         let parsed = parse_body::<T>(&record);
         let handled = parsed.map(&handle);
-        async move {
+        metered(async move {
             match handled {
                 Ok(work) => work.await,
                 Err(e) => Err(e),
             }
-        }
+        })
         .instrument(span)
     })
     .await

@@ -28,7 +28,7 @@ pub use identity::{CODE_LIFETIME, MAX_ATTEMPTS};
 use tool_loop::{Decision, Step};
 
 use crate::autonomy::{AutonomyPolicy, Release};
-use crate::cost::TurnUsage;
+use crate::cost::{PriceTable, TurnUsage};
 use crate::delivery::{enqueue, Outbound};
 use crate::domain::text::{at_most, is_blank};
 use crate::domain::whatsapp::window_open;
@@ -40,12 +40,14 @@ use crate::email::own_words;
 use crate::knowledge::{Knowledge, KnowledgeBase};
 use crate::ports::customers::IdentityLinks;
 use crate::ports::engine::prompt::history_text;
-use crate::ports::engine::{Engine, HistoryLine, Turn};
+use crate::ports::engine::{Engine, HistoryLine, TokenUsage, Turn};
 use crate::ports::team::{pick_assignee, NoticeKind, Presence, TeamAlert, TeamNotice, PRESENCE_WINDOW};
 use crate::ports::tickets::{
     AgentRun, HistoryReader, ReplyLog, ReplyRecorded, TicketOutcome, TurnRecord, Verifications,
 };
+use crate::ports::usage::UsageMeter;
 use crate::records::{Actor, AuditAction, AuditEntry, DecisionKind, DecisionRecord};
+use crate::telemetry;
 use crate::ProcessingError;
 use rails::{judged_units, RailMatch, SemanticRails};
 
@@ -73,6 +75,10 @@ pub struct AgentPorts {
     /// Which answers go out on their own, and which wait for a person.
     pub autonomy: Arc<AutonomyPolicy>,
     pub team: Team,
+    /// The AWS calls of the turn and the function's memory, for its usage.
+    pub meter: Arc<dyn UsageMeter>,
+    /// What the turn's usage costs (logged with it).
+    pub prices: PriceTable,
 }
 
 /// The people the agent hands tickets to.
@@ -101,6 +107,8 @@ struct Handled {
     language: Language,
     rail: Option<RailMatch>,
     look_alike: bool,
+    /// The engine's tokens, over its rounds.
+    tokens: TokenUsage,
 }
 
 /// How sure a decision taken by a rule (a keyword, a canned answer, a tool call) is: it
@@ -230,6 +238,7 @@ impl Handled {
             language: Language::of(own_words),
             rail: None,
             look_alike: false,
+            tokens: TokenUsage::default(),
         }
     }
 }
@@ -355,6 +364,7 @@ impl Agent {
         } else {
             self.decide(message, &turn).await
         };
+        telemetry::model_tokens(handled.tokens.input_tokens, handled.tokens.output_tokens);
         let answer_confidence = handled.answer_confidence();
         // Hand-off notices and the identity steps' answers are never held: the customer
         // always hears what happens next.
@@ -418,6 +428,8 @@ impl Agent {
             .map(|m| sentiment::score(&m.body))
             .collect();
         let sender = &message.sender;
+        let code_sent = identity.as_ref().is_some_and(|i| i.code_sent.is_some());
+        let usage = self.usage(message, &handled, &reply, code_sent, started.elapsed());
         let run = AgentRun {
             message_id: message.message_id.clone(),
             engine: ports.engine.name(),
@@ -440,7 +452,7 @@ impl Agent {
                 "told_customer": reply.body,
             }),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            usage: TurnUsage::default(),
+            usage,
         };
         let decisions = handled.decisions(message);
         let audit = turn_audit(message, &handled, &reply, held, answer_confidence, assignee.as_deref());
@@ -473,8 +485,37 @@ impl Agent {
             }
         }
         tracing::info!(ticket_id = %ticket.id, status = %status, category = %handled.category.category,
-            sentiment = handled.sentiment, elapsed_ms = started.elapsed().as_millis() as u64, "message handled");
+            sentiment = handled.sentiment, elapsed_ms = started.elapsed().as_millis() as u64,
+            input_tokens = usage.input_tokens, output_tokens = usage.output_tokens,
+            dynamodb_calls = usage.dynamodb_calls, sqs_calls = usage.sqs_calls, ses_calls = usage.ses_calls,
+            gb_seconds = usage.gb_seconds, cost_usd = ports.prices.turn_cost(&usage), "message handled");
         Ok(())
+    }
+
+    /// What the turn used: the engine's tokens; the AWS calls the meter counted, and those
+    /// known to follow (the record's one transaction, then the reply and a one-time code's
+    /// email on their queues); the emails SES will send for it (the email sender's one
+    /// SendEmail each); and the function's memory for the time the turn took so far.
+    fn usage(
+        &self,
+        message: &QueuedMessage,
+        handled: &Handled,
+        reply: &ConversationMessage,
+        code_sent: bool,
+        elapsed: Duration,
+    ) -> TurnUsage {
+        let meter = &self.ports.meter;
+        let counted = meter.calls();
+        let reply_queued = reply.delivery_status == Some(DeliveryStatus::Queued);
+        let reply_emailed = reply_queued && message.channel.replies_by_email();
+        TurnUsage {
+            input_tokens: handled.tokens.input_tokens,
+            output_tokens: handled.tokens.output_tokens,
+            dynamodb_calls: counted.dynamodb + 1,
+            sqs_calls: counted.sqs + u32::from(reply_queued) + u32::from(code_sent),
+            ses_calls: counted.ses + u32::from(reply_emailed) + u32::from(code_sent),
+            gb_seconds: f64::from(meter.memory_mb()) / 1024.0 * elapsed.as_secs_f64(),
+        }
     }
 
     /// An operator online to take an escalation; none (the team's queue) when nobody is,
@@ -589,10 +630,12 @@ impl Agent {
                     language,
                     rail: None,
                     look_alike: false,
+                    tokens: TokenUsage::default(),
                 };
             }
         };
         let (rail, look_alike) = self.rail(own_words);
+        let mut tokens = TokenUsage::default();
         let keyword = before_model(own_words, message.channel, sentiment, look_alike);
         let (decision, steps) = match (keyword, &rail) {
             (BeforeModel::Escalate { reason, .. }, Some(rail)) if rail.reason.precedence() < reason.precedence() => {
@@ -610,7 +653,7 @@ impl Agent {
             ),
             (BeforeModel::Decline, None) => canned(format::decline_request()),
             (BeforeModel::DescribeTandemOnly, None) => canned(format::describe_tandem()),
-            (BeforeModel::Answer, None) => self.answer(message, turn, &knowledge).await,
+            (BeforeModel::Answer, None) => self.answer(message, turn, &knowledge, &mut tokens).await,
         };
         let category = match &decision {
             // The customer chose it on the form.
@@ -644,6 +687,7 @@ impl Agent {
             language,
             rail,
             look_alike,
+            tokens,
         }
     }
 
@@ -667,13 +711,19 @@ impl Agent {
     }
 
     /// The engine's tool loop and the checks on what it drafted.
-    async fn answer(&self, message: &QueuedMessage, turn: &Turn, knowledge: &KnowledgeBase) -> (Decision, Vec<Step>) {
+    async fn answer(
+        &self,
+        message: &QueuedMessage,
+        turn: &Turn,
+        knowledge: &KnowledgeBase,
+        tokens: &mut TokenUsage,
+    ) -> (Decision, Vec<Step>) {
         let context = tool_loop::Context {
             ticket: &message.ticket,
             turn,
             knowledge,
         };
-        match tool_loop::run(self.ports.engine.as_ref(), &context).await {
+        match tool_loop::run(self.ports.engine.as_ref(), &context, tokens).await {
             Ok((Decision::Respond { text, sources }, steps)) => match after_model(&text) {
                 Some(checked) => (Decision::Respond { text: checked, sources }, steps),
                 None => {
@@ -760,11 +810,14 @@ mod tests {
     use crate::ports::customers::IdentityLinks;
     use crate::ports::embedder::hashing::HashingEmbedder;
     use crate::ports::engine::offline::OfflineEngine;
+    use crate::ports::engine::tools::ToolCall;
     use crate::ports::engine::{EngineError, EngineReply, Round};
     use crate::ports::queue::memory::MemoryQueue;
     use crate::ports::team::memory::MemoryTeam;
     use crate::ports::tickets::memory::MemoryTickets;
     use crate::ports::tickets::TicketReader;
+    use crate::ports::usage::memory::FixedMeter;
+    use crate::ports::usage::AwsCalls;
 
     struct Unavailable;
 
@@ -831,6 +884,8 @@ mod tests {
                         console_url: "https://console.example/console/".into(),
                     },
                 },
+                meter: Arc::new(METER),
+                prices: PriceTable::bundled().clone(),
             }),
             team,
             tickets,
@@ -1028,6 +1083,7 @@ mod tests {
                     name: "send_response".into(),
                     input: serde_json::json!({"message": "Use Export in the board menu."}),
                 }],
+                usage: TokenUsage::default(),
             })
         }
     }
@@ -1055,6 +1111,83 @@ mod tests {
         assert!(
             world.outbound.sent.lock().unwrap().is_empty(),
             "nothing sent over the person"
+        );
+    }
+
+    /// What the meter of the test world reads: the calls a turn made before its record.
+    const METER: FixedMeter = FixedMeter {
+        calls: AwsCalls {
+            dynamodb: 2,
+            sqs: 0,
+            ses: 0,
+        },
+        memory_mb: 1024,
+    };
+
+    /// A model that searches, then answers, and says what each round took.
+    struct Metered;
+
+    #[async_trait]
+    impl Engine for Metered {
+        fn name(&self) -> String {
+            "metered".into()
+        }
+
+        fn answers_in(&self, _: Language) -> bool {
+            true
+        }
+
+        async fn next(&self, _: &Turn, rounds: &[Round]) -> Result<EngineReply, EngineError> {
+            let call = match rounds.len() {
+                0 => ToolCall::SearchKnowledgeBase {
+                    query: "reset password".into(),
+                },
+                _ => ToolCall::SendResponse {
+                    message: "Choose Forgot password on the sign-in page.".into(),
+                },
+            };
+            Ok(EngineReply {
+                text: None,
+                tool_requests: vec![call.into_request(format!("t{}", rounds.len()))],
+                usage: TokenUsage {
+                    input_tokens: 1_500 + 300 * rounds.len() as u64,
+                    output_tokens: 40,
+                },
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_turn_records_its_tokens_its_aws_calls_and_its_lambda_time() {
+        let world = world(Arc::new(Metered));
+        deliver(&world, message("m-u1", "Ada Byron", "How do I reset my password?")).await;
+        let usage = world.tickets.runs()[0].usage;
+        assert_eq!(
+            (usage.input_tokens, usage.output_tokens),
+            (1_500 + 1_800, 80),
+            "both rounds"
+        );
+        assert_eq!(usage.dynamodb_calls, 2 + 1, "counted, and the record's transaction");
+        assert_eq!(usage.sqs_calls, 1, "the reply queued");
+        assert_eq!(usage.ses_calls, 1, "the reply emailed");
+        assert!(
+            usage.gb_seconds > 0.0 && usage.gb_seconds < 10.0,
+            "{}",
+            usage.gb_seconds
+        );
+    }
+
+    #[tokio::test]
+    async fn the_offline_engine_uses_no_tokens_and_a_held_draft_sends_nothing() {
+        let review = AutonomyPolicy::parse(r#"{"default": {"mode": "review"}}"#).unwrap();
+        let world = world_with(Arc::new(OfflineEngine), review);
+        deliver(&world, message("m-u2", "Ada Byron", "How do I reset my password?")).await;
+        let usage = world.tickets.runs()[0].usage;
+        assert_eq!((usage.input_tokens, usage.output_tokens), (0, 0));
+        assert_eq!(
+            (usage.sqs_calls, usage.ses_calls),
+            (0, 0),
+            "held: neither queued nor emailed"
         );
     }
 

@@ -9,7 +9,9 @@ use crate::domain::{EscalationReason, TicketFacts};
 use crate::knowledge::KnowledgeBase;
 use crate::ports::embedder::EmbedError;
 use crate::ports::engine::tools::ToolCall;
-use crate::ports::engine::{Engine, EngineError, Exchange, Round, SearchHit, SearchResults, ToolResult, Turn};
+use crate::ports::engine::{
+    Engine, EngineError, Exchange, Round, SearchHit, SearchResults, TokenUsage, ToolResult, Turn,
+};
 
 const MAX_ROUNDS: usize = 6;
 const SEARCH_RESULTS: usize = 3;
@@ -59,13 +61,20 @@ pub fn search(knowledge: &KnowledgeBase, query: &str) -> Result<SearchResults, E
     })
 }
 
-pub async fn run(engine: &dyn Engine, context: &Context<'_>) -> Result<(Decision, Vec<Step>), EngineError> {
+/// The engine's rounds until it decides; `tokens` adds up what every round used, even when
+/// a later one fails.
+pub async fn run(
+    engine: &dyn Engine,
+    context: &Context<'_>,
+    tokens: &mut TokenUsage,
+) -> Result<(Decision, Vec<Step>), EngineError> {
     let mut rounds: Vec<Round> = Vec::new();
     let mut steps = Vec::new();
     let mut sources: Vec<String> = Vec::new();
     let mut failed_searches = 0;
     for _ in 0..MAX_ROUNDS {
         let reply = engine.next(context.turn, &rounds).await?;
+        *tokens += reply.usage;
         if reply.tool_requests.is_empty() {
             // The engine ended its turn without a final tool: its text is not sent on trust.
             return Ok((finish_without_tool(reply.text, sources), steps));

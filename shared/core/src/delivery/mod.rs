@@ -27,26 +27,22 @@ pub struct Outbound {
 impl Outbound {
     /// Where a reply on `channel` to a customer who gave `sender` goes, and to whom.
     pub fn route(&self, channel: Channel, sender: &Sender) -> Result<(&Arc<dyn MessageQueue>, String), &'static str> {
-        match channel {
-            Channel::Email | Channel::WebForm => {
-                let email = sender
-                    .email
-                    .as_ref()
-                    .ok_or("the customer has no email address to reply to")?;
-                Ok((&self.email, email.to_string()))
-            }
-            Channel::Whatsapp => {
-                let queue = self
-                    .whatsapp
-                    .as_ref()
-                    .ok_or("no WhatsApp outbound queue is configured")?;
-                let phone = sender
-                    .phone
-                    .clone()
-                    .ok_or("the customer has no phone number to reply to")?;
-                Ok((queue, phone))
-            }
+        if channel.replies_by_email() {
+            let email = sender
+                .email
+                .as_ref()
+                .ok_or("the customer has no email address to reply to")?;
+            return Ok((&self.email, email.to_string()));
         }
+        let queue = self
+            .whatsapp
+            .as_ref()
+            .ok_or("no WhatsApp outbound queue is configured")?;
+        let phone = sender
+            .phone
+            .clone()
+            .ok_or("the customer has no phone number to reply to")?;
+        Ok((queue, phone))
     }
 }
 

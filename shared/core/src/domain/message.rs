@@ -14,6 +14,14 @@ impl Channel {
     pub fn continues_conversation(self) -> bool {
         matches!(self, Channel::Whatsapp)
     }
+
+    /// Whether replies to messages on this channel are emails (sent through SES).
+    pub fn replies_by_email(self) -> bool {
+        match self {
+            Channel::Email | Channel::WebForm => true,
+            Channel::Whatsapp => false,
+        }
+    }
 }
 
 named_set!(Direction { Inbound, Outbound });

@@ -12,6 +12,7 @@ pub mod queue;
 pub mod reports;
 pub mod team;
 pub mod tickets;
+pub mod usage;
 pub mod whatsapp;
 
 /// A failure of the storage or messaging infrastructure: worth retrying.

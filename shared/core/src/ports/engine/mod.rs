@@ -49,6 +49,22 @@ pub struct ToolRequest {
 pub struct EngineReply {
     pub text: Option<String>,
     pub tool_requests: Vec<ToolRequest>,
+    /// The model's tokens for this round, as its provider counted them (billed by them).
+    pub usage: TokenUsage,
+}
+
+/// A model's tokens: read (the prompt, the conversation so far) and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TokenUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+impl std::ops::AddAssign for TokenUsage {
+    fn add_assign(&mut self, other: Self) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+    }
 }
 
 /// One round of the conversation: the engine's reply and what each requested tool returned.

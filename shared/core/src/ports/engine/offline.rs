@@ -7,7 +7,8 @@
 //! follow-up refers to, and the subject when the words alone are vague); answers with
 //! the excerpts that answer when a search found relevant passages; searches a second
 //! time with the key words and the subject; and otherwise hands the question to a
-//! person. It writes English only: the agent hands other languages to a person.
+//! person. It writes English only: the agent hands other languages to a person. It runs
+//! no model, so its replies use no tokens.
 
 use std::sync::LazyLock;
 
@@ -15,7 +16,7 @@ use async_trait::async_trait;
 use regex::Regex;
 
 use super::tools::ToolCall;
-use super::{Engine, EngineError, EngineReply, Round, SearchHit, SearchResults, ToolResult, Turn};
+use super::{Engine, EngineError, EngineReply, Round, SearchHit, SearchResults, TokenUsage, ToolResult, Turn};
 use crate::agent::format::WHATSAPP_PREFERRED_CHARS;
 use crate::agent::words::{contains_any, split_sentences, Words};
 use crate::domain::{Channel, Direction, EscalationReason, Language};
@@ -220,9 +221,11 @@ impl Engine for OfflineEngine {
                 ),
             },
         };
+        // No model: no tokens.
         Ok(EngineReply {
             text: None,
             tool_requests: vec![call.into_request(format!("offline-{}", calls_so_far + 1))],
+            usage: TokenUsage::default(),
         })
     }
 }
