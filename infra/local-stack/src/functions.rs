@@ -185,6 +185,16 @@ impl ScheduledFunction for support_core::inbox::InboxSync {
     }
 }
 
+#[async_trait]
+impl ScheduledFunction for support_core::report::DailyReports {
+    async fn call(&self, event: serde_json::Value) -> Result<(), String> {
+        support_aws::lambda::daily_report::handle(self, &event, chrono::Utc::now())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// A function's handler: the kind depends on its events.
 #[derive(Clone)]
 pub enum Handler {
@@ -199,8 +209,8 @@ pub enum Handler {
 /// template's environment here). `None` when the binary is not one of ours.
 pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkConfig) -> Result<Option<Handler>> {
     use support_aws::config::{
-        AgentConfig, ConfigError, EmailSenderConfig, GmailWebhookConfig, MailEventsConfig, MailboxConfig,
-        OperatorConfig, SweeperConfig, WebformConfig, WhatsappSenderConfig, WhatsappWebhookConfig,
+        AgentConfig, ConfigError, DailyReportConfig, EmailSenderConfig, GmailWebhookConfig, MailEventsConfig,
+        MailboxConfig, OperatorConfig, SweeperConfig, WebformConfig, WhatsappSenderConfig, WhatsappWebhookConfig,
     };
     use support_aws::wiring;
     let lookup = |k: &str| env.get(k).cloned();
@@ -232,6 +242,10 @@ pub fn builtin_handler(binary: &str, env: &BTreeMap<String, String>, sdk: &SdkCo
         )),
         "ses-events" => Handler::Sns(Arc::new(wiring::mail_events(
             MailEventsConfig::from_lookup(lookup).map_err(config_error)?,
+            sdk,
+        ))),
+        "daily-report" => Handler::Scheduled(Arc::new(wiring::daily_reports(
+            DailyReportConfig::from_lookup(lookup).map_err(config_error)?,
             sdk,
         ))),
         "intake-sweeper" => Handler::Scheduled(Arc::new(wiring::intake_sweeper(

@@ -303,7 +303,7 @@ pub struct LocalStack {
     gateway_addr: Option<SocketAddr>,
     static_dir: Option<PathBuf>,
     pollers: BTreeMap<String, Arc<PollerStats>>,
-    schedules: BTreeMap<String, Vec<Arc<schedule::ScheduleTarget>>>,
+    schedules: Arc<schedule::Schedules>,
     /// Topic logical id → the functions subscribed to it.
     subscribers: BTreeMap<String, Vec<Subscriber>>,
     timings: StartupTimings,
@@ -567,7 +567,7 @@ impl LocalStack {
             }
         }
 
-        let schedules = schedule_targets(&template, &handlers, &options);
+        let schedules = Arc::new(schedule_targets(&template, &handlers, &options));
         if options.start_schedules {
             for target in schedules.values().flatten().filter(|t| t.interval.is_some()) {
                 tasks.push(tokio::spawn(target.clone().run(stop_rx.clone())));
@@ -596,6 +596,7 @@ impl LocalStack {
                     CONSOLE_CONFIG_PATH,
                     axum::routing::get(move || std::future::ready(axum::Json(console.clone()))),
                 )
+                .merge(schedule::invoke_router(schedules.clone()))
                 .nest(TWILIO_STAND_IN_PATH, twilio::router(twilio.clone()))
                 .merge(google::router(google.clone()))
                 .merge(gateway::router(config)?)
@@ -751,6 +752,12 @@ impl LocalStack {
                 .map_err(|e| format!("{function} {}: {e}", target.event))?;
         }
         Ok(())
+    }
+
+    /// Runs a function with a schedule event once with `event` instead of the schedule's, as
+    /// Lambda's Invoke API does (the gateway serves it at [`schedule::INVOKE_PATH`]).
+    pub async fn invoke(&self, function: &str, event: Value) -> Result<(), schedule::InvokeError> {
+        schedule::invoke(&self.schedules, function, event).await
     }
 
     /// Publishes a message to a template topic, as SNS does: every function subscribed to it
@@ -1019,7 +1026,7 @@ fn schedule_targets(
     template: &StackTemplate,
     handlers: &BTreeMap<String, Handler>,
     options: &LocalStackOptions,
-) -> BTreeMap<String, Vec<Arc<schedule::ScheduleTarget>>> {
+) -> schedule::Schedules {
     let mut targets: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for (f, e) in template.schedule_events() {
         let EventSpec::Schedule {

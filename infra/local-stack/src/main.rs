@@ -72,6 +72,12 @@ fn print_summary(stack: &LocalStack) {
             out.push_str(&format!("  Schedule        {:<20} {expression}{state}\n", f.logical_id));
         }
     }
+    if !stack.template().schedule_events().is_empty() {
+        out.push_str(&format!(
+            "  Invoke          POST {gateway}{}  (a scheduled function with your event, as `aws lambda invoke --endpoint-url {gateway}`)\n",
+            local_stack::schedule::INVOKE_PATH.replace("{name}", "<function>")
+        ));
+    }
     if let Some(url) = stack
         .environment("WhatsappWebhookFunction")
         .and_then(|env| env.get("TWILIO_WEBHOOK_URL"))

@@ -3,11 +3,18 @@
 //! One timer task per event invokes the function with the "Scheduled Event" EventBridge
 //! sends (or the event's `Input`) every `rate(...)` period; `cron(...)` and `at(...)`
 //! schedules are not run on a timer, but [`crate::LocalStack::run_scheduled`] runs any
-//! schedule at once.
+//! schedule at once, and [`crate::LocalStack::invoke`] (Lambda's Invoke API on the gateway)
+//! runs a scheduled function with any event.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
 use serde_json::{json, Value as Json};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -75,8 +82,12 @@ impl ScheduleTarget {
 
     /// One invocation, in its own task so that a panic fails this invocation only.
     pub async fn invoke(&self) -> Result<(), String> {
+        self.invoke_with(self.event()).await
+    }
+
+    /// One invocation with `event` instead of the schedule's (`aws lambda invoke --payload`).
+    pub async fn invoke_with(&self, event: Json) -> Result<(), String> {
         let handler = self.handler.clone();
-        let event = self.event();
         let task = tokio::spawn(async move { handler.call(event).await });
         let abort = task.abort_handle();
         match tokio::time::timeout(self.timeout, task).await {
@@ -117,6 +128,71 @@ impl ScheduleTarget {
             }
         }
     }
+}
+
+/// Each function's schedule events, by the function's logical id.
+pub type Schedules = BTreeMap<String, Vec<Arc<ScheduleTarget>>>;
+
+/// Lambda's Invoke API, under the gateway's URL: `aws lambda invoke --endpoint-url <gateway>
+/// --function-name <logical id> --payload <event>` runs a scheduled function with that
+/// event, as in AWS (a past day's report, for one).
+pub const INVOKE_PATH: &str = "/2015-03-31/functions/{name}/invocations";
+
+/// Why an invocation did not run or failed.
+#[derive(Debug, PartialEq)]
+pub enum InvokeError {
+    /// No function of that name has a schedule event with a handler.
+    NotFound(String),
+    /// The function ran and failed (an error, a panic, a timeout).
+    Failed(String),
+}
+
+/// Runs `function` once with `event`, as an invocation of Lambda's Invoke API does.
+pub async fn invoke(schedules: &Schedules, function: &str, event: Json) -> Result<(), InvokeError> {
+    let target = schedules
+        .get(function)
+        .and_then(|targets| targets.first())
+        .ok_or_else(|| InvokeError::NotFound(function.to_owned()))?;
+    target.invoke_with(event).await.map_err(InvokeError::Failed)
+}
+
+/// The Invoke API's answers: `null` when the function succeeded; a failure as Lambda reports
+/// one (status 200, `X-Amz-Function-Error`, the error in the body).
+pub fn invoke_router(schedules: Arc<Schedules>) -> Router {
+    async fn invoked(State(schedules): State<Arc<Schedules>>, Path(name): Path<String>, body: Bytes) -> Response {
+        let event = match body.iter().all(u8::is_ascii_whitespace) {
+            true => Ok(json!({})),
+            false => serde_json::from_slice(&body),
+        };
+        let Ok(event) = event else {
+            let error = json!({"Type": "User", "message": "Could not parse request body into json"});
+            return (
+                StatusCode::BAD_REQUEST,
+                [("x-amzn-errortype", "InvalidRequestContentException")],
+                axum::Json(error),
+            )
+                .into_response();
+        };
+        match invoke(&schedules, &name, event).await {
+            Ok(()) => axum::Json(Json::Null).into_response(),
+            Err(InvokeError::NotFound(name)) => {
+                let error = json!({"Type": "User", "message": format!("Function not found: {name} (a scheduled function's logical id)")});
+                (
+                    StatusCode::NOT_FOUND,
+                    [("x-amzn-errortype", "ResourceNotFoundException")],
+                    axum::Json(error),
+                )
+                    .into_response()
+            }
+            Err(InvokeError::Failed(message)) => {
+                let error = json!({"errorType": "Error", "errorMessage": message});
+                ([("x-amz-function-error", "Unhandled")], axum::Json(error)).into_response()
+            }
+        }
+    }
+    Router::new()
+        .route(INVOKE_PATH, axum::routing::post(invoked))
+        .with_state(schedules)
 }
 
 #[cfg(test)]
@@ -168,5 +244,61 @@ mod tests {
         assert_eq!(e["detail"], json!({}));
         assert!(chrono::DateTime::parse_from_rfc3339(e["time"].as_str().unwrap()).is_ok());
         assert_eq!(target(Some(json!({"a": 1}))).event(), json!({"a": 1}));
+    }
+
+    #[tokio::test]
+    async fn the_invoke_api_runs_a_scheduled_function_with_the_payload() {
+        use tower::ServiceExt;
+        let seen: Arc<std::sync::Mutex<Vec<Json>>> = Arc::default();
+        let recorded = seen.clone();
+        let target = ScheduleTarget {
+            function: "ReportFunction".into(),
+            event: "Nightly".into(),
+            arn: "arn:aws:events:eu-west-1:123456789012:rule/local-ReportFunctionNightly".into(),
+            region: "eu-west-1".into(),
+            account_id: "123456789012".into(),
+            input: None,
+            interval: None,
+            timeout: Duration::from_secs(1),
+            handler: crate::functions::scheduled_fn(move |event| {
+                let recorded = recorded.clone();
+                async move {
+                    recorded.lock().unwrap().push(event.clone());
+                    match event["day"].as_str() {
+                        Some("bad") => Err("`day` is not a day".into()),
+                        _ => Ok(()),
+                    }
+                }
+            }),
+        };
+        let schedules = Arc::new(Schedules::from([("ReportFunction".to_owned(), vec![Arc::new(target)])]));
+        let call = |name: &str, body: &str| {
+            let request = axum::http::Request::post(format!("/2015-03-31/functions/{name}/invocations"))
+                .body(axum::body::Body::from(body.to_owned()))
+                .unwrap();
+            invoke_router(schedules.clone()).oneshot(request)
+        };
+        let ok = call("ReportFunction", r#"{"day": "2026-11-21"}"#).await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert!(ok.headers().get("x-amz-function-error").is_none());
+        assert_eq!(seen.lock().unwrap()[0], json!({"day": "2026-11-21"}));
+
+        let failed = call("ReportFunction", r#"{"day": "bad"}"#).await.unwrap();
+        assert_eq!(
+            failed.status(),
+            StatusCode::OK,
+            "Lambda answers a function's failure with 200"
+        );
+        assert_eq!(failed.headers()["x-amz-function-error"], "Unhandled");
+        let body = axum::body::to_bytes(failed.into_body(), 1 << 16).await.unwrap();
+        let body: Json = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["errorMessage"], "`day` is not a day");
+
+        let missing = call("WebformApiFunction", "{}").await.unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(missing.headers()["x-amzn-errortype"], "ResourceNotFoundException");
+        let not_json = call("ReportFunction", "day=2026").await.unwrap();
+        assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(seen.lock().unwrap().len(), 2);
     }
 }

@@ -1228,6 +1228,7 @@ mod tests {
             binaries,
             vec![
                 ("AgentFunction", "agent"),
+                ("DailyReportFunction", "daily-report"),
                 ("EmailSenderFunction", "email-sender"),
                 ("GmailPollerFunction", "gmail-poller"),
                 ("GmailWebhookFunction", "gmail-webhook"),
@@ -1370,6 +1371,11 @@ mod tests {
             assert_eq!(env["METRICS_NAMESPACE"], "CustomerSuccessAgent");
             assert_eq!(env["SERVICE_NAME"], "local");
         }
+        let report = t.environment("DailyReportFunction", &b).unwrap();
+        assert_eq!(report["TICKETS_TABLE"], "local-tickets");
+        assert_eq!(report["SENDER_ADDRESS"], "support@tandem.example");
+        assert_eq!(report["REPORT_ADDRESS"], "", "the default: stored only, not emailed");
+        assert_eq!(report["PRICE_TABLE"], "", "the default: the bundled prices");
     }
 
     #[test]

@@ -287,6 +287,38 @@ impl EmailSenderConfig {
     }
 }
 
+/// The daily report: where it reads and stores, and where it is emailed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyReportConfig {
+    pub tickets_table: String,
+    /// The From of the report's email (`SENDER_ADDRESS`, a verified SES identity).
+    pub sender_address: EmailAddress,
+    /// The team's address (`REPORT_ADDRESS`); empty or unset: the report is stored only.
+    pub report_address: Option<EmailAddress>,
+    /// What the agent's turns are costed at: the agent's own table.
+    pub prices: PriceTable,
+}
+
+impl DailyReportConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Lookup(lookup);
+        let report_address = match env.optional("REPORT_ADDRESS") {
+            Some(_) => Some(email_address(&env, "REPORT_ADDRESS")?),
+            None => None,
+        };
+        Ok(Self {
+            tickets_table: env.required("TICKETS_TABLE")?,
+            sender_address: email_address(&env, "SENDER_ADDRESS")?,
+            report_address,
+            prices: price_table(&env)?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup)
+    }
+}
+
 /// A credential (Twilio's auth token, Google's client secret and refresh token). Never
 /// logged (`secrecy`); in AWS it comes from Secrets Manager (template.yaml), locally from
 /// the environment.
@@ -703,5 +735,45 @@ mod tests {
             EmailSenderConfig::from_lookup(lookup(&bad)),
             Err(ConfigError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn the_report_is_emailed_only_when_an_address_is_set() {
+        let base = [("TICKETS_TABLE", "t"), ("SENDER_ADDRESS", "support@tandem.example")];
+        let config = DailyReportConfig::from_lookup(lookup(&base)).unwrap();
+        assert_eq!(config.report_address, None);
+        assert_eq!(
+            &config.prices,
+            PriceTable::bundled(),
+            "the agent's table unless PRICE_TABLE is set"
+        );
+        let mut empty = base.to_vec();
+        empty.push(("REPORT_ADDRESS", " "));
+        assert_eq!(
+            DailyReportConfig::from_lookup(lookup(&empty)).unwrap().report_address,
+            None
+        );
+        let mut team = base.to_vec();
+        team.push(("REPORT_ADDRESS", "team@tandem.example"));
+        assert_eq!(
+            DailyReportConfig::from_lookup(lookup(&team))
+                .unwrap()
+                .report_address
+                .map(|a| a.to_string()),
+            Some("team@tandem.example".to_owned())
+        );
+        let mut bad = base.to_vec();
+        bad.push(("REPORT_ADDRESS", "team"));
+        assert!(matches!(
+            DailyReportConfig::from_lookup(lookup(&bad)),
+            Err(ConfigError::Invalid {
+                name: "REPORT_ADDRESS",
+                ..
+            })
+        ));
+        assert_eq!(
+            DailyReportConfig::from_lookup(lookup(&base[..1])),
+            Err(ConfigError::Missing("SENDER_ADDRESS"))
+        );
     }
 }

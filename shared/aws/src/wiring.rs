@@ -253,6 +253,7 @@ pub fn operator_api(
         dynamodb_client(sdk),
         config.tickets_table,
     ));
+    let reports = tickets.clone();
     let sqs = sqs_client(sdk);
     let queue = |url: String| Arc::new(crate::queue::sqs::SqsQueue::new(sqs.clone(), url)) as Arc<dyn MessageQueue>;
     let embedder = support_embedding::shared_embedder(&config.embedding_model_dir)?;
@@ -270,7 +271,7 @@ pub fn operator_api(
         presence: tickets,
         alert: team_alert(config.team, sdk),
     });
-    Ok(crate::lambda::operator_http::OperatorApi::new(desk))
+    Ok(crate::lambda::operator_http::OperatorApi::new(desk, reports))
 }
 
 #[cfg(all(feature = "dynamodb", feature = "ses", feature = "sns"))]
@@ -292,6 +293,31 @@ pub fn email_delivery(config: config::EmailSenderConfig, sdk: &SdkConfig) -> sup
         config.sender_address,
         config.site_url,
         team_alert(config.team, sdk),
+    )
+}
+
+/// The daily report: read from and stored in the tickets table, emailed through SES when
+/// the team's address is set.
+#[cfg(all(feature = "dynamodb", feature = "ses"))]
+pub fn daily_reports(config: config::DailyReportConfig, sdk: &SdkConfig) -> support_core::report::DailyReports {
+    use support_core::report::{DailyReports, ReportMail, ReportPorts};
+    let tickets = Arc::new(crate::tickets::dynamodb::DynamoTickets::new(
+        dynamodb_client(sdk),
+        config.tickets_table,
+    ));
+    let mail = config.report_address.map(|to| ReportMail {
+        // No configuration set: the report's bounces are not a customer's reply's.
+        mailer: Arc::new(crate::mailer::ses::SesMailer::new(ses_client(sdk), None)),
+        from: config.sender_address,
+        to,
+    });
+    DailyReports::new(
+        ReportPorts {
+            source: tickets.clone(),
+            store: tickets,
+            mail,
+        },
+        config.prices,
     )
 }
 

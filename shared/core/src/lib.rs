@@ -18,6 +18,7 @@ pub mod intake;
 pub mod knowledge;
 pub mod ports;
 pub mod records;
+pub mod report;
 pub mod sla;
 pub mod stats;
 pub mod telemetry;

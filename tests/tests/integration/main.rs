@@ -18,6 +18,7 @@ mod learned_answers;
 mod observability;
 mod operator;
 mod operator_auth;
+mod report;
 mod sample_events;
 mod template_lint;
 mod template_monitoring;

@@ -307,6 +307,28 @@ async fn the_gmail_push_event_is_refused_unsigned_and_taken_once_signed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_report_events_report_the_day_before_and_the_day_asked_for() {
+    use support_core::ports::reports::ReportStore;
+    let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers().without_schedules()).await;
+    let env = app.stack.environment("DailyReportFunction").unwrap();
+    let Some(Handler::Scheduled(report)) = builtin_handler("daily-report", env, app.stack.sdk_config()).unwrap() else {
+        panic!("the daily report is a scheduled function")
+    };
+    for (file, day) in [
+        ("daily-report-schedule.json", "2026-11-21"),
+        ("daily-report-day.json", "2026-11-20"),
+    ] {
+        let invocation: serde_json::Value = serde_json::from_str(&event(file)).unwrap();
+        report.call(invocation).await.unwrap();
+        let stored = tickets(&app).get(day.parse().unwrap()).await.unwrap();
+        assert_eq!(stored.map(|r| r["day"].clone()), Some(day.into()), "{file}");
+    }
+    // REPORT_ADDRESS is empty by default: stored, not emailed.
+    assert!(app.sent_emails().await.unwrap().is_empty());
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gmail_poll_event_syncs_and_renews_the_watch() {
     let app = TestApp::spawn_with(LocalStackOptions::default().without_pollers().without_schedules()).await;
     let env = app.stack.environment("GmailPollerFunction").unwrap();

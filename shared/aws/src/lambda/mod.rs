@@ -1,7 +1,8 @@
 //! The Lambda glue: SQS batches with partial failures, the web form's HTTP routes,
-//! Twilio's WhatsApp webhook, SES's bounce and complaint events, the operator API, and
-//! every function's metrics.
+//! Twilio's WhatsApp webhook, SES's bounce and complaint events, the operator API, the
+//! daily report's invocations, and every function's metrics.
 
+pub mod daily_report;
 #[cfg(all(feature = "gmail-push", feature = "dynamodb", feature = "sqs"))]
 pub mod gmail_http;
 #[cfg(feature = "http")]

@@ -4,6 +4,7 @@
 //! are dispatched here, on the method and the path below `/operator/`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::Utc;
 use lambda_http::http::Method;
@@ -13,7 +14,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use support_core::desk::{DeskError, OperatorDesk, QueueFilter};
 use support_core::domain::{parse_variant, CustomerId, EscalationReason, MessageId, Operator, TicketId, VariantNames};
+use support_core::ports::reports::ReportStore;
 use support_core::ports::tickets::ProposalDecision;
+use support_core::report::parse_day;
 
 use super::http::{self, body_bytes, json_response};
 
@@ -48,6 +51,8 @@ enum OperatorRoute {
     Agreement,
     Knowledge,
     Customer(String),
+    /// `GET /operator/reports/{day}`: the day's stored daily report.
+    Report(String),
 }
 
 impl OperatorRoute {
@@ -71,6 +76,7 @@ impl OperatorRoute {
             (&Method::GET, ["agreement"]) => Self::Agreement,
             (&Method::GET, ["knowledge"]) => Self::Knowledge,
             (&Method::GET, ["customers", c, "history"]) => Self::Customer(id(c)),
+            (&Method::GET, ["reports", day]) => Self::Report(id(day)),
             _ => return None,
         };
         Some(route)
@@ -105,6 +111,8 @@ impl From<DeskError> for Refusal {
 
 pub struct OperatorApi {
     desk: OperatorDesk,
+    /// The daily reports, as the report function stored them.
+    reports: Arc<dyn ReportStore>,
 }
 
 #[derive(Deserialize)]
@@ -150,8 +158,8 @@ struct ProposalBody {
 }
 
 impl OperatorApi {
-    pub fn new(desk: OperatorDesk) -> Self {
-        Self { desk }
+    pub fn new(desk: OperatorDesk, reports: Arc<dyn ReportStore>) -> Self {
+        Self { desk, reports }
     }
 
     /// Answers one request: 401 unless it carries an operator's verified claims, 404 for a
@@ -319,6 +327,16 @@ impl OperatorApi {
                 let (tickets, messages) = desk.customer(&customer, now).await?;
                 ok(json!({ "customer_id": customer, "tickets": tickets, "messages": messages }))
             }
+            OperatorRoute::Report(day) => {
+                let day = parse_day(&day).ok_or_else(|| Refusal(400, "The day must be YYYY-MM-DD.".into()))?;
+                match self.reports.get(day).await.map_err(DeskError::from)? {
+                    Some(report) => ok(report),
+                    None => Err(Refusal(
+                        404,
+                        format!("No report for {day}: it is made at 00:15 UTC the day after."),
+                    )),
+                }
+            }
         }
     }
 }
@@ -444,6 +462,11 @@ mod tests {
             Some(OperatorRoute::ApproveDraft("t".into(), "m".into()))
         );
         assert_eq!(OperatorRoute::of(&Method::DELETE, "tickets/t"), None);
+        assert_eq!(
+            OperatorRoute::of(&Method::GET, "reports/2026-11-21"),
+            Some(OperatorRoute::Report("2026-11-21".into()))
+        );
+        assert_eq!(OperatorRoute::of(&Method::POST, "reports/2026-11-21"), None);
     }
 
     #[test]

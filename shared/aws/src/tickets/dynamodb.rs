@@ -10,7 +10,7 @@
 //!   messages: a customer's history across channels, newest first.
 //! - GSI `by_status` (`ticket_status`, `updated_at`) on tickets: the open / escalated queue.
 //! - GSI `by_day` (`created_day` = YYYY-MM-DD, `created_at`) on tickets, decisions and runs:
-//!   daily reports.
+//!   the daily report (`report.rs`) and the agreement rate.
 //! - GSI `by_outbox` (`outbox` = `PENDING`, `outbox_at`), sparse: inbound messages stored but
 //!   not yet known to be on the inbound queue, with the queue message in `queued_as`.
 //! - `LEARNED` / `<id>`  answers learned from resolved tickets, with `review_status`
@@ -58,6 +58,7 @@ use support_core::ports::InfraError;
 use support_core::records::{AuditEntry, DecisionRecord};
 
 mod desk;
+mod report;
 
 use crate::dynamodb::{
     cancelled_by_condition, cancelled_item, from_item, get_item, infra, s, timestamp, to_item, Item,

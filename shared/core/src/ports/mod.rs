@@ -9,6 +9,7 @@ pub mod learned;
 pub mod mailbox;
 pub mod mailer;
 pub mod queue;
+pub mod reports;
 pub mod team;
 pub mod tickets;
 pub mod usage;

@@ -37,7 +37,7 @@ fn request_pk(key: &str) -> String {
 }
 
 impl DynamoTickets {
-    async fn query_all(
+    pub(super) async fn query_all(
         &self,
         query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
         operation: &'static str,
@@ -52,7 +52,7 @@ impl DynamoTickets {
             .map_err(infra(operation))
     }
 
-    fn run_of(item: Item) -> Result<AgentRun, InfraError> {
+    pub(super) fn run_of(item: Item) -> Result<AgentRun, InfraError> {
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
         let json = |name: &str| serde_json::from_str(&text(name)).unwrap_or_default();
         Ok(AgentRun {
