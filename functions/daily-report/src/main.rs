@@ -15,7 +15,9 @@ async fn main() -> Result<(), Error> {
     let reports = wiring::daily_reports(DailyReportConfig::from_env()?, &wiring::aws_sdk_config().await);
     let reports = &reports;
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        metrics.flushed(async move { Ok::<_, Error>(daily_report::handle(reports, &event.payload, chrono::Utc::now()).await?) })
+        metrics.flushed(async move {
+            Ok::<_, Error>(daily_report::handle(reports, &event.payload, chrono::Utc::now()).await?)
+        })
     }))
     .await
 }
