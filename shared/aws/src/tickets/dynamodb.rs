@@ -37,6 +37,7 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsOutput};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::builders::KeysAndAttributesBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -583,6 +584,36 @@ impl DynamoTickets {
         get_item(&self.client, &self.table, pk, sk, operation).await
     }
 
+    /// The `META` items of `pks` (at most 100) in one BatchGetItem, `shape`d (consistency,
+    /// projection). Keys DynamoDB did not read (throttled) fail the read: the caller's
+    /// retry reads them all again.
+    async fn meta_items(
+        &self,
+        pks: impl IntoIterator<Item = String>,
+        shape: impl FnOnce(KeysAndAttributesBuilder) -> KeysAndAttributesBuilder,
+        operation: &'static str,
+    ) -> Result<Vec<Item>, InfraError> {
+        let mut request = shape(KeysAndAttributes::builder());
+        for pk in pks {
+            request = request.keys(HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s("META"))]));
+        }
+        let request = request.build().map_err(|e| InfraError::new(operation, e))?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(infra(operation))?;
+        if out.unprocessed_keys.as_ref().is_some_and(|keys| !keys.is_empty()) {
+            return Err(InfraError::new(operation, "some keys were not read"));
+        }
+        Ok(out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default())
+    }
+
     /// An update of one item, in a transaction.
     fn update(&self, pk: String, sk: String) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
         Update::builder()
@@ -773,30 +804,12 @@ impl IntakeLog for DynamoTickets {
     }
 
     async fn ticket_of_thread(&self, keys: &[&str]) -> Result<Option<Ticket>, InfraError> {
-        let mut request = KeysAndAttributes::builder().consistent_read(true);
-        for key in keys {
-            request = request.keys(HashMap::from([
-                ("pk".to_owned(), s(thread_pk(key))),
-                ("sk".to_owned(), s("META")),
-            ]));
-        }
-        let request = request.build().map_err(|e| InfraError::new("build thread lookup", e))?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await
-            .map_err(infra("look up email thread"))?;
         // Keys DynamoDB did not read (throttled) may hold the thread: read again later
         // rather than open a second ticket for the reply.
-        if out.unprocessed_keys.as_ref().is_some_and(|keys| !keys.is_empty()) {
-            return Err(InfraError::new("look up email thread", "some keys were not read"));
-        }
-        let found: Vec<ThreadItem> = out
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default()
+        let pks = keys.iter().map(|key| thread_pk(key));
+        let found: Vec<ThreadItem> = self
+            .meta_items(pks, |request| request.consistent_read(true), "look up email thread")
+            .await?
             .into_iter()
             .map(from_item)
             .collect::<Result<_, _>>()?;

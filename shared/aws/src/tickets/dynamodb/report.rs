@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::NaiveDate;
 use support_core::domain::{parse_variant, Channel, TicketId};
 use support_core::ports::reports::{AgentTurn, DayRecords, ReportSource, ReportStore};
@@ -92,31 +91,18 @@ impl ReportSource for DynamoTickets {
     async fn channels(&self, tickets: &[TicketId]) -> Result<HashMap<TicketId, Channel>, InfraError> {
         let mut channels = HashMap::new();
         for batch in tickets.chunks(BATCH_GET_KEYS) {
-            let mut request = KeysAndAttributes::builder()
-                .projection_expression("pk, #channel")
-                .expression_attribute_names("#channel", "channel");
-            for id in batch {
-                request = request.keys(HashMap::from([
-                    ("pk".to_owned(), s(ticket_pk(id))),
-                    ("sk".to_owned(), s("META")),
-                ]));
-            }
-            let request = request.build().map_err(|e| InfraError::new("build ticket lookup", e))?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(infra("look up tickets' channels"))?;
             // Throttled keys: the report fails and is made again (Lambda retries it).
-            if out.unprocessed_keys.as_ref().is_some_and(|keys| !keys.is_empty()) {
-                return Err(InfraError::new("look up tickets' channels", "some keys were not read"));
-            }
-            let found = out
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default();
+            let found = self
+                .meta_items(
+                    batch.iter().map(ticket_pk),
+                    |request| {
+                        request
+                            .projection_expression("pk, #channel")
+                            .expression_attribute_names("#channel", "channel")
+                    },
+                    "look up tickets' channels",
+                )
+                .await?;
             channels.extend(found.iter().filter_map(|item| {
                 let id = TicketId::parse(text(item, "pk")?.strip_prefix("TICKET#")?).ok()?;
                 Some((id, parse_variant(text(item, "channel")?).ok()?))
