@@ -7,7 +7,6 @@
 //!           + SES emails × SES price + GB-seconds × Lambda GB-second price
 //!           + one Lambda request
 
-use std::ops::{Add, AddAssign};
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -26,32 +25,6 @@ pub struct TurnUsage {
     pub ses_calls: u32,
     /// The function's memory in GB × the turn's duration in seconds.
     pub gb_seconds: f64,
-}
-
-impl AddAssign for TurnUsage {
-    fn add_assign(&mut self, other: Self) {
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.dynamodb_calls += other.dynamodb_calls;
-        self.sqs_calls += other.sqs_calls;
-        self.ses_calls += other.ses_calls;
-        self.gb_seconds += other.gb_seconds;
-    }
-}
-
-impl Add for TurnUsage {
-    type Output = Self;
-
-    fn add(mut self, other: Self) -> Self {
-        self += other;
-        self
-    }
-}
-
-impl std::iter::Sum for TurnUsage {
-    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
-        iter.fold(Self::default(), Add::add)
-    }
 }
 
 /// `usd` for every `per` units of `unit`, and where the figure comes from.
@@ -112,16 +85,6 @@ pub struct CostBreakdown {
 impl CostBreakdown {
     pub fn total(&self) -> f64 {
         self.model + self.dynamodb + self.sqs + self.ses + self.lambda
-    }
-}
-
-impl AddAssign for CostBreakdown {
-    fn add_assign(&mut self, other: Self) {
-        self.model += other.model;
-        self.dynamodb += other.dynamodb;
-        self.sqs += other.sqs;
-        self.ses += other.ses;
-        self.lambda += other.lambda;
     }
 }
 
@@ -249,7 +212,7 @@ mod tests {
         let load = prices.projection(&turns, 1_000);
         close(load.per_month, 7.073067);
         close(load.per_year, 84.876804);
-        assert_eq!(turns.iter().copied().sum::<TurnUsage>().dynamodb_calls, 8);
+        assert_eq!(turns.iter().map(|t| t.dynamodb_calls).sum::<u32>(), 8);
     }
 
     /// README "Cost per ticket": 1,000 tickets a month of two Bedrock turns each.

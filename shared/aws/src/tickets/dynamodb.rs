@@ -504,8 +504,13 @@ fn version_of(item: &Item) -> Option<u64> {
     }
 }
 
+/// A string attribute of an item.
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
 fn entity(item: &Item) -> Option<&str> {
-    item.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str)
+    text(item, "entity")
 }
 
 pub struct DynamoTickets {

@@ -40,9 +40,7 @@ pub struct SlaView {
 
 impl TicketSummary {
     pub fn of(ticket: &Ticket, now: DateTime<Utc>) -> Self {
-        let policy = SlaPolicy::bundled();
-        // Customers carry no plan yet: the policy's default plan applies.
-        let due = policy.clock(ticket.priority, None, ticket.created_at);
+        let (due, state) = SlaPolicy::bundled().of_ticket(ticket, now);
         Self {
             id: ticket.id.clone(),
             subject: ticket.subject.clone(),
@@ -58,7 +56,7 @@ impl TicketSummary {
             updated_at: ticket.updated_at,
             age_minutes: (now - ticket.created_at).num_minutes(),
             sla: SlaView {
-                state: policy.status(&due, ticket.first_response_at, ticket.resolved_at, now),
+                state,
                 first_response_due: due.first_response.at,
                 resolution_due: due.resolution.at,
                 first_response_at: ticket.first_response_at,

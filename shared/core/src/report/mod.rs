@@ -271,10 +271,7 @@ impl Group<'_> {
             rate: ratio(resolved + answered, volume),
         };
 
-        let sla_states = tickets.iter().map(|t| {
-            let due = sla.clock(t.priority, None, t.created_at);
-            sla.status(&due, t.first_response_at, t.resolved_at, as_of)
-        });
+        let sla_states = tickets.iter().map(|t| sla.of_ticket(t, as_of).1);
 
         let total_usd: f64 = self.turns.iter().map(|t| prices.turn_cost(&t.usage)).sum();
         let worked = self.turns.iter().map(|t| &t.ticket_id).collect::<BTreeSet<_>>().len();

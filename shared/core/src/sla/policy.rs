@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::hours::BusinessHours;
 use super::{Clock, Deadline, Due, SlaState};
-use crate::domain::{Plan, Priority};
+use crate::domain::{Plan, Priority, Ticket};
 
 #[derive(Debug, Deserialize)]
 pub struct SlaPolicy {
@@ -93,6 +93,14 @@ impl SlaPolicy {
             first_response: self.deadline(targets.first_response, opened_at),
             resolution: self.deadline(targets.resolution, opened_at),
         }
+    }
+
+    /// A ticket's deadlines, and where it stands against them at `now`. Customers carry no
+    /// plan yet: the policy's default plan applies.
+    pub fn of_ticket(&self, ticket: &Ticket, now: DateTime<Utc>) -> (Due, SlaState) {
+        let due = self.clock(ticket.priority, None, ticket.created_at);
+        let state = self.status(&due, ticket.first_response_at, ticket.resolved_at, now);
+        (due, state)
     }
 
     /// Where a ticket stands against its deadlines at `now`. A resolution stops the clock,

@@ -13,17 +13,13 @@ use support_core::domain::{parse_variant, Channel, TicketId};
 use support_core::ports::reports::{AgentTurn, DayRecords, ReportSource, ReportStore};
 use support_core::ports::InfraError;
 
-use super::{entity, from_item, infra, s, ticket_pk, DecisionItem, DynamoTickets, Item, TicketItem};
+use super::{entity, from_item, infra, s, text, ticket_pk, DecisionItem, DynamoTickets, Item, TicketItem};
 
 /// BatchGetItem reads at most this many keys at once.
 const BATCH_GET_KEYS: usize = 100;
 
 fn report_pk(day: NaiveDate) -> String {
     format!("REPORT#{day}")
-}
-
-fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
 /// An agent run as the report counts it: its ticket (the item's key), the articles its
